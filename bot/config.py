@@ -1,0 +1,88 @@
+"""Settings, read from the environment or `.env`. The variable names are a public contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.kling.models import Model
+
+REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid. The message names variables, never their values."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=True,
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    DISCORD_TOKEN: SecretStr
+    ACEDATA_API_TOKEN: SecretStr
+    ACEDATA_BASE_URL: AnyHttpUrl = AnyHttpUrl("https://api.acedata.cloud")
+    DATABASE_PATH: Path = Path("data/bot.sqlite3")
+    DISCORD_API_BASE: AnyHttpUrl | None = None
+    DISCORD_GATEWAY_URL: str | None = None
+    DEV_GUILD_ID: int | None = None
+    LOG_LEVEL: str = "INFO"
+
+    POLL_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    POLL_MAX_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
+    JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
+    TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
+    PROGRESS_EDIT_INTERVAL_SECONDS: float = Field(default=10.0, ge=0)
+    DEFAULT_MODEL: Model = Model.V1
+    MAX_DOWNLOAD_BYTES: int = Field(default=200 * 1024 * 1024, gt=0)
+    CREDIT_COSTS_FILE: Path | None = None
+    SYNC_COMMANDS: bool = True
+
+    @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be blank")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def acedata_base_url(self) -> str:
+        return str(self.ACEDATA_BASE_URL).rstrip("/")
+
+    @property
+    def discord_api_base(self) -> str | None:
+        return str(self.DISCORD_API_BASE).rstrip("/") if self.DISCORD_API_BASE else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise ConfigError naming every bad variable (never a value)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            if error["type"] == "missing":
+                problems.append(f"{name} is required but not set")
+            else:
+                problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,0 +1,102 @@
+"""Values the quota rules work on: a server's limits, a usage snapshot and an admission decision.
+
+These are plain data so that `policy.py` stays pure and any storage backend can persist them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.kling.models import Mode, Model
+
+
+class LimitUnit(StrEnum):
+    VIDEOS = "videos"
+    CREDITS = "credits"
+
+
+class RoleCap(BaseModel):
+    """A role's own caps; the most generous cap among a member's roles applies."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_daily: float | None = None
+    member_monthly: float | None = None
+
+
+class GuildLimits(BaseModel):
+    """Everything a moderator can set for one server. `None` means "no limit"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: LimitUnit = LimitUnit.VIDEOS
+    guild_daily: float | None = None
+    guild_monthly: float | None = None
+    member_daily: float | None = None
+    member_monthly: float | None = None
+    member_concurrent: int | None = 2
+    member_cooldown_seconds: int = 0
+    guild_concurrent: int | None = 5
+    allowed_models: frozenset[Model] | None = None
+    allowed_modes: frozenset[Mode] | None = None
+    max_duration: int | None = None
+    allow_audio: bool = True
+    allow_4k: bool = True
+    allowed_channels: frozenset[int] = frozenset()
+    exempt_roles: frozenset[int] = frozenset()
+    role_caps: dict[int, RoleCap] = Field(default_factory=dict)
+    blocked_words: tuple[str, ...] = ()
+    modlog_channel_id: int | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSnapshot:
+    """What a server and one member have used in the current periods, read inside one transaction.
+
+    `*_videos` count jobs, `*_credits` sum their cost; released jobs (failed, cancelled, timed out,
+    unconfirmed) count in neither.
+    """
+
+    guild_day_videos: int = 0
+    guild_day_credits: float = 0.0
+    guild_month_videos: int = 0
+    guild_month_credits: float = 0.0
+    member_day_videos: int = 0
+    member_day_credits: float = 0.0
+    member_month_videos: int = 0
+    member_month_credits: float = 0.0
+    member_active_jobs: int = 0
+    guild_running_jobs: int = 0
+    guild_queued_jobs: int = 0
+    member_last_job_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """One remaining allowance for display: `None` limit means unlimited."""
+
+    label: str
+    used: float
+    limit: float | None
+    resets_at: float | None
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.limit is None else max(0.0, self.limit - self.used)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer of the quota rules to one request."""
+
+    allowed: bool
+    reason: str = ""
+    cost: float = 0.0
+    #: True when the server's running-jobs cap is full and the job will wait in the queue.
+    queued: bool = False
+    queue_position: int = 0
+    allowances: tuple[Allowance, ...] = field(default_factory=tuple)

@@ -1,0 +1,223 @@
+"""The storage interface. Cogs and the job pipeline talk only to `Store`; SQLite is the default
+backend (`bot.storage.sqlite`), and a PostgreSQL one can implement the same protocol.
+
+Job state machine (each transition is one guarded update, so it can never apply twice):
+
+    queued -> submitting -> running -> succeeded -> delivered
+           \\-> cancelled  \\-> failed | unconfirmed     \\-> failed | timed_out
+
+A job counts against quotas from creation; moving to a RELEASED state gives its units back. The
+usage is derived from the job rows themselves, so "release exactly once" is the same thing as
+"the state changed exactly once".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.kling.models import Mode, Model, VideoRequest
+from bot.quota.models import Decision, GuildLimits, UsageSnapshot
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+#: States a job can still leave: resumed at start-up.
+ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING, JobState.SUCCEEDED})
+#: Terminal states that give the quota back.
+RELEASED_STATES = frozenset({JobState.FAILED, JobState.UNCONFIRMED, JobState.TIMED_OUT, JobState.CANCELLED})
+TERMINAL_STATES = RELEASED_STATES | {JobState.DELIVERED}
+
+
+class DuplicateInteraction(Exception):
+    """A job for this interaction id exists already."""
+
+
+class StorageBusy(Exception):
+    """The database stayed locked past the busy timeout; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """Everything known when a member's request is admitted."""
+
+    id: str
+    interaction_id: int | None
+    guild_id: int
+    channel_id: int
+    member_id: int
+    request: VideoRequest
+    cost: float
+    size_limit: int
+    day_key: str
+    month_key: str
+    created_at: float
+    message_id: int | None = None
+    parent_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    interaction_id: int | None
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+    member_id: int
+    request: VideoRequest
+    cost: float
+    size_limit: int
+    day_key: str
+    month_key: str
+    state: JobState
+    created_at: float
+    updated_at: float
+    task_id: str | None = None
+    video_id: str | None = None
+    video_url: str | None = None
+    video_duration: float | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    trace_id: str | None = None
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    delivered_at: float | None = None
+    parent_job_id: str | None = None
+
+
+#: Fields `Store.transition` and `Store.update_job` may set besides `state`.
+MUTABLE_JOB_FIELDS = frozenset(
+    {
+        "message_id",
+        "channel_id",
+        "task_id",
+        "video_id",
+        "video_url",
+        "video_duration",
+        "error_code",
+        "error_message",
+        "trace_id",
+        "submitted_at",
+        "finished_at",
+        "delivered_at",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Result of `Store.admit_job`: the job (when admitted) and the quota decision."""
+
+    decision: Decision
+    job: Job | None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    key: str  # a model name or a member id as text
+    videos: int
+    credits: float
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    since: float
+    total_videos: int
+    total_credits: float
+    failures: int
+    by_model: list[UsageRow] = field(default_factory=list)
+    by_member: list[UsageRow] = field(default_factory=list)
+
+
+#: Pure function run inside the admission transaction: usage now -> decision.
+AdmitRule = Callable[[UsageSnapshot], Decision]
+
+
+class Store(Protocol):
+    """Everything the bot persists. All methods are safe to call concurrently."""
+
+    async def close(self) -> None: ...
+
+    # --- jobs -----------------------------------------------------------------------------
+    async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
+        """In ONE write transaction: read the usage snapshot for `new` (guild, member, its day and
+        month keys), call `rule`, and insert the job as QUEUED only if the decision allows it.
+        Raises DuplicateInteraction when `new.interaction_id` already has a job."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def get_job_by_interaction(self, interaction_id: int) -> Job | None: ...
+
+    async def transition(
+        self, job_id: str, *, expect: Iterable[JobState], to: JobState, **fields: Any
+    ) -> Job | None:
+        """Move a job to `to` only if its state is in `expect`; set `fields` in the same update.
+        Returns the updated job, or None when the guard did not match (nothing changed)."""
+        ...
+
+    async def update_job(self, job_id: str, **fields: Any) -> Job | None:
+        """Set non-state fields (see MUTABLE_JOB_FIELDS)."""
+        ...
+
+    async def jobs_in_states(self, states: Iterable[JobState]) -> list[Job]: ...
+
+    async def claim_next_queued(self, guild_id: int, running_cap: int | None) -> Job | None:
+        """Atomically move the oldest QUEUED job of the guild to SUBMITTING when fewer than
+        `running_cap` of its jobs are SUBMITTING/RUNNING (None = no cap)."""
+        ...
+
+    async def queue_position(self, job_id: str) -> int:
+        """1-based position among the guild's QUEUED jobs, 0 when not queued."""
+        ...
+
+    async def history(
+        self,
+        guild_id: int,
+        *,
+        member_id: int | None = None,
+        states: Sequence[JobState] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Newest first."""
+        ...
+
+    async def count_history(
+        self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
+    ) -> int: ...
+
+    async def average_render_seconds(
+        self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
+    ) -> float | None:
+        """Mean of finished_at - submitted_at over the guild's last `sample` delivered or
+        succeeded jobs with the same model, mode and duration; None when there are none."""
+        ...
+
+    # --- quotas and settings ---------------------------------------------------------------
+    async def usage_snapshot(
+        self, guild_id: int, member_id: int, day_key: str, month_key: str
+    ) -> UsageSnapshot: ...
+
+    async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
+        """Jobs the member started before `now` stop counting toward their own allowances."""
+        ...
+
+    async def usage_report(self, guild_id: int, since: float) -> UsageReport: ...
+
+    async def get_limits(self, guild_id: int) -> GuildLimits: ...
+
+    async def set_limits(self, guild_id: int, limits: GuildLimits) -> None: ...
