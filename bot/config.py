@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
     PROGRESS_EDIT_INTERVAL_SECONDS: float = Field(default=10.0, ge=0)
     DEFAULT_MODEL: Model = Model.V1
-    MAX_DOWNLOAD_BYTES: int = Field(default=200 * 1024 * 1024, gt=0)
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
 

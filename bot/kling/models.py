@@ -120,7 +120,7 @@ class VideoRequest(BaseModel):
     model: Model = Model.V1
     prompt: str | None = Field(default=None, max_length=PROMPT_MAX)
     negative_prompt: str | None = None
-    cfg_scale: float | None = None
+    cfg_scale: float | None = Field(default=None, allow_inf_nan=False)
     mode: Mode = Mode.STD
     aspect_ratio: AspectRatio = AspectRatio.WIDE
     duration: int = 5

@@ -1,0 +1,136 @@
+"""Every request the rules allow produces a body the published `/kling/videos` schema accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from jsonschema import Draft7Validator
+
+from bot.kling.capabilities import check_request
+from bot.kling.models import (
+    Action,
+    CameraConfig,
+    CameraControl,
+    CameraType,
+    ImageReference,
+    Mode,
+    Model,
+    VideoReference,
+    VideoRequest,
+)
+from tests.test_capabilities import allowed_requests, video_requests
+
+_SCHEMA_NAME = "acedata-kling-openapi.json"
+_SHARED_COPY = Path(__file__).resolve().parents[2] / "shared" / "reference" / _SCHEMA_NAME
+_LOCAL_COPY = Path(__file__).resolve().parent / "data" / _SCHEMA_NAME
+
+
+def _request_body_schema() -> dict[str, Any]:
+    path = _SHARED_COPY if _SHARED_COPY.exists() else _LOCAL_COPY
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = spec["paths"]["/kling/videos"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    return schema
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft7Validator:
+    schema = _request_body_schema()
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+
+
+def _errors(validator: Draft7Validator, payload: dict[str, Any]) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(payload)]
+
+
+def test_the_schema_catches_a_bad_body(validator: Draft7Validator) -> None:
+    # Proves the validator is not vacuous: each of these breaks one constraint of the schema.
+    good = VideoRequest(action=Action.TEXT2VIDEO, prompt="a fox").to_payload()
+    assert _errors(validator, good) == []
+    for change in ({"cfg_scale": 1.5}, {"mode": "8k"}, {"duration": "5"}, {"model": "kling-v9"}):
+        assert _errors(validator, {**good, **change}), change
+    assert _errors(validator, {k: v for k, v in good.items() if k != "action"})
+
+
+def test_every_allowed_generated_combination_matches_the_schema(validator: Draft7Validator) -> None:
+    failures: list[str] = []
+    count = 0
+    for request in allowed_requests():
+        assert check_request(request) == []
+        count += 1
+        if errors := _errors(validator, request.to_payload()):
+            failures.append(f"{request!r}: {errors}")
+    assert count > 1000
+    assert not failures, "\n".join(failures[:10])
+
+
+_URL = "https://cdn.example.test/a.png"
+_RICH_ALLOWED = [
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3,
+        mode=Mode.PRO,
+        duration=15,
+        prompt="a slow dolly across a misty lake",
+        negative_prompt="text, watermark",
+        cfg_scale=1,
+        generate_audio=True,
+        camera_control=CameraControl(
+            type=CameraType.SIMPLE, config=CameraConfig(horizontal=-1, vertical=1, zoom=0.25, pan=0)
+        ),
+        callback_url="https://bot.example.test/kling/callback",
+    ),
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3_OMNI,
+        prompt="<<<image_1>>> dances in <<<video_1>>>",
+        video_list=(VideoReference(video_url="https://cdn.example.test/ref.mp4", keep_original_sound="yes"),),
+        image_list=(ImageReference(image_url=_URL), ImageReference(image_url=_URL + "?2")),
+        element_list=("element-1", "element-2"),
+    ),
+    VideoRequest(
+        action=Action.IMAGE2VIDEO,
+        model=Model.O1,
+        mode=Mode.PRO,
+        prompt="the statue wakes up",
+        start_image_url=_URL,
+        end_image_url=_URL + "?end",
+        image_list=(ImageReference(image_url=_URL + "?3"),),
+        video_list=(VideoReference(video_url="https://cdn.example.test/ref.mp4", refer_type="feature"),),
+    ),
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3_OMNI,
+        prompt="frames given as references",
+        image_list=(
+            ImageReference(image_url=_URL, type="first_frame"),
+            ImageReference(image_url=_URL, type="end_frame"),
+        ),
+    ),
+    VideoRequest(action=Action.EXTEND, model=Model.V2_5_TURBO, duration=10, video_id="900798310464749610"),
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V1,
+        prompt="orbit",
+        camera_control=CameraControl(type=CameraType.DOWN_BACK),
+    ),
+]
+
+
+@pytest.mark.parametrize("request_", _RICH_ALLOWED, ids=lambda r: f"{r.model.value}-{r.action.value}")
+def test_rich_allowed_requests_match_the_schema(validator: Draft7Validator, request_: VideoRequest) -> None:
+    assert check_request(request_) == []
+    assert _errors(validator, request_.to_payload()) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(video_requests)
+def test_any_allowed_request_matches_the_schema(validator: Draft7Validator, request: VideoRequest) -> None:
+    if not check_request(request):
+        assert _errors(validator, request.to_payload()) == []
