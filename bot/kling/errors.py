@@ -6,6 +6,8 @@ never contain the API token: the client builds them from response bodies only.
 
 from __future__ import annotations
 
+import math
+
 
 class KlingError(Exception):
     """Base class. `code` is AceData's error code when known, `status` the HTTP status."""
@@ -28,7 +30,9 @@ class KlingError(Exception):
         self.trace_id = trace_id
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, trace_id={self.trace_id!r})"
+        return (
+            f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, trace_id={self.trace_id!r})"
+        )
 
 
 class AuthError(KlingError):
@@ -74,3 +78,77 @@ class SubmissionUnconfirmed(KlingError):
     """
 
     definitely_not_created = False
+
+
+# --- reading error bodies -------------------------------------------------------------------
+
+#: Longest service text kept in an error's `detail`: enough to explain, short enough for a Discord line.
+DETAIL_MAX = 300
+
+AUTH_CODES = frozenset(
+    {"invalid_token", "token_expired", "no_token", "token_mismatched", "authorization_missing"}
+)
+
+
+def clip(text: str, limit: int = DETAIL_MAX) -> str:
+    """One line of at most `limit` characters, so a huge or multi-line body never floods a log or a reply."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def as_text(value: object) -> str | None:
+    """A non-blank string (stripped) or a finite number as text; None for anything else."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return str(value)
+    return None
+
+
+def parse_error_body(body: object) -> tuple[str | None, str | None, str | None]:
+    """`(code, message, trace_id)` from any error shape AceData uses, or Nones.
+
+    Shapes: `{"error": {"code", "message"|"detail"}, "trace_id"}` (optionally with `"success": false`),
+    `{"code", "detail"|"message"}`, `{"error": {"code"}}` without a message, and `"error"` as a bare string.
+    """
+    if not isinstance(body, dict):
+        return None, None, None
+    code = as_text(body.get("code"))
+    message = as_text(body.get("detail")) or as_text(body.get("message"))
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = as_text(error.get("code")) or code
+        message = as_text(error.get("message")) or as_text(error.get("detail")) or message
+    elif isinstance(error, str) and error.strip():
+        message = error.strip()
+    return code, message and clip(message), as_text(body.get("trace_id"))
+
+
+def error_for_response(
+    status: int, body: object, raw_text: str = "", *, retry_after: float | None = None
+) -> KlingError:
+    """The typed error for a non-2xx answer. `body` is the decoded JSON, or None when it was not JSON."""
+    code, message, trace_id = parse_error_body(body)
+    if message is None and body is None and raw_text.strip():
+        message = clip(raw_text)
+    detail = message or ""
+    fields: dict[str, object] = {"code": code, "status": status, "trace_id": trace_id}
+    kind: type[KlingError]
+    if status == 401 or code in AUTH_CODES:
+        kind = AuthError
+    elif code == "used_up":
+        kind = OutOfCredits
+    elif code == "disabled":
+        kind = AccountDisabled
+    elif status == 429 or code == "too_many_requests":
+        return RateLimited(detail, retry_after=retry_after if retry_after is not None else 0.0, **fields)
+    elif status == 403 or code == "forbidden":
+        kind = ContentRefused
+    elif status >= 500 or code == "api_error":
+        kind = ServiceError
+    elif status == 400 or code == "bad_request":
+        kind = BadRequest
+    else:
+        # 404 `no_api`, an unfollowed redirect, an odd 4xx: the service, not the member, is at fault.
+        kind = ServiceError
+    return kind(detail, **fields)  # type: ignore[arg-type]
