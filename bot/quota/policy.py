@@ -327,12 +327,15 @@ def evaluate(
         return Decision(
             allowed=False, reason=reason, cost=cost, allowances=_allowances(caps, limits.unit, spent=0.0)
         )
-    queued = limits.guild_concurrent is not None and usage.guild_running_jobs >= limits.guild_concurrent
+    # Jobs already waiting take the free slots first, so a new job waits whenever the slots are
+    # all spoken for, by running jobs or by earlier queued ones.
+    waiting_ahead = usage.guild_running_jobs + usage.guild_queued_jobs
+    queued = limits.guild_concurrent is not None and waiting_ahead >= limits.guild_concurrent
     return Decision(
         allowed=True,
         cost=cost,
         queued=queued,
-        queue_position=usage.guild_queued_jobs + 1 if queued else 0,
+        queue_position=waiting_ahead - (limits.guild_concurrent or 0) + 1 if queued else 0,
         allowances=_allowances(caps, limits.unit, spent=amount),
     )
 

@@ -1,0 +1,635 @@
+"""SQLite backend of `Store`: aiosqlite, WAL, and `BEGIN IMMEDIATE` for every write transaction.
+
+Two connections per store. The writer runs every write as one `BEGIN IMMEDIATE … COMMIT` under an
+asyncio lock: SQLite transactions are connection-wide, so two coroutines must never interleave
+statements on it, and `IMMEDIATE` takes the database write lock up front (waiting up to
+`busy_timeout`) instead of failing at once with SQLITE_BUSY when a deferred read later turns into a
+write. Across processes that database lock is what serialises writers. The reader is `query_only`
+and answers single statements (each sees one consistent WAL snapshot), so `/history` and friends do
+not queue behind a writer waiting for the lock.
+
+Every SQL statement of the bot lives in this module and in the numbered migration files beside it,
+so another backend can implement `bot.storage.base.Store` without touching callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.kling.models import Mode, Model, VideoRequest
+from bot.quota.models import GuildLimits, UsageSnapshot
+from bot.storage.base import (
+    ACTIVE_STATES,
+    MUTABLE_JOB_FIELDS,
+    RELEASED_STATES,
+    Admission,
+    AdmitRule,
+    DuplicateInteraction,
+    Job,
+    JobState,
+    NewJob,
+    StorageBusy,
+    UsageReport,
+    UsageRow,
+)
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+#: RETURNING (3.35), generated columns (3.31) and built-in JSON functions are all relied on.
+MIN_SQLITE_VERSION = (3, 35, 0)
+
+Clock = Callable[[], float]
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be used at all: bad path, no write permission, corrupt file, failed migration."""
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+_MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:03d}_{self.name}"
+
+
+def bundled_migrations() -> list[Migration]:
+    """The `NNN_name.sql` files shipped in `bot/storage/migrations`, read through importlib.resources
+    so they are found in an installed wheel as well as in a checkout."""
+    folder = resources.files("bot.storage").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return _in_order(found)
+
+
+def _in_order(migrations: Iterable[Migration]) -> list[Migration]:
+    ordered = sorted(migrations, key=lambda migration: migration.version)
+    versions = [migration.version for migration in ordered]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3… without gaps or repeats, got {versions}")
+    return ordered
+
+
+def split_statements(script: str) -> list[str]:
+    """Cut a script into single statements. `executescript` cannot be used for migrations because it
+    COMMITs whatever transaction is open first, which would break a migration's all-or-nothing."""
+    statements, buffer = [], ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        # complete_statement knows about string literals, comments and trigger bodies.
+        if sqlite3.complete_statement(buffer):
+            if _has_code(buffer):
+                statements.append(buffer.strip())
+            buffer = ""
+    if _has_code(buffer.removesuffix(";")):
+        raise ValueError(f"the script ends with an incomplete statement: {buffer.strip()[:80]!r}")
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    without_comments = re.sub(r"--[^\n]*", "", sql)
+    return bool(without_comments.strip(" \t\r\n;"))
+
+
+async def apply_migrations(db: aiosqlite.Connection, path: Path, migrations: Sequence[Migration]) -> int:
+    """Bring the database at `path` (open as `db`) to the newest of `migrations`; returns that version.
+
+    Each migration runs in its own `BEGIN IMMEDIATE` transaction together with its `user_version`
+    bump, so a failure leaves the database exactly at the previous version. An existing database is
+    first copied to `<file>.bak-v<old version>`.
+    """
+    ordered = _in_order(migrations)
+    latest = ordered[-1].version if ordered else 0
+    current = await _user_version(db)
+    if current > latest:
+        raise StorageUnavailable(
+            f"The database {path} has schema version {current}, newer than this bot knows ({latest}); "
+            "run a newer bot or restore a backup."
+        )
+    if current == latest:
+        return current
+    if current > 0:
+        await _backup(db, path, path.with_name(f"{path.name}.bak-v{current}"))
+    for migration in ordered[current:]:
+        try:
+            async with _immediate_transaction(db):
+                # Another process may have migrated while this one waited for the write lock.
+                if await _user_version(db) >= migration.version:
+                    continue
+                for statement in split_statements(migration.sql):
+                    await db.execute_fetchall(statement)
+                await db.execute_fetchall(f"PRAGMA user_version = {migration.version:d}")
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(
+                f"Migration {migration.label} failed on {path} and was rolled back "
+                f"(the database stays at version {await _user_version(db)}): {exc}"
+            ) from exc
+        log.info("database %s migrated to version %d (%s)", path, migration.version, migration.label)
+    return latest
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def _backup(db: aiosqlite.Connection, path: Path, target: Path) -> None:
+    try:
+        async with aiosqlite.connect(target) as copy:
+            await db.backup(copy)
+    except sqlite3.Error as exc:
+        raise StorageUnavailable(
+            f"Could not back up {path} to {target} before migrating, so nothing was changed: {exc}"
+        ) from exc
+    log.info("backed up %s to %s before migrating", path, target)
+
+
+# --- connections and transactions ---------------------------------------------------------------
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    # The primary result code sits in the low byte (SQLITE_BUSY_SNAPSHOT is SQLITE_BUSY | 2 << 8).
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _busy_error() -> StorageBusy:
+    return StorageBusy("The database stayed locked past the busy timeout; nothing was written.")
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    # Shielded so a second cancellation cannot skip it; the statement is queued on the connection's
+    # worker thread in order, before anything the next lock holder sends.
+    with contextlib.suppress(sqlite3.OperationalError):  # nothing open: SQLite already rolled back
+        await asyncio.shield(db.execute_fetchall("ROLLBACK"))
+
+
+async def _fetch(db: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    """Run one statement to completion (so it holds no read snapshot afterwards) and return its rows."""
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise _busy_error() from exc
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _immediate_transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """`BEGIN IMMEDIATE … COMMIT`, rolled back on any exception; a lock held past the busy timeout
+    becomes `StorageBusy`. The caller makes sure nobody else uses `db` meanwhile."""
+    await _fetch(db, "BEGIN IMMEDIATE")
+    try:
+        yield db
+        await _fetch(db, "COMMIT")
+    except BaseException:
+        await _rollback(db)
+        raise
+
+
+def _check_location(path: Path) -> None:
+    """Fail at start with the path named, rather than later with "readonly database"."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageUnavailable(
+            f"Cannot create the database folder {folder}: {exc.strerror or exc}. "
+            "Set DATABASE_PATH to a folder this user can write."
+        ) from exc
+    # SQLite creates `-wal` and `-shm` files beside the database, so the folder must be writable too.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StorageUnavailable(
+            f"The database folder {folder} is not writable by this user; SQLite needs to create files in it."
+        )
+    if path.exists() and not (path.is_file() and os.access(path, os.R_OK | os.W_OK)):
+        raise StorageUnavailable(f"The database file {path} is not a file this user can read and write.")
+
+
+async def _connect(path: Path, *, busy_timeout_ms: int, query_only: bool) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit (deferred) transactions; every transaction is explicit.
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        db.row_factory = sqlite3.Row
+        await db.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+        # Per connection, and off by default.
+        await db.execute_fetchall("PRAGMA foreign_keys = ON")
+        # FULL: a commit survives a power cut too, not only a crash of the bot. Commits are a handful
+        # per video and several record money already spent (a job row before its paid create), so
+        # the extra fsync is cheap insurance against losing track of a paid task.
+        await db.execute_fetchall("PRAGMA synchronous = FULL")
+        if query_only:
+            await db.execute_fetchall("PRAGMA query_only = ON")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
+_NEW_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(NewJob))
+_SELECT_JOB = ", ".join(_JOB_COLUMNS)
+
+
+def _job_from_row(row: sqlite3.Row) -> Job:
+    values = {name: row[name] for name in _JOB_COLUMNS}
+    values["request"] = VideoRequest.from_json(values["request"])
+    values["state"] = JobState(values["state"])
+    return Job(**values)
+
+
+def _sql_states(states: Iterable[JobState]) -> str:
+    """A literal list of our own enum values (never user input), for fixed state sets in SQL text."""
+    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
+
+
+def _placeholders(count: int) -> str:
+    return "(" + ", ".join("?" * count) + ")"
+
+
+def _assignments(fields: Mapping[str, Any]) -> str:
+    unknown = set(fields) - MUTABLE_JOB_FIELDS
+    if unknown:
+        allowed = ", ".join(sorted(MUTABLE_JOB_FIELDS))
+        raise ValueError(f"Only {allowed} can be set on a job, not {', '.join(sorted(unknown))}.")
+    return "".join(f", {name} = :{name}" for name in fields)
+
+
+_FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
+_IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
+_STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
+
+# The one usage computation, for admission and for `/quota` alike. Aliases are UsageSnapshot's field
+# names. Member usage skips jobs created before the member's latest reset (the cooldown included);
+# jobs in progress count whatever their age.
+_USAGE_SQL = f"""
+WITH reset AS (
+    SELECT COALESCE(MAX(reset_at), 0.0) AS at
+      FROM member_resets WHERE guild_id = :guild AND member_id = :member
+),
+holding AS (
+    SELECT day_key, month_key, cost,
+           member_id = :member AND created_at >= (SELECT at FROM reset) AS mine
+      FROM jobs
+     WHERE guild_id = :guild AND (day_key = :day OR month_key = :month)
+       AND state NOT IN {_sql_states(RELEASED_STATES)}
+),
+period AS (
+    SELECT COUNT(*) FILTER (WHERE day_key = :day) AS guild_day_videos,
+           TOTAL(cost) FILTER (WHERE day_key = :day) AS guild_day_credits,
+           COUNT(*) FILTER (WHERE month_key = :month) AS guild_month_videos,
+           TOTAL(cost) FILTER (WHERE month_key = :month) AS guild_month_credits,
+           COUNT(*) FILTER (WHERE mine AND day_key = :day) AS member_day_videos,
+           TOTAL(cost) FILTER (WHERE mine AND day_key = :day) AS member_day_credits,
+           COUNT(*) FILTER (WHERE mine AND month_key = :month) AS member_month_videos,
+           TOTAL(cost) FILTER (WHERE mine AND month_key = :month) AS member_month_credits
+      FROM holding
+),
+activity AS (
+    SELECT COUNT(*) FILTER (WHERE member_id = :member) AS member_active_jobs,
+           COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
+           COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
+      FROM jobs
+     WHERE guild_id = :guild AND state IN {_sql_states(ACTIVE_STATES)}
+),
+latest AS (
+    SELECT MAX(created_at) AS member_last_job_at
+      FROM jobs
+     WHERE guild_id = :guild AND member_id = :member AND state <> '{JobState.CANCELLED.value}'
+       AND created_at >= (SELECT at FROM reset)
+)
+SELECT * FROM period, activity, latest
+"""
+
+# Released jobs are not spent; failed, timed-out and unconfirmed ones count as failures (cancelled
+# ones as neither). One statement, so the totals and both breakdowns come from the same snapshot.
+_USAGE_REPORT_SQL = f"""
+WITH scoped AS (
+    SELECT model, member_id, cost,
+           state NOT IN {_sql_states(RELEASED_STATES)} AS spent,
+           state IN {_sql_states(_FAILURE_STATES)} AS failed
+      FROM jobs WHERE guild_id = :guild AND created_at >= :since
+),
+grouped AS (
+    SELECT 'total' AS kind, '' AS key, COUNT(*) FILTER (WHERE spent) AS videos,
+           TOTAL(cost) FILTER (WHERE spent) AS credits, COUNT(*) FILTER (WHERE failed) AS failures
+      FROM scoped
+    UNION ALL
+    SELECT 'model', model, COUNT(*) FILTER (WHERE spent), TOTAL(cost) FILTER (WHERE spent),
+           COUNT(*) FILTER (WHERE failed)
+      FROM scoped GROUP BY model
+    UNION ALL
+    SELECT 'member', CAST(member_id AS TEXT), COUNT(*) FILTER (WHERE spent),
+           TOTAL(cost) FILTER (WHERE spent), COUNT(*) FILTER (WHERE failed)
+      FROM scoped GROUP BY member_id
+)
+SELECT * FROM grouped
+ WHERE kind = 'total' OR videos > 0 OR failures > 0
+ ORDER BY credits DESC, videos DESC, key
+"""
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class SqliteStore:
+    """`Store` on one SQLite file. Open it with `SqliteStore.open` (or `bot.storage.open_store`)."""
+
+    def __init__(
+        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path, clock: Clock
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._clock = clock
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        migrations: Sequence[Migration] | None = None,
+        clock: Clock = time.time,
+    ) -> SqliteStore:
+        """Create the folder if needed, open the file in WAL mode and apply pending migrations.
+
+        Raises StorageUnavailable, naming the path, when any of that is impossible."""
+        path = Path(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            raise StorageUnavailable(
+                f"SQLite {sqlite3.sqlite_version} is too old; this bot needs "
+                f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or newer."
+            )
+        _check_location(path)
+        pending = bundled_migrations() if migrations is None else migrations
+        try:
+            writer = await _connect(path, busy_timeout_ms=busy_timeout_ms, query_only=False)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"Cannot open the database {path}: {exc}") from exc
+        try:
+            # WAL is a property of the file (it persists); it lets the reader work while a write runs.
+            rows = list(await writer.execute_fetchall("PRAGMA journal_mode = WAL"))
+            if str(rows[0][0]).lower() != "wal":
+                log.warning("the database %s refused WAL mode (got %s)", path, rows[0][0])
+            await apply_migrations(writer, path, pending)
+            reader = await _connect(path, busy_timeout_ms=busy_timeout_ms, query_only=True)
+        except sqlite3.Error as exc:
+            await writer.close()
+            raise StorageUnavailable(f"Cannot use the database {path}: {exc}") from exc
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(writer, reader, path, clock)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._write_lock:
+            await self._reader.close()
+            await self._writer.close()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on the writer; hold it only around SQL and pure code."""
+        async with self._write_lock, _immediate_transaction(self._writer) as db:
+            yield db
+
+    async def _read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await _fetch(self._reader, sql, params)
+
+    # --- jobs -----------------------------------------------------------------------------
+    async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
+        values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
+        values |= {
+            "request": new.request.to_json(),
+            "state": JobState.QUEUED.value,
+            "updated_at": new.created_at,
+        }
+        columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
+        async with self._write() as db:
+            if new.interaction_id is not None:
+                taken = await _fetch(db, "SELECT 1 FROM jobs WHERE interaction_id = ?", (new.interaction_id,))
+                if list(taken):
+                    raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
+            usage = await _usage(db, new.guild_id, new.member_id, new.day_key, new.month_key)
+            decision = rule(usage)
+            if not decision.allowed:
+                return Admission(decision=decision, job=None)
+            rows = await _fetch(
+                db,
+                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+                f"RETURNING {_SELECT_JOB}",
+                values,
+            )
+        return Admission(decision=decision, job=_job_from_row(next(iter(rows))))
+
+    async def get_job(self, job_id: str) -> Job | None:
+        rows = await self._read(f"SELECT {_SELECT_JOB} FROM jobs WHERE id = ?", (job_id,))
+        return _job_from_row(rows[0]) if rows else None
+
+    async def get_job_by_interaction(self, interaction_id: int) -> Job | None:
+        rows = await self._read(f"SELECT {_SELECT_JOB} FROM jobs WHERE interaction_id = ?", (interaction_id,))
+        return _job_from_row(rows[0]) if rows else None
+
+    async def transition(
+        self, job_id: str, *, expect: Iterable[JobState], to: JobState, **fields: Any
+    ) -> Job | None:
+        expected = {f"expect{index}": JobState(state).value for index, state in enumerate(expect)}
+        sql = (
+            f"UPDATE jobs SET state = :to, updated_at = :now{_assignments(fields)} "
+            f"WHERE id = :id AND state IN ({', '.join(':' + key for key in expected)}) "
+            f"RETURNING {_SELECT_JOB}"
+        )
+        params = {**fields, **expected, "to": JobState(to).value, "now": self._clock(), "id": job_id}
+        async with self._write() as db:
+            rows = await _fetch(db, sql, params)
+        return _job_from_row(rows[0]) if rows else None
+
+    async def update_job(self, job_id: str, **fields: Any) -> Job | None:
+        assignments = _assignments(fields)
+        if not fields:
+            return await self.get_job(job_id)
+        sql = f"UPDATE jobs SET updated_at = :now{assignments} WHERE id = :id RETURNING {_SELECT_JOB}"
+        async with self._write() as db:
+            rows = await _fetch(db, sql, {**fields, "now": self._clock(), "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def jobs_in_states(self, states: Iterable[JobState]) -> list[Job]:
+        wanted = [JobState(state).value for state in states]
+        rows = await self._read(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE state IN {_placeholders(len(wanted))} "
+            "ORDER BY created_at, rowid",
+            wanted,
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def claim_next_queued(self, guild_id: int, running_cap: int | None) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = :now
+             WHERE id = (SELECT id FROM jobs WHERE guild_id = :guild AND state = '{JobState.QUEUED.value}'
+                          ORDER BY created_at, rowid LIMIT 1)
+               AND (:cap IS NULL OR :cap > (SELECT COUNT(*) FROM jobs WHERE guild_id = :guild
+                                             AND state IN {_sql_states(_IN_FLIGHT_STATES)}))
+            RETURNING {_SELECT_JOB}"""
+        async with self._write() as db:
+            rows = await _fetch(db, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def queue_position(self, job_id: str) -> int:
+        rows = await self._read(
+            """SELECT COUNT(*) FROM jobs AS mine JOIN jobs AS ahead ON ahead.guild_id = mine.guild_id
+                 WHERE mine.id = :id AND mine.state = :queued AND ahead.state = :queued
+                   AND (ahead.created_at, ahead.rowid) <= (mine.created_at, mine.rowid)""",
+            {"id": job_id, "queued": JobState.QUEUED.value},
+        )
+        return int(rows[0][0])
+
+    @staticmethod
+    def _history_filter(
+        guild_id: int, member_id: int | None, states: Sequence[JobState] | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["guild_id = ?"]
+        params: list[Any] = [guild_id]
+        if member_id is not None:
+            clauses.append("member_id = ?")
+            params.append(member_id)
+        if states is not None:
+            values = [JobState(state).value for state in states]
+            clauses.append(f"state IN {_placeholders(len(values))}")
+            params.extend(values)
+        return " AND ".join(clauses), params
+
+    async def history(
+        self,
+        guild_id: int,
+        *,
+        member_id: int | None = None,
+        states: Sequence[JobState] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Job]:
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset cannot be negative")
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._read(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE {where} "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def count_history(
+        self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
+    ) -> int:
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._read(f"SELECT COUNT(*) FROM jobs WHERE {where}", params)
+        return int(rows[0][0])
+
+    async def average_render_seconds(
+        self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
+    ) -> float | None:
+        rows = await self._read(
+            f"""SELECT AVG(finished_at - submitted_at) FROM (
+                    SELECT finished_at, submitted_at FROM jobs
+                     WHERE guild_id = :guild AND model = :model AND mode = :mode AND duration = :duration
+                       AND state IN {_sql_states(_STATES_WITH_RENDER_TIME)}
+                       AND finished_at >= submitted_at
+                     ORDER BY finished_at DESC LIMIT :sample)""",
+            {
+                "guild": guild_id,
+                "model": Model(model).value,
+                "mode": Mode(mode).value,
+                "duration": duration,
+                "sample": max(sample, 0),
+            },
+        )
+        average = rows[0][0]
+        return None if average is None else float(average)
+
+    # --- quotas and settings ---------------------------------------------------------------
+    async def usage_snapshot(
+        self, guild_id: int, member_id: int, day_key: str, month_key: str
+    ) -> UsageSnapshot:
+        return await _usage(self._reader, guild_id, member_id, day_key, month_key)
+
+    async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
+        async with self._write() as db:
+            await _fetch(
+                db,
+                "INSERT OR IGNORE INTO member_resets (guild_id, member_id, reset_at) VALUES (?, ?, ?)",
+                (guild_id, member_id, now),
+            )
+
+    async def usage_report(self, guild_id: int, since: float) -> UsageReport:
+        rows = await self._read(_USAGE_REPORT_SQL, {"guild": guild_id, "since": since})
+        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
+        for row in rows:
+            groups[row["kind"]].append(
+                UsageRow(
+                    key=row["key"], videos=row["videos"], credits=row["credits"], failures=row["failures"]
+                )
+            )
+        (total,) = groups["total"]
+        return UsageReport(
+            since=since,
+            total_videos=total.videos,
+            total_credits=total.credits,
+            failures=total.failures,
+            by_model=groups["model"],
+            by_member=groups["member"],
+        )
+
+    async def get_limits(self, guild_id: int) -> GuildLimits:
+        rows = await self._read("SELECT limits FROM guild_limits WHERE guild_id = ?", (guild_id,))
+        return GuildLimits.model_validate_json(rows[0][0]) if rows else GuildLimits()
+
+    async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
+        async with self._write() as db:
+            await _fetch(
+                db,
+                """INSERT INTO guild_limits (guild_id, limits, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT (guild_id)
+                   DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at""",
+                (guild_id, limits.model_dump_json(), self._clock()),
+            )
+
+
+async def _usage(
+    db: aiosqlite.Connection, guild_id: int, member_id: int, day_key: str, month_key: str
+) -> UsageSnapshot:
+    params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
+    (row,) = await _fetch(db, _USAGE_SQL, params)
+    return UsageSnapshot(**{name: row[name] for name in row.keys()})  # noqa: SIM118 (a Row iterates values)

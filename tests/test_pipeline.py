@@ -1,0 +1,287 @@
+"""The job pipeline end to end against the fake AceData: admission, submission, polling, delivery,
+failures, the queue and restarts. Discord is replaced by a recording notifier."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot import rendering
+from bot.jobs.service import Refused
+from bot.quota.models import GuildLimits
+from bot.storage.base import JobState
+from tests.fakes.acedata import FakeAceData
+from tests.pipeline_helpers import Pipeline, build_pipeline, requester, text_request, wait_for_state
+
+DONE = {JobState.DELIVERED, JobState.FAILED, JobState.UNCONFIRMED, JobState.TIMED_OUT}
+
+
+@pytest.fixture
+async def idle_pipeline(fake_acedata: FakeAceData, tmp_path: Path) -> AsyncIterator[Pipeline]:
+    """A pipeline whose poller only runs when a test calls `cycle()`."""
+    built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3")
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def pipeline(idle_pipeline: Pipeline) -> Pipeline:
+    idle_pipeline.poller.start()
+    return idle_pipeline
+
+
+def creates(fake: FakeAceData) -> int:
+    return sum(1 for r in fake.requests if r.method == "POST" and r.path == "/kling/videos")
+
+
+async def test_text_job_is_submitted_once_polled_and_delivered(pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
+    admission = await pipeline.service.admit(requester(), text_request())
+    assert admission.job is not None and admission.job.state is JobState.QUEUED
+    await pipeline.runner.kick(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()
+
+    assert job.state is JobState.DELIVERED
+    assert job.task_id and job.video_url and job.video_id
+    assert creates(fake_acedata) == 1
+    [(delivered_job, video)] = pipeline.notifier.deliveries
+    assert delivered_job.id == job.id
+    assert video.data is not None and len(video.data) > 0 and not video.too_large
+
+
+async def test_one_batch_request_per_cycle_for_many_jobs(idle_pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
+    pipeline = idle_pipeline
+    fake_acedata.render_seconds = 30.0
+    await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
+    for member in range(12):
+        await pipeline.service.admit(requester(member), text_request())
+    await pipeline.runner.kick(42)
+    await pipeline.runner.drain()
+    running = await pipeline.store.jobs_in_states([JobState.RUNNING])
+    assert len(running) == 12
+
+    before = [r for r in fake_acedata.requests if r.path == "/kling/tasks"]
+    asked = await pipeline.poller.cycle()
+    after = [r for r in fake_acedata.requests if r.path == "/kling/tasks"]
+    assert asked == 12
+    assert len(after) - len(before) == 1
+    assert sorted(after[-1].json["ids"]) == sorted(job.task_id for job in running)
+
+
+async def test_failed_task_releases_the_quota_and_tells_the_member(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    await pipeline.store.set_limits(42, GuildLimits(member_daily=1))
+    fake_acedata.next_outcome = "fail"
+    admission = await pipeline.service.admit(requester(), text_request())
+    assert admission.job is not None
+    await pipeline.runner.kick(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+
+    assert job.state is JobState.FAILED
+    assert job.error_code == rendering.ERROR_TASK_FAILED
+    assert [failed.id for failed in pipeline.notifier.failures] == [job.id]
+    # The unit came back: the same member may start another video today.
+    again = await pipeline.service.admit(requester(), text_request())
+    assert again.job is not None
+
+
+async def test_unconfirmed_submission_is_never_resent_and_costs_nothing(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    await pipeline.store.set_limits(42, GuildLimits(member_daily=1))
+    fake_acedata.inject("/kling/videos", 502, body={"error": {"code": "api_error", "message": "upstream"}})
+    admission = await pipeline.service.admit(requester(), text_request())
+    assert admission.job is not None
+    await pipeline.runner.kick(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()
+
+    assert job.state is JobState.UNCONFIRMED
+    assert job.error_code == rendering.ERROR_UNCONFIRMED
+    assert creates(fake_acedata) == 1
+    assert (await pipeline.service.admit(requester(), text_request())).job is not None
+
+
+async def test_video_over_the_upload_limit_is_delivered_as_a_link(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    fake_acedata.video_bytes = 300_000
+    built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3")
+    built.poller.start()
+    try:
+        admission = await built.service.admit(replace(requester(), size_limit=100_000), text_request())
+        assert admission.job is not None
+        await built.runner.kick(42)
+        job = await wait_for_state(built.store, admission.job.id, DONE)
+        await built.runner.drain()
+        assert job.state is JobState.DELIVERED
+        [(_, video)] = built.notifier.deliveries
+        assert video.data is None and video.too_large and video.url == job.video_url
+    finally:
+        await built.close()
+
+
+async def test_queue_starts_jobs_in_order_within_the_running_cap(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = 0.3
+    await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=1, member_concurrent=None))
+    first = await pipeline.service.admit(requester(1), text_request("first"))
+    second = await pipeline.service.admit(requester(2), text_request("second"))
+    assert second.decision.queued and second.decision.queue_position == 1
+    assert first.job and second.job
+    await pipeline.runner.kick(42)
+    await pipeline.runner.drain()
+    assert (await pipeline.store.get_job(second.job.id)).state is JobState.QUEUED  # type: ignore[union-attr]
+
+    done_first = await wait_for_state(pipeline.store, first.job.id, DONE)
+    done_second = await wait_for_state(pipeline.store, second.job.id, DONE)
+    assert done_first.state is done_second.state is JobState.DELIVERED
+    assert done_second.submitted_at is not None and done_first.finished_at is not None
+    assert done_second.submitted_at >= done_first.finished_at
+
+
+async def test_cancel_a_queued_job_releases_it(pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
+    fake_acedata.render_seconds = 5.0
+    await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=1, member_concurrent=None, member_daily=2))
+    first = await pipeline.service.admit(requester(), text_request("first"))
+    second = await pipeline.service.admit(requester(), text_request("second"))
+    assert first.job and second.job
+    await pipeline.runner.kick(42)
+    cancelled = await pipeline.runner.cancel(second.job)
+    assert cancelled is not None and cancelled.state is JobState.CANCELLED
+    assert await pipeline.runner.cancel(second.job) is None  # twice: nothing more happens
+    assert creates(fake_acedata) == 1
+    # One of the two daily units is free again.
+    assert (await pipeline.service.admit(requester(), text_request("third"))).job is not None
+    with pytest.raises(Refused):
+        await pipeline.service.admit(requester(), text_request("fourth"))
+
+
+async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_path: Path) -> None:
+    fake_acedata.render_seconds = 60.0
+    now = [1_800_000_000.0]
+    built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3", deadline=100.0, clock=lambda: now[0])
+    try:
+        admission = await built.service.admit(requester(), text_request())
+        assert admission.job is not None
+        await built.runner.kick(42)
+        await built.runner.drain()
+        assert (await built.poller.cycle()) == 1
+        now[0] += 101.0
+        await built.poller.cycle()
+        await built.runner.drain()
+        job = await built.store.get_job(admission.job.id)
+        assert job is not None and job.state is JobState.TIMED_OUT
+        assert job.error_code == rendering.ERROR_TIMED_OUT
+        assert [failed.id for failed in built.notifier.failures] == [job.id]
+    finally:
+        await built.close()
+
+
+async def test_poller_survives_a_failing_notifier(fake_acedata: FakeAceData, tmp_path: Path) -> None:
+    fake_acedata.render_seconds = 0.2
+    built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3")
+    built.notifier.fail_progress = True
+    built.poller.start()
+    try:
+        admission = await built.service.admit(requester(), text_request())
+        assert admission.job is not None
+        await built.runner.kick(42)
+        job = await wait_for_state(built.store, admission.job.id, DONE)
+        assert job.state is JobState.DELIVERED
+        assert built.poller.cycles >= 2
+    finally:
+        await built.close()
+
+
+async def test_restart_mid_render_resumes_without_a_second_task_or_delivery(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    fake_acedata.render_seconds = 0.5
+    first = await build_pipeline(fake_acedata, db)
+    admission = await first.service.admit(requester(), text_request())
+    assert admission.job is not None
+    await first.runner.kick(42)
+    await first.runner.drain()
+    assert (await first.store.get_job(admission.job.id)).state is JobState.RUNNING  # type: ignore[union-attr]
+    await first.close()  # the process stops while the video renders
+
+    second = await build_pipeline(fake_acedata, db)
+    try:
+        await second.runner.resume()
+        second.poller.start()
+        job = await wait_for_state(second.store, admission.job.id, DONE)
+        await second.runner.drain()
+        assert job.state is JobState.DELIVERED
+        assert creates(fake_acedata) == 1
+        assert len(second.notifier.deliveries) == 1
+        await second.runner.resume()  # a second resume (e.g. reconnect) delivers nothing more
+        await second.runner.drain()
+        assert len(second.notifier.deliveries) == 1
+    finally:
+        await second.close()
+
+
+async def test_restart_with_a_submission_in_flight_marks_it_unconfirmed(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    first = await build_pipeline(fake_acedata, db)
+    admission = await first.service.admit(requester(), text_request())
+    assert admission.job is not None
+    claimed = await first.store.claim_next_queued(42, None)  # committed as SUBMITTING, then the crash
+    assert claimed is not None and claimed.state is JobState.SUBMITTING
+    await first.close()
+
+    second = await build_pipeline(fake_acedata, db)
+    try:
+        await second.runner.resume()
+        await second.runner.drain()
+        job = await second.store.get_job(admission.job.id)
+        assert job is not None and job.state is JobState.UNCONFIRMED
+        assert creates(fake_acedata) == 0
+        assert [failed.id for failed in second.notifier.failures] == [job.id]
+    finally:
+        await second.close()
+
+
+async def test_restart_after_success_before_delivery_delivers_once(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    first = await build_pipeline(fake_acedata, db)
+    fake_acedata.render_seconds = 0.0
+    admission = await first.service.admit(requester(), text_request())
+    assert admission.job is not None
+    await first.runner.kick(42)
+    await first.runner.drain()
+    await asyncio.sleep(0.05)
+    running = await first.store.get_job(admission.job.id)
+    assert running is not None and running.task_id
+    status = await first.kling.retrieve(running.task_id)
+    await first.store.transition(
+        running.id,
+        expect=[JobState.RUNNING],
+        to=JobState.SUCCEEDED,
+        video_url=status.video_url,  # type: ignore[union-attr]
+        video_id=status.video_id,  # type: ignore[union-attr]
+    )
+    await first.close()  # stopped before posting the result
+
+    second = await build_pipeline(fake_acedata, db)
+    try:
+        await second.runner.resume()
+        await second.runner.drain()
+        job = await second.store.get_job(admission.job.id)
+        assert job is not None and job.state is JobState.DELIVERED
+        assert len(second.notifier.deliveries) == 1
+        assert creates(fake_acedata) == 1
+    finally:
+        await second.close()
