@@ -50,7 +50,9 @@ class Settings(BaseSettings):
             raise ValueError("must not be blank")
         return SecretStr(value.get_secret_value().strip())
 
-    @field_validator("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before")
+    @field_validator(
+        "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

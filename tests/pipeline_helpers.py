@@ -77,9 +77,13 @@ async def build_pipeline(
     http = httpx.AsyncClient(timeout=5)
     kling = KlingClient(http, base_url=fake.base_url, token=SecretStr(fake.token))
     notifier = notifier or RecordingNotifier()
-    runner = JobRunner(store=store, kling=kling, http=http, notifier=notifier, deadline_seconds=deadline, clock=clock)
+    runner = JobRunner(
+        store=store, kling=kling, http=http, notifier=notifier, deadline_seconds=deadline, clock=clock
+    )
     poller = Poller(runner, base_interval=0.05, max_interval=0.2, clock=clock)
-    service = VideoService(store=store, http=http, costs=load_cost_table(None), default_model=Model.V1, clock=clock)
+    service = VideoService(
+        store=store, http=http, costs=load_cost_table(None), default_model=Model.V1, clock=clock
+    )
     return Pipeline(store, http, kling, runner, poller, service, notifier)
 
 
@@ -97,8 +101,8 @@ def requester(member_id: int = 1001, *, guild_id: int = 42, interaction_id: int 
     )
 
 
-async def wait_for_state(store: Store, job_id: str, states: set[JobState], timeout: float = 10.0) -> Job:
-    deadline = time.monotonic() + timeout
+async def wait_for_state(store: Store, job_id: str, states: set[JobState], within: float = 10.0) -> Job:
+    deadline = time.monotonic() + within
     while True:
         job = await store.get_job(job_id)
         if job is not None and job.state in states:

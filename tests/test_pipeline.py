@@ -38,7 +38,9 @@ def creates(fake: FakeAceData) -> int:
     return sum(1 for r in fake.requests if r.method == "POST" and r.path == "/kling/videos")
 
 
-async def test_text_job_is_submitted_once_polled_and_delivered(pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
+async def test_text_job_is_submitted_once_polled_and_delivered(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
     admission = await pipeline.service.admit(requester(), text_request())
     assert admission.job is not None and admission.job.state is JobState.QUEUED
     await pipeline.runner.kick(42)
@@ -53,7 +55,9 @@ async def test_text_job_is_submitted_once_polled_and_delivered(pipeline: Pipelin
     assert video.data is not None and len(video.data) > 0 and not video.too_large
 
 
-async def test_one_batch_request_per_cycle_for_many_jobs(idle_pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
+async def test_one_batch_request_per_cycle_for_many_jobs(
+    idle_pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
     pipeline = idle_pipeline
     fake_acedata.render_seconds = 30.0
     await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
@@ -148,7 +152,9 @@ async def test_queue_starts_jobs_in_order_within_the_running_cap(
 
 async def test_cancel_a_queued_job_releases_it(pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
     fake_acedata.render_seconds = 5.0
-    await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=1, member_concurrent=None, member_daily=2))
+    await pipeline.store.set_limits(
+        42, GuildLimits(guild_concurrent=1, member_concurrent=None, member_daily=2)
+    )
     first = await pipeline.service.admit(requester(), text_request("first"))
     second = await pipeline.service.admit(requester(), text_request("second"))
     assert first.job and second.job

@@ -22,6 +22,7 @@ import os
 import re
 import sqlite3
 import time
+import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -100,21 +101,27 @@ def _in_order(migrations: Iterable[Migration]) -> list[Migration]:
 def split_statements(script: str) -> list[str]:
     """Cut a script into single statements. `executescript` cannot be used for migrations because it
     COMMITs whatever transaction is open first, which would break a migration's all-or-nothing."""
-    statements, buffer = [], ""
-    for piece in script.split(";"):
+    statements: list[str] = []
+    buffer = ""
+    *pieces, tail = script.split(";")
+    for piece in pieces:
         buffer += piece + ";"
         # complete_statement knows about string literals, comments and trigger bodies.
         if sqlite3.complete_statement(buffer):
             if _has_code(buffer):
                 statements.append(buffer.strip())
             buffer = ""
-    if _has_code(buffer.removesuffix(";")):
-        raise ValueError(f"the script ends with an incomplete statement: {buffer.strip()[:80]!r}")
+    buffer += tail
+    if _has_code(buffer):
+        last = buffer.strip() + ";"
+        if not sqlite3.complete_statement(last):
+            raise ValueError(f"the script ends with an incomplete statement: {buffer.strip()[:80]!r}")
+        statements.append(last)
     return statements
 
 
 def _has_code(sql: str) -> bool:
-    without_comments = re.sub(r"--[^\n]*", "", sql)
+    without_comments = re.sub(r"--[^\n]*|/\*.*?\*/", "", sql, flags=re.DOTALL)
     return bool(without_comments.strip(" \t\r\n;"))
 
 
@@ -205,8 +212,10 @@ async def _fetch(db: aiosqlite.Connection, sql: str, params: Params = ()) -> lis
 async def _immediate_transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """`BEGIN IMMEDIATE … COMMIT`, rolled back on any exception; a lock held past the busy timeout
     becomes `StorageBusy`. The caller makes sure nobody else uses `db` meanwhile."""
-    await _fetch(db, "BEGIN IMMEDIATE")
     try:
+        # Inside the try: a caller cancelled while BEGIN waits for the lock must still roll back,
+        # because the BEGIN goes on in the worker thread and would leave the connection in a transaction.
+        await _fetch(db, "BEGIN IMMEDIATE")
         yield db
         await _fetch(db, "COMMIT")
     except BaseException:
@@ -260,8 +269,18 @@ _NEW_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(NewJob))
 _SELECT_JOB = ", ".join(_JOB_COLUMNS)
 
 
+# RETURNING hands back a REAL column's whole-number value as an int (SQLite stores it compactly and
+# skips the conversion a SELECT does), so float fields are converted here.
+_FLOAT_COLUMNS = frozenset(
+    name for name, hint in typing.get_type_hints(Job).items() if hint in (float, float | None)
+)
+
+
 def _job_from_row(row: sqlite3.Row) -> Job:
     values = {name: row[name] for name in _JOB_COLUMNS}
+    for name in _FLOAT_COLUMNS:
+        if values[name] is not None:
+            values[name] = float(values[name])
     values["request"] = VideoRequest.from_json(values["request"])
     values["state"] = JobState(values["state"])
     return Job(**values)

@@ -1,0 +1,154 @@
+"""`/quota`: what a member and their server have left today and this month, and when it resets."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import discord
+
+from bot.quota.models import Allowance, GuildLimits, LimitUnit, UsageSnapshot
+from bot.quota.policy import format_amount, format_seconds, is_exempt, member_caps, relative_time
+
+_QUOTA_COLOUR = discord.Colour.blurple()
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaStatus:
+    """Everything `/quota` shows, computed from one usage snapshot."""
+
+    unit: LimitUnit
+    exempt: bool
+    member_today: Allowance
+    member_month: Allowance
+    server_today: Allowance
+    server_month: Allowance
+    active_jobs: int
+    active_cap: int | None
+    #: The wait between two of the member's videos (0 when none applies to them).
+    cooldown_seconds: int
+    #: When the member may start their next video because of the cooldown; None = not waiting.
+    cooldown_ends_at: float | None
+    server_running: int
+    server_queued: int
+    server_running_cap: int | None
+
+
+def quota_status(
+    limits: GuildLimits,
+    usage: UsageSnapshot,
+    *,
+    member_role_ids: Collection[int],
+    now: float,
+    resets: tuple[float, float],
+) -> QuotaStatus:
+    """The caps that apply to this member (role caps and exemption included, as `policy.evaluate`
+    applies them) next to what the snapshot says is used. `resets` is `periods.next_resets`."""
+    credits = limits.unit is LimitUnit.CREDITS
+    day_reset, month_reset = resets
+    exempt = is_exempt(limits, member_role_ids)
+    daily, monthly = (None, None) if exempt else member_caps(limits, member_role_ids)
+    cooldown = 0 if exempt else limits.member_cooldown_seconds
+    last = usage.member_last_job_at
+    cooldown_ends_at = None
+    if cooldown > 0 and last is not None and last + cooldown > now:
+        cooldown_ends_at = last + cooldown
+    return QuotaStatus(
+        unit=limits.unit,
+        exempt=exempt,
+        member_today=Allowance(
+            "You today",
+            usage.member_day_credits if credits else usage.member_day_videos,
+            daily,
+            day_reset,
+        ),
+        member_month=Allowance(
+            "You this month",
+            usage.member_month_credits if credits else usage.member_month_videos,
+            monthly,
+            month_reset,
+        ),
+        server_today=Allowance(
+            "Server today",
+            usage.guild_day_credits if credits else usage.guild_day_videos,
+            limits.guild_daily,
+            day_reset,
+        ),
+        server_month=Allowance(
+            "Server this month",
+            usage.guild_month_credits if credits else usage.guild_month_videos,
+            limits.guild_monthly,
+            month_reset,
+        ),
+        active_jobs=usage.member_active_jobs,
+        active_cap=None if exempt else limits.member_concurrent,
+        cooldown_seconds=cooldown,
+        cooldown_ends_at=cooldown_ends_at,
+        server_running=usage.guild_running_jobs,
+        server_queued=usage.guild_queued_jobs,
+        server_running_cap=limits.guild_concurrent,
+    )
+
+
+def allowance_text(allowance: Allowance, unit: LimitUnit) -> str:
+    """ "3 videos left of 5 (2 used) · resets in 4 hours" or "No limit (2 videos used)"."""
+    used = format_amount(allowance.used, unit)
+    remaining = allowance.remaining
+    if allowance.limit is None or remaining is None:
+        return f"No limit ({used} used)"
+    text = (
+        f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)} ({used} used)"
+    )
+    if allowance.resets_at is not None:
+        text += f"\nResets {relative_time(allowance.resets_at)}"
+    return text
+
+
+def _in_progress_text(status: QuotaStatus) -> str:
+    count = format_amount(status.active_jobs, LimitUnit.VIDEOS)
+    if status.active_cap is None:
+        return f"{count} (no limit)"
+    return f"{count} of {status.active_cap} at a time"
+
+
+def _allowances(status: QuotaStatus) -> tuple[Allowance, ...]:
+    return (status.member_today, status.member_month, status.server_today, status.server_month)
+
+
+def _next_video_text(status: QuotaStatus) -> str:
+    used_up = [a for a in _allowances(status) if a.remaining is not None and a.remaining <= 0]
+    if any(a.limit == 0 for a in used_up):
+        return "Not until a moderator raises a limit that is set to 0"
+    resets = [a.resets_at for a in used_up if a.resets_at is not None]
+    if resets:
+        # The latest one: until then at least one allowance stays used up.
+        return f"After the reset {relative_time(max(resets))}"
+    if status.cooldown_ends_at is not None:
+        return f"Cooldown: you can start one {relative_time(status.cooldown_ends_at)}"
+    if status.active_cap is not None and status.active_jobs >= status.active_cap:
+        return "Wait for one of your videos in progress to finish"
+    if status.cooldown_seconds:
+        return f"Now (then wait {format_seconds(status.cooldown_seconds)} between videos)"
+    return "Now"
+
+
+def _server_queue_text(status: QuotaStatus) -> str:
+    cap = "no limit" if status.server_running_cap is None else f"up to {status.server_running_cap} at once"
+    return f"{status.server_running} rendering ({cap}), {status.server_queued} waiting"
+
+
+def quota_embed(status: QuotaStatus) -> discord.Embed:
+    embed = discord.Embed(title="Your video allowance", colour=_QUOTA_COLOUR)
+    if status.exempt:
+        embed.description = (
+            "One of your roles is exempt from the member limits; the server's own limits still apply."
+        )
+    for allowance in _allowances(status):
+        embed.add_field(name=allowance.label, value=allowance_text(allowance, status.unit))
+    embed.add_field(name="Your videos in progress", value=_in_progress_text(status))
+    embed.add_field(name="Your next video", value=_next_video_text(status))
+    embed.add_field(name="Server queue", value=_server_queue_text(status))
+    embed.set_footer(
+        text=f"Limits count {status.unit.value}. A failed or cancelled video counts for nothing."
+    )
+    return embed

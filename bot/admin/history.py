@@ -1,0 +1,170 @@
+"""`/history`: whose jobs an invoker may see, and one page of them as an embed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import discord
+
+from bot.admin.access import Refusal
+from bot.quota.models import LimitUnit
+from bot.quota.policy import format_amount, relative_time
+from bot.rendering import format_duration, neutralise
+from bot.storage.base import ACTIVE_STATES, Job, JobState
+
+PAGE_SIZE = 5
+_PROMPT_PREVIEW = 150
+_HISTORY_COLOUR = discord.Colour.blurple()
+
+
+class HistoryStatus(StrEnum):
+    """The status filter members pick from; each covers the job states a member would call that."""
+
+    IN_PROGRESS = "in progress"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def states(self) -> tuple[JobState, ...]:
+        return _STATUS_STATES[self]
+
+
+_STATUS_STATES: dict[HistoryStatus, tuple[JobState, ...]] = {
+    HistoryStatus.IN_PROGRESS: tuple(sorted(ACTIVE_STATES)),
+    HistoryStatus.DELIVERED: (JobState.DELIVERED,),
+    HistoryStatus.FAILED: (JobState.FAILED, JobState.UNCONFIRMED, JobState.TIMED_OUT),
+    HistoryStatus.CANCELLED: (JobState.CANCELLED,),
+}
+
+_STATE_LABELS: dict[JobState, str] = {
+    JobState.QUEUED: "⏳ Queued",
+    JobState.SUBMITTING: "🎬 Starting",
+    JobState.RUNNING: "🎬 Rendering",
+    JobState.SUCCEEDED: "📤 Delivering",
+    JobState.DELIVERED: "✅ Delivered",
+    JobState.FAILED: "❌ Failed",
+    JobState.UNCONFIRMED: "❔ Not confirmed",
+    JobState.TIMED_OUT: "⌛ Timed out",
+    JobState.CANCELLED: "🚫 Cancelled",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """Which jobs one `/history` call lists (see `states` for `Store.history` / `count_history`)."""
+
+    guild_id: int
+    invoker_id: int
+    #: None lists every member's jobs (moderators only).
+    member_id: int | None
+    status: HistoryStatus | None = None
+
+    @property
+    def states(self) -> tuple[JobState, ...] | None:
+        return None if self.status is None else self.status.states
+
+    @property
+    def title(self) -> str:
+        if self.member_id is None:
+            owner = "Everyone's videos"
+        elif self.member_id == self.invoker_id:
+            owner = "Your videos"
+        else:
+            owner = "A member's videos"
+        return owner if self.status is None else f"{owner} — {self.status.value}"
+
+
+def history_query(
+    *,
+    guild_id: int,
+    invoker_id: int,
+    invoker_is_moderator: bool,
+    member_id: int | None = None,
+    status: HistoryStatus | None = None,
+    everyone: bool = False,
+) -> HistoryQuery:
+    """Members see their own jobs; moderators may pick a member or the whole server.
+
+    Refusal when a member asks for someone else's jobs or the whole server's.
+    """
+    asks_for_others = everyone or (member_id is not None and member_id != invoker_id)
+    if asks_for_others and not invoker_is_moderator:
+        raise Refusal(
+            "Only moderators (Manage Server) can see other members' videos. "
+            "Leave the member and everyone options empty to see yours."
+        )
+    if everyone and member_id is not None:
+        raise Refusal("Pick a member or everyone, not both.")
+    return HistoryQuery(guild_id, invoker_id, None if everyone else (member_id or invoker_id), status)
+
+
+def page_count(total: int) -> int:
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
+def clamp_page(page: int, total: int) -> int:
+    return min(max(page, 0), page_count(total) - 1)
+
+
+def result_link(job: Job) -> str | None:
+    """The message that shows the job's result or progress, when it has one."""
+    if job.message_id is None:
+        return None
+    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    number: int
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    embed: discord.Embed
+    #: One per listed job, in display order: the view puts a Rerun button for each.
+    entries: tuple[HistoryEntry, ...]
+    page: int
+    pages: int
+
+
+def _entry_value(job: Job, *, show_member: bool) -> str:
+    request = job.request
+    prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else "*(no prompt)*"
+    facts = [relative_time(job.created_at), format_amount(job.cost, LimitUnit.CREDITS)]
+    if show_member:
+        facts.insert(0, f"by <@{job.member_id}>")
+    if job.video_duration is not None:
+        facts.append(format_duration(job.video_duration))
+    link = result_link(job)
+    if link is not None:
+        facts.append(f"[Open]({link})")
+    if job.state is not JobState.DELIVERED and job.error_code:
+        facts.append(f"reason: {neutralise(job.error_code, 40)}")
+    return f"{prompt}\n{' · '.join(facts)}"
+
+
+def history_page(query: HistoryQuery, jobs: Sequence[Job], *, page: int, total: int) -> HistoryPage:
+    """The embed for `jobs`, which are page `page` (0-based) of `total` matching jobs, newest first."""
+    pages = page_count(total)
+    embed = discord.Embed(title=query.title, colour=_HISTORY_COLOUR)
+    if query.member_id not in (None, query.invoker_id):
+        embed.description = f"<@{query.member_id}>"
+    if not jobs:
+        nothing = "No videos match." if query.status else "No videos yet."
+        embed.description = f"{embed.description}: {nothing}" if embed.description else nothing
+    entries = []
+    for number, job in enumerate(jobs[:PAGE_SIZE], start=page * PAGE_SIZE + 1):
+        request = job.request
+        name = (
+            f"{number}. {_STATE_LABELS[job.state]} · {request.model.value} {request.mode.value} "
+            f"{request.duration} s"
+        )
+        embed.add_field(name=name, value=_entry_value(job, show_member=query.member_id is None), inline=False)
+        entries.append(HistoryEntry(number, job.id))
+    embed.set_footer(text=f"Page {page + 1} of {pages} · {total} video{'s' if total != 1 else ''}")
+    return HistoryPage(embed, tuple(entries), page, pages)

@@ -1,0 +1,413 @@
+"""Changing a server's limits: moderator input -> new `GuildLimits` + what changed, in words.
+
+Every function takes the current limits and returns a `LimitsUpdate`, or raises `Refusal`; then nothing
+is stored. `apply_form` names every bad option of `/limits set` at once, so a moderator fixes them in
+one go rather than one per attempt.
+
+What changed is found by comparing `policy.describe_limits` before and after, so `/limits show`, the
+reply to a change and the mod-log post always use the same words. Blocked words are counted there, not
+listed: the mod-log channel may be readable by more people than the moderators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import discord
+
+from bot.admin.access import Refusal
+from bot.kling.capabilities import allowed_durations, allowed_modes
+from bot.kling.models import Mode, Model
+from bot.quota.models import GuildLimits, RoleCap
+from bot.quota.periods import validate_timezone
+from bot.quota.policy import (
+    describe_limits,
+    parse_blocked_words,
+    parse_cooldown,
+    parse_limit_value,
+    parse_models,
+    parse_modes,
+    parse_unit,
+    parse_whole_number,
+    permitted_modes,
+)
+from bot.quota.text import normalise_for_matching
+from bot.rendering import FIELD_LIMIT, neutralise
+
+#: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
+MAX_BLOCKED_WORDS = 200
+MAX_BLOCKED_WORD_LENGTH = 100
+MAX_CHANNELS = 50
+MAX_ROLES = 50
+
+_LIMITS_COLOUR = discord.Colour.blurple()
+
+#: Channel kinds with a message stream: where videos and mod-log posts can appear.
+MESSAGE_CHANNEL_TYPES = frozenset(
+    {
+        discord.ChannelType.text,
+        discord.ChannelType.news,
+        discord.ChannelType.voice,
+        discord.ChannelType.stage_voice,
+    }
+)
+NOT_A_MESSAGE_CHANNEL = "Pick a text channel: a category or forum can't hold messages itself."
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChoice:
+    """A channel picked in a command option: its id and kind."""
+
+    id: int
+    kind: discord.ChannelType = discord.ChannelType.text
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsForm:
+    """The options of `/limits set` exactly as typed; None means "not given, keep as is".
+
+    Field names are the slash-command option names, so a refusal can name the option to fix.
+    """
+
+    unit: str | None = None
+    guild_daily: str | None = None
+    guild_monthly: str | None = None
+    member_daily: str | None = None
+    member_monthly: str | None = None
+    member_concurrent: str | None = None
+    member_cooldown: str | None = None
+    guild_concurrent: str | None = None
+    allowed_models: str | None = None
+    allowed_modes: str | None = None
+    max_duration: str | None = None
+    allow_audio: bool | None = None
+    allow_4k: bool | None = None
+    modlog_channel: ChannelChoice | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsUpdate:
+    """The limits to store and how they differ from before."""
+
+    limits: GuildLimits
+    #: "Setting: before → after" lines, in `/limits show` order; empty when nothing changed.
+    changes: tuple[str, ...]
+    #: Advice worth reading about the new settings (e.g. after switching units).
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> str:
+        """One line for the mod-log."""
+        return "; ".join(change.replace("\n", ", ") for change in self.changes)
+
+
+# --- /limits set ---------------------------------------------------------------------------------
+
+
+def _running_cap(text: str) -> int | None:
+    value = parse_whole_number(text)
+    if value == 0:
+        raise ValueError(
+            "Type at least 1, or none for no limit (to stop all videos, set guild_daily to 0 instead)."
+        )
+    return value
+
+
+def _max_duration(text: str) -> int | None:
+    value = parse_whole_number(text)
+    if value == 0:
+        raise ValueError("Type a number of seconds like 10, or none for no limit.")
+    return value
+
+
+def _some_models(text: str) -> frozenset[Model] | None:
+    models = parse_models(text)
+    if models is not None and not models:
+        raise ValueError("Name at least one model, or all; to stop all videos, set guild_daily to 0.")
+    return models
+
+
+def _some_modes(text: str) -> frozenset[Mode] | None:
+    modes = parse_modes(text)
+    if modes is not None and not modes:
+        raise ValueError("Name at least one mode, or all.")
+    return modes
+
+
+def _message_channel_id(channel: ChannelChoice) -> int:
+    if channel.kind not in MESSAGE_CHANNEL_TYPES:
+        raise ValueError(NOT_A_MESSAGE_CHANNEL)
+    return channel.id
+
+
+def _require_message_channel(channel: ChannelChoice) -> None:
+    try:
+        _message_channel_id(channel)
+    except ValueError as exc:
+        raise Refusal(f"{exc} Nothing changed.") from None
+
+
+#: Option name -> (GuildLimits field, parser of the option's value). Options missing here are taken as given.
+_PARSED_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "unit": ("unit", parse_unit),
+    "guild_daily": ("guild_daily", parse_limit_value),
+    "guild_monthly": ("guild_monthly", parse_limit_value),
+    "member_daily": ("member_daily", parse_limit_value),
+    "member_monthly": ("member_monthly", parse_limit_value),
+    "member_concurrent": ("member_concurrent", _running_cap),
+    "member_cooldown": ("member_cooldown_seconds", parse_cooldown),
+    "guild_concurrent": ("guild_concurrent", _running_cap),
+    "allowed_models": ("allowed_models", _some_models),
+    "allowed_modes": ("allowed_modes", _some_modes),
+    "max_duration": ("max_duration", _max_duration),
+    "timezone": ("timezone", validate_timezone),
+    "modlog_channel": ("modlog_channel_id", _message_channel_id),
+}
+_PLAIN_OPTIONS = {"allow_audio": "allow_audio", "allow_4k": "allow_4k"}
+
+
+def apply_form(limits: GuildLimits, form: LimitsForm) -> LimitsUpdate:
+    """The limits after `/limits set`. Refusal lists every bad option (nothing is applied then)."""
+    updates: dict[str, Any] = {}
+    problems: list[str] = []
+    for option in fields(form):
+        raw = getattr(form, option.name)
+        if raw is None:
+            continue
+        if option.name in _PLAIN_OPTIONS:
+            updates[_PLAIN_OPTIONS[option.name]] = raw
+            continue
+        target, parse = _PARSED_OPTIONS[option.name]
+        try:
+            updates[target] = parse(raw)
+        except ValueError as exc:
+            problems.append(f"**{option.name}**: {exc}")
+    if problems:
+        raise Refusal("Nothing was changed. Please fix:\n" + "\n".join(f"• {p}" for p in problems))
+    if not updates:
+        raise Refusal("Give at least one option to change, e.g. `/limits set member_daily: 5`.")
+    new = _replace(limits, updates)
+    _check_offers_something(new)
+    notes = []
+    if new.unit is not limits.unit:
+        notes.append(
+            f"Limits now count {new.unit.value}: every number limit is read as {new.unit.value} from now on, "
+            "so check that they still make sense."
+        )
+    return LimitsUpdate(new, describe_changes(limits, new), tuple(notes))
+
+
+def _replace(limits: GuildLimits, updates: dict[str, Any]) -> GuildLimits:
+    # Validating again (rather than model_copy) keeps a wrong type from ever being stored.
+    return GuildLimits.model_validate(limits.model_dump() | updates)
+
+
+def _check_offers_something(limits: GuildLimits) -> None:
+    """Refuse settings under which no video at all could be made by accident: an allowed model with an
+    allowed mode and a short enough duration must remain. (guild_daily 0 is the deliberate way.)"""
+    models = limits.allowed_models if limits.allowed_models is not None else frozenset(Model)
+    modes = permitted_modes(limits)
+    pairs = [(model, mode) for model in models for mode in allowed_modes(model) if mode in modes]
+    if not pairs:
+        raise Refusal(
+            "Nothing was changed: none of the allowed models offers any of the allowed modes, so no video "
+            "could be made. Allow more models or modes (or turn 4K on)."
+        )
+    longest = limits.max_duration
+    if longest is None:
+        return
+    shortest = min(min(allowed_durations(model, mode)) for model, mode in pairs)
+    if shortest > longest:
+        raise Refusal(
+            f"Nothing was changed: the allowed models make no video of {longest} seconds or less. "
+            f"Set max_duration to at least {shortest}, or allow other models."
+        )
+
+
+def describe_changes(before: GuildLimits, after: GuildLimits) -> tuple[str, ...]:
+    return tuple(
+        f"{name}: {old} → {new}"
+        for (name, old), (_same, new) in zip(describe_limits(before), describe_limits(after), strict=True)
+        if old != new
+    )
+
+
+def _update(before: GuildLimits, updates: dict[str, Any], *, notes: Iterable[str] = ()) -> LimitsUpdate:
+    after = _replace(before, updates)
+    return LimitsUpdate(after, describe_changes(before, after), tuple(notes))
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def _role_cap_value(text: str | None, option: str) -> float | None:
+    if text is None or text.strip().lower() == "default":
+        return None
+    try:
+        return parse_limit_value(text)
+    except ValueError as exc:
+        raise Refusal(f"Nothing was changed. **{option}**: {exc}") from None
+
+
+def set_role_cap(
+    limits: GuildLimits, role_id: int, *, daily: str | None, monthly: str | None
+) -> LimitsUpdate:
+    """Give a role its own daily and/or monthly allowance ("default"/"none" = the role has no say).
+
+    An option left out keeps the role's current value for it.
+    """
+    if daily is None and monthly is None:
+        raise Refusal("Give daily, monthly or both, e.g. `daily: 10`; type default to clear one.")
+    current = limits.role_caps.get(role_id, RoleCap())
+    cap = RoleCap(
+        member_daily=current.member_daily if daily is None else _role_cap_value(daily, "daily"),
+        member_monthly=current.member_monthly if monthly is None else _role_cap_value(monthly, "monthly"),
+    )
+    caps = dict(limits.role_caps)
+    if cap == RoleCap():
+        caps.pop(role_id, None)
+    else:
+        if role_id not in caps and len(caps) >= MAX_ROLES:
+            raise Refusal(f"A server can give its own caps to at most {MAX_ROLES} roles; remove one first.")
+        caps[role_id] = cap
+    notes: tuple[str, ...] = ()
+    if role_id in limits.exempt_roles:
+        notes = ("This role is exempt, so its members have no member limits whatever its caps say.",)
+    return _update(limits, {"role_caps": caps}, notes=notes)
+
+
+def remove_role_cap(limits: GuildLimits, role_id: int) -> LimitsUpdate:
+    if role_id not in limits.role_caps:
+        raise Refusal("That role has no caps of its own; nothing to remove.")
+    caps = {role: cap for role, cap in limits.role_caps.items() if role != role_id}
+    return _update(limits, {"role_caps": caps})
+
+
+def set_role_exempt(limits: GuildLimits, role_id: int, *, exempt: bool) -> LimitsUpdate:
+    """Exempt roles skip the member's own limits (not the server's budget or rules)."""
+    if exempt == (role_id in limits.exempt_roles):
+        state = "already exempt" if exempt else "not exempt"
+        raise Refusal(f"That role is {state}; nothing changed.")
+    if exempt and len(limits.exempt_roles) >= MAX_ROLES:
+        raise Refusal(f"At most {MAX_ROLES} roles can be exempt; remove one first.")
+    roles = limits.exempt_roles | {role_id} if exempt else limits.exempt_roles - {role_id}
+    return _update(limits, {"exempt_roles": roles})
+
+
+# --- channels ------------------------------------------------------------------------------------
+
+
+def add_channel(limits: GuildLimits, channel: ChannelChoice) -> LimitsUpdate:
+    """Allow /video in one more channel (an empty list means every channel)."""
+    _require_message_channel(channel)
+    channel_id = channel.id
+    if channel_id in limits.allowed_channels:
+        raise Refusal("Videos are already allowed in that channel.")
+    if len(limits.allowed_channels) >= MAX_CHANNELS:
+        raise Refusal(f"At most {MAX_CHANNELS} channels can be listed; remove one first.")
+    notes: tuple[str, ...] = ()
+    if not limits.allowed_channels:
+        notes = ("Videos can now be made only in the listed channels (moderators can still use any).",)
+    return _update(limits, {"allowed_channels": limits.allowed_channels | {channel_id}}, notes=notes)
+
+
+def remove_channel(limits: GuildLimits, channel_id: int) -> LimitsUpdate:
+    if channel_id not in limits.allowed_channels:
+        raise Refusal("That channel isn't in the list; nothing to remove.")
+    remaining = limits.allowed_channels - {channel_id}
+    notes = () if remaining else ("The list is empty now, so videos can be made in any channel.",)
+    return _update(limits, {"allowed_channels": remaining}, notes=notes)
+
+
+def clear_channels(limits: GuildLimits) -> LimitsUpdate:
+    if not limits.allowed_channels:
+        raise Refusal("Videos can already be made in any channel.")
+    return _update(limits, {"allowed_channels": frozenset()})
+
+
+# --- blocked words --------------------------------------------------------------------------------
+
+
+def _typed_words(text: str) -> tuple[str, ...]:
+    words = parse_blocked_words(text)
+    if not words:
+        raise Refusal("Type one or more words or phrases, separated by commas.")
+    too_long = [word for word in words if len(word) > MAX_BLOCKED_WORD_LENGTH]
+    if too_long:
+        raise Refusal(f"Each blocked word or phrase can be at most {MAX_BLOCKED_WORD_LENGTH} characters.")
+    return words
+
+
+def add_blocked_words(limits: GuildLimits, text: str) -> LimitsUpdate:
+    """Add comma-separated words; ones already blocked (in any letter case or width) are skipped."""
+    known = {normalise_for_matching(word) for word in limits.blocked_words}
+    new = [word for word in _typed_words(text) if normalise_for_matching(word) not in known]
+    if not new:
+        raise Refusal("Those words are already blocked; nothing changed.")
+    words = limits.blocked_words + tuple(new)
+    if len(words) > MAX_BLOCKED_WORDS:
+        raise Refusal(f"A server can block at most {MAX_BLOCKED_WORDS} words; remove some first.")
+    return _update(limits, {"blocked_words": words})
+
+
+def remove_blocked_words(limits: GuildLimits, text: str) -> LimitsUpdate:
+    gone = {normalise_for_matching(word) for word in _typed_words(text)}
+    words = tuple(word for word in limits.blocked_words if normalise_for_matching(word) not in gone)
+    if len(words) == len(limits.blocked_words):
+        raise Refusal("None of those words is on the blocked list; nothing changed.")
+    return _update(limits, {"blocked_words": words})
+
+
+def blocked_words_text(limits: GuildLimits) -> str:
+    """The list for moderators (ephemeral), inert and within one message."""
+    if not limits.blocked_words:
+        return "No words are blocked on this server."
+    listed = ", ".join(neutralise(word, MAX_BLOCKED_WORD_LENGTH * 2) for word in limits.blocked_words)
+    return _cut(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
+
+
+# --- mod-log -------------------------------------------------------------------------------------
+
+
+def set_modlog_channel(limits: GuildLimits, channel: ChannelChoice | None) -> LimitsUpdate:
+    """Log to `channel`, or stop logging when it is None."""
+    if channel is not None:
+        _require_message_channel(channel)
+    channel_id = None if channel is None else channel.id
+    if channel_id == limits.modlog_channel_id:
+        raise Refusal("That is already the mod-log setting; nothing changed.")
+    return _update(limits, {"modlog_channel_id": channel_id})
+
+
+# --- /limits show ----------------------------------------------------------------------------------
+
+_LONG_SETTINGS = frozenset({"Models", "Channels", "Exempt roles", "Role caps"})
+
+
+def limits_embed(limits: GuildLimits, *, title: str = "Video limits on this server") -> discord.Embed:
+    embed = discord.Embed(title=title, colour=_LIMITS_COLOUR)
+    for name, value in describe_limits(limits):
+        embed.add_field(name=name, value=_cut(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
+    embed.set_footer(text="Moderators change these with /limits set, roles, channels and words.")
+    return embed
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def update_text(update: LimitsUpdate) -> str:
+    """The moderator's reply above the new settings."""
+    lines = ["Saved. Changed:", *(f"• {change}" for change in update.changes)]
+    lines += [f"⚠️ {note}" for note in update.notes]
+    return _cut("\n".join(lines), 1900)
+
+
+def reset_summary(member_id: int) -> str:
+    return f"reset the usage of <@{member_id}> (their earlier videos no longer count toward their own limits)"

@@ -1,0 +1,146 @@
+"""The bot process: one database handle, one HTTP client, one poller, cogs discovered at start."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+from typing import Any
+
+import discord
+import httpx
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.config import Settings
+from bot.discord_messenger import DiscordMessenger
+from bot.interactions import refuse
+from bot.jobs.poller import Poller
+from bot.jobs.runner import JobRunner
+from bot.jobs.service import VideoService
+from bot.kling.client import KlingClient
+from bot.modlog import FanoutNotifier, ModLog
+from bot.quota.costs import load_cost_table
+from bot.storage import open_store
+from bot.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class KlingBot(commands.Bot):
+    store: Store
+    http_client: httpx.AsyncClient
+    kling: KlingClient
+    video_service: VideoService
+    runner: JobRunner
+    poller: Poller
+    messenger: DiscordMessenger
+    modlog: ModLog
+
+    def __init__(self, settings: Settings) -> None:
+        # Only the guilds intent: everything else arrives in interaction payloads.
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=discord.Intents(guilds=True), help_command=None
+        )
+        self.settings = settings
+        self.costs = load_cost_table(settings.CREDIT_COSTS_FILE)
+        self.tree.error(self.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        settings = self.settings
+        self.store = await open_store(settings.DATABASE_PATH)
+        self.http_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
+        )
+        self.kling = KlingClient(
+            self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN
+        )
+        self.messenger = DiscordMessenger(
+            self,
+            self.store,
+            handoff_after=settings.TOKEN_HANDOFF_AFTER_SECONDS,
+            edit_interval=settings.PROGRESS_EDIT_INTERVAL_SECONDS,
+        )
+        self.modlog = ModLog(self, self.store)
+        self.runner = JobRunner(
+            store=self.store,
+            kling=self.kling,
+            http=self.http_client,
+            notifier=FanoutNotifier(self.messenger, self.modlog),
+            deadline_seconds=settings.JOB_DEADLINE_SECONDS,
+        )
+        self.video_service = VideoService(
+            store=self.store, http=self.http_client, costs=self.costs, default_model=settings.DEFAULT_MODEL
+        )
+        self.poller = Poller(
+            self.runner,
+            base_interval=settings.POLL_INTERVAL_SECONDS,
+            max_interval=settings.POLL_MAX_INTERVAL_SECONDS,
+        )
+        for module in pkgutil.iter_modules(cogs.__path__, prefix="cogs."):
+            await self.load_extension(module.name)
+        # Resume here, not in on_ready: on_ready fires again after every gateway reconnect.
+        await self.runner.resume()
+        self.poller.start()
+        if settings.SYNC_COMMANDS:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync only when the command definitions changed: Discord caps command creates per day."""
+        guild = discord.Object(self.settings.DEV_GUILD_ID) if self.settings.DEV_GUILD_ID else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        marker = self.settings.DATABASE_PATH.with_name(
+            f"{self.settings.DATABASE_PATH.name}.commands-{guild.id if guild else 'global'}"
+        )
+        if marker.exists() and marker.read_text().strip() == digest:
+            log.info("application commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        marker.write_text(digest)
+        log.info(
+            "synced %d application commands %s", len(synced), f"to guild {guild.id}" if guild else "globally"
+        )
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """One place that turns command errors into replies the member can act on."""
+        if isinstance(error, app_commands.MissingPermissions):
+            needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
+            await refuse(
+                interaction, f"Only members with **{needed.replace('Guild', 'Server')}** can do that."
+            )
+            return
+        if isinstance(error, app_commands.NoPrivateMessage):
+            await refuse(interaction, "This command only works in a server.")
+            return
+        if isinstance(error, app_commands.CheckFailure):
+            await refuse(interaction, str(error) or "You can't use this command here.")
+            return
+        if isinstance(error, app_commands.CommandOnCooldown):
+            await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
+            return
+        log.error(
+            "command %s failed", interaction.command.name if interaction.command else "?", exc_info=error
+        )
+        await refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
+
+    async def close(self) -> None:
+        """Stop cleanly: jobs stay resumable, so nothing is marked failed on the way out."""
+        if hasattr(self, "poller"):
+            await self.poller.stop()
+        if hasattr(self, "runner"):
+            await self.runner.shutdown()
+        await super().close()
+        if hasattr(self, "http_client"):
+            await self.http_client.aclose()
+        if hasattr(self, "store"):
+            await self.store.close()

@@ -1,0 +1,89 @@
+"""`python -m bot check`: is everything in place to run? Free calls only; prints an invite URL."""
+
+from __future__ import annotations
+
+import uuid
+
+import discord
+import httpx
+
+from bot.config import Settings
+from bot.kling.client import KlingClient
+from bot.kling.errors import KlingError
+from bot.storage import open_store
+
+DISCORD_API = "https://discord.com/api/v10"
+
+#: What the bot needs in a channel: see bot.interactions.REQUIRED_CHANNEL_PERMISSIONS.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True
+)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+async def _check_discord(settings: Settings, http: httpx.AsyncClient) -> int | None:
+    base = settings.discord_api_base or DISCORD_API
+    response = await http.get(
+        f"{base}/oauth2/applications/@me",
+        headers={"Authorization": f"Bot {settings.DISCORD_TOKEN.get_secret_value()}"},
+    )
+    if response.status_code == 401:
+        print("✗ DISCORD_TOKEN: Discord refused the token.")
+        return None
+    response.raise_for_status()
+    app = response.json()
+    print(f"✓ DISCORD_TOKEN: logged in as application {app.get('name', '?')} ({app['id']})")
+    return int(app["id"])
+
+
+async def _check_acedata(settings: Settings, http: httpx.AsyncClient) -> bool:
+    kling = KlingClient(http, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN)
+    try:
+        await kling.check_token()
+    except KlingError as exc:
+        print(f"✗ ACEDATA_API_TOKEN: {type(exc).__name__}: {exc.detail or exc.code or 'refused'}")
+        return False
+    print("✓ ACEDATA_API_TOKEN: accepted by a free task query")
+    return True
+
+
+async def _check_database(settings: Settings) -> bool:
+    try:
+        store = await open_store(settings.DATABASE_PATH)
+    except Exception as exc:
+        print(f"✗ DATABASE_PATH: {exc}")
+        return False
+    try:
+        await store.get_limits(0)
+        probe = settings.DATABASE_PATH.with_name(f".write-probe-{uuid.uuid4().hex}")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        print(f"✗ DATABASE_PATH: {settings.DATABASE_PATH} is not writable ({exc.strerror})")
+        return False
+    finally:
+        await store.close()
+    print(f"✓ DATABASE_PATH: {settings.DATABASE_PATH} is ready")
+    return True
+
+
+async def run_checks(settings: Settings) -> int:
+    print("✓ settings: all required variables are set")
+    ok = True
+    async with httpx.AsyncClient(timeout=15, follow_redirects=False) as http:
+        try:
+            application_id = await _check_discord(settings, http)
+        except httpx.HTTPError as exc:
+            print(f"✗ DISCORD_TOKEN: could not reach Discord ({type(exc).__name__})")
+            application_id = None
+        ok &= application_id is not None
+        ok &= await _check_acedata(settings, http)
+    ok &= await _check_database(settings)
+    if application_id is not None:
+        print(f"Invite the bot with:\n  {invite_url(application_id)}")
+    return 0 if ok else 1

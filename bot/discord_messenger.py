@@ -1,0 +1,220 @@
+"""The Discord side of `JobNotifier`: one public message per job, kept alive past the 15-minute token.
+
+Edits go through the interaction webhook until the hand-off time, then through the channel endpoint
+with the bot token (discord.py does not fall back by itself). A 401/404 from the webhook switches at
+once and the token is never used again. When the message or channel is gone, the result goes to a
+new channel message that mentions the member, or to a DM. No Discord error is retried in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot import rendering
+from bot.jobs.notifier import VideoFile
+from bot.jobs.runner import Clock
+from bot.kling.capabilities import supports_extend
+from bot.storage.base import Job, JobState, Store
+from bot.views import failure_view, queued_view, result_view
+
+log = logging.getLogger(__name__)
+
+# Discord codes meaning "this message can no longer be edited": unknown message / channel, missing
+# access or permissions, archived thread, too many edits on an old message.
+_MESSAGE_GONE_CODES = {10003, 10008, 50001, 50013, 50083, 30046}
+_TOKEN_DEAD_CODES = {10015, 50027}
+_ESTIMATE_CACHE_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class _TokenHandle:
+    interaction: discord.Interaction[Any]
+    handoff_at: float
+
+
+class DiscordMessenger:
+    def __init__(
+        self,
+        client: discord.Client,
+        store: Store,
+        *,
+        handoff_after: float,
+        edit_interval: float,
+        clock: Clock = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.handoff_after = handoff_after
+        self.edit_interval = edit_interval
+        self.clock = clock
+        self._tokens: dict[str, _TokenHandle] = {}
+        self._last: dict[str, tuple[object, float]] = {}
+        self._gone: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._estimates: dict[tuple[Any, ...], tuple[float | None, float]] = {}
+        self.edits_sent = 0
+
+    # --- registration ---------------------------------------------------------------------
+    def register(self, job_id: str, interaction: discord.Interaction[Any]) -> None:
+        created = interaction.created_at.timestamp()
+        self._tokens[job_id] = _TokenHandle(interaction, created + self.handoff_after)
+
+    async def forget(self, job_id: str) -> None:
+        self._tokens.pop(job_id, None)
+        self._last.pop(job_id, None)
+        self._locks.pop(job_id, None)
+
+    # --- JobNotifier ----------------------------------------------------------------------
+    async def progress(self, job: Job, *, force: bool = False) -> None:
+        if job.id in self._gone or (job.message_id is None and job.id not in self._tokens):
+            return
+        now = self.clock()
+        estimate = await self._estimate(job)
+        position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else 0
+        signature = (rendering.progress_signature(job, now=now, estimate_seconds=estimate), position)
+        last = self._last.get(job.id)
+        if last is not None:
+            previous, at = last
+            if previous == signature or (not force and now - at < self.edit_interval):
+                return
+        self._last[job.id] = (signature, now)
+        embed = rendering.progress_embed(
+            job,
+            now=now,
+            estimate_seconds=estimate,
+            thumbnail_url=job.request.start_image_url,
+            queue_position=position,
+        )
+        view = queued_view(job.id) if job.state is JobState.QUEUED else None
+        await self._edit(job, content=None, embed=embed, view=view)
+
+    async def delivered(self, job: Job, video: VideoFile) -> None:
+        attached = video.data is not None
+        member = f"<@{job.member_id}>"
+        embed = rendering.result_embed(
+            job, attached=attached, member_mention=member, too_large=video.too_large
+        )
+        view = result_view(
+            job.id,
+            link=None if attached else video.url,
+            can_extend=job.video_id is not None and supports_extend(job.request.model),
+        )
+        files = (
+            [discord.File(io.BytesIO(video.data), filename=f"kling-{job.id[:8]}.mp4")] if video.data else []
+        )
+        if await self._edit(job, content=member, embed=embed, view=view, attachments=files):
+            return
+        if files:
+            files = [discord.File(io.BytesIO(video.data or b""), filename=f"kling-{job.id[:8]}.mp4")]
+        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files)
+
+    async def failed(self, job: Job) -> None:
+        embed = rendering.failure_embed(job)
+        view = failure_view(job.id) if job.state is not JobState.CANCELLED else None
+        member = f"<@{job.member_id}>"
+        if await self._edit(job, content=member, embed=embed, view=view):
+            return
+        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=[])
+
+    # --- plumbing -------------------------------------------------------------------------
+    async def _estimate(self, job: Job) -> float | None:
+        request = job.request
+        key = (job.guild_id, request.model, request.mode, request.duration)
+        cached = self._estimates.get(key)
+        now = self.clock()
+        if cached is not None and now - cached[1] < _ESTIMATE_CACHE_SECONDS:
+            return cached[0]
+        value = await self.store.average_render_seconds(
+            job.guild_id, request.model, request.mode, request.duration
+        )
+        self._estimates[key] = (value, now)
+        return value
+
+    async def _edit(self, job: Job, **fields: Any) -> bool:
+        """Edit the job's message by whichever route still works. False when none does."""
+        if job.id in self._gone:
+            return False
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            mentions = discord.AllowedMentions(
+                users=[discord.Object(job.member_id)], everyone=False, roles=False
+            )
+            handle = self._tokens.get(job.id)
+            if handle is not None and self.clock() < handle.handoff_at:
+                try:
+                    message = await handle.interaction.edit_original_response(
+                        allowed_mentions=mentions, **fields
+                    )
+                    self.edits_sent += 1
+                    if job.message_id is None:
+                        await self.store.update_job(job.id, message_id=message.id)
+                    return True
+                except discord.HTTPException as exc:
+                    log.info(
+                        "job %s: interaction token unusable (HTTP %s); using the bot token",
+                        job.id,
+                        exc.status,
+                    )
+                    self._tokens.pop(job.id, None)
+                    if exc.status not in (401, 404) and exc.code not in _TOKEN_DEAD_CODES:
+                        return False
+            elif handle is not None:
+                self._tokens.pop(job.id, None)  # past the hand-off: the token is never used again
+            message_id = job.message_id
+            if message_id is None:
+                fresh = await self.store.get_job(job.id)
+                message_id = fresh.message_id if fresh else None
+            if message_id is None:
+                self._gone.add(job.id)
+                return False
+            partial = self.client.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+            try:
+                await partial.edit(allowed_mentions=mentions, **fields)
+                self.edits_sent += 1
+                return True
+            except discord.HTTPException as exc:
+                if isinstance(exc, discord.NotFound | discord.Forbidden) or exc.code in _MESSAGE_GONE_CODES:
+                    log.info(
+                        "job %s: progress message unusable (HTTP %s code %s)", job.id, exc.status, exc.code
+                    )
+                    self._gone.add(job.id)
+                    return False
+                log.warning("job %s: editing its message failed (HTTP %s)", job.id, exc.status)
+                return False
+
+    async def _post_elsewhere(
+        self,
+        job: Job,
+        *,
+        content: str,
+        embed: discord.Embed,
+        view: discord.ui.View | None,
+        files: list[discord.File],
+    ) -> None:
+        """The progress message is gone: a new channel message mentioning the member, else a DM."""
+        mentions = discord.AllowedMentions(users=[discord.Object(job.member_id)], everyone=False, roles=False)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        try:
+            channel = self.client.get_partial_messageable(job.channel_id)
+            message = await channel.send(
+                content=content, embed=embed, files=files, allowed_mentions=mentions, **extra
+            )
+            await self.store.update_job(job.id, message_id=message.id)
+            self._gone.discard(job.id)
+            return
+        except discord.HTTPException as exc:
+            log.info("job %s: cannot post in its channel (HTTP %s); trying a DM", job.id, exc.status)
+        for file in files:
+            file.reset()
+        try:
+            user = await self.client.fetch_user(job.member_id)
+            await user.send(content=content, embed=embed, files=files, **extra)
+        except discord.HTTPException as exc:
+            log.warning("job %s: could not reach the member at all (HTTP %s)", job.id, exc.status)

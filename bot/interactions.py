@@ -1,0 +1,147 @@
+"""The one path every new job takes from a Discord interaction: `/video`, `/extend`, Rerun, Remix and
+the Extend button all call `launch`, so they share the checks, the 3-second acknowledgement and the
+reply rules.
+
+Order matters: pure checks first (they may answer ephemerally as the first response), then a public
+defer before any database, download or HTTP await, then everything that can wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot import media
+from bot.jobs.orders import AttachmentRef, VideoOrder
+from bot.jobs.service import Refused, Requester
+from bot.kling.capabilities import RequestRefused
+from bot.storage.base import DuplicateInteraction, StorageBusy
+
+if TYPE_CHECKING:
+    from bot.app import KlingBot
+
+log = logging.getLogger(__name__)
+
+#: What the bot needs in the channel to show progress and deliver a video.
+REQUIRED_CHANNEL_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+}
+
+
+async def refuse(interaction: discord.Interaction[Any], text: str) -> None:
+    """Tell only the member, whatever state the interaction is in (Red-DiscordBot's pattern).
+
+    After a public defer the first follow-up would replace the public "thinking" message and
+    ignore the ephemeral flag, so that message is deleted first.
+    """
+    text = text[:1900]
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.info("could not deliver a refusal (HTTP %s)", exc.status)
+
+
+def missing_permissions(interaction: discord.Interaction[Any]) -> list[str]:
+    permissions = interaction.app_permissions
+    return [label for name, label in REQUIRED_CHANNEL_PERMISSIONS.items() if not getattr(permissions, name)]
+
+
+def attachment_ref(attachment: discord.Attachment | None) -> AttachmentRef | None:
+    if attachment is None:
+        return None
+    return AttachmentRef(
+        url=attachment.url,
+        filename=attachment.filename,
+        size=attachment.size,
+        content_type=attachment.content_type,
+    )
+
+
+def requester_from(interaction: discord.Interaction[Any]) -> Requester:
+    member = interaction.user
+    roles = frozenset(role.id for role in getattr(member, "roles", ()))
+    permissions = interaction.permissions
+    return Requester(
+        guild_id=interaction.guild_id or 0,
+        channel_id=interaction.channel_id or 0,
+        member_id=member.id,
+        role_ids=roles,
+        is_moderator=permissions.manage_guild,
+        interaction_id=interaction.id,
+        size_limit=interaction.filesize_limit,
+    )
+
+
+async def launch(
+    bot: KlingBot,
+    interaction: discord.Interaction[Any],
+    order: VideoOrder,
+    *,
+    parent_job_id: str | None = None,
+) -> None:
+    """Check, acknowledge, admit and start one job for this interaction."""
+    if interaction.guild_id is None:
+        await refuse(interaction, "Videos can only be made in a server, not in DMs.")
+        return
+    missing = missing_permissions(interaction)
+    if missing:
+        await refuse(
+            interaction,
+            "I can't post videos in this channel: I'm missing **" + "**, **".join(missing) + "**. "
+            "Ask a moderator to grant them, or use another channel.",
+        )
+        return
+    try:
+        request = bot.video_service.build(order)
+    except (RequestRefused, media.AttachmentRefused) as exc:
+        await refuse(interaction, str(exc))
+        return
+
+    await interaction.response.defer(thinking=True)
+    requester = requester_from(interaction)
+    try:
+        preflight = await bot.video_service.preflight(order)
+        admission = await bot.video_service.admit(requester, request, parent_job_id=parent_job_id)
+    except (Refused, media.AttachmentRefused) as exc:
+        await refuse(interaction, str(exc))
+        return
+    except DuplicateInteraction:
+        log.info("interaction %s already has a job; ignoring the repeat", interaction.id)
+        return
+    except StorageBusy:
+        await refuse(
+            interaction,
+            "I'm very busy right now and couldn't record your request. "
+            "Nothing was charged; please try again in a moment.",
+        )
+        return
+    job = admission.job
+    assert job is not None
+    bot.messenger.register(job.id, interaction)
+    await bot.messenger.progress(job, force=True)
+    notes = list(preflight.warnings)
+    decision = admission.decision
+    if decision.cost:
+        notes.append(f"This video costs **{decision.cost:g} credits**.")
+    notes.extend(
+        f"{allowance.label}: {allowance.remaining:g} left"
+        for allowance in decision.allowances
+        if allowance.remaining is not None
+    )
+    if notes:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.followup.send("\n".join(notes), ephemeral=True)
+    bot.modlog.job_started(job)
+    await bot.runner.kick(job.guild_id)

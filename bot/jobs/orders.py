@@ -1,0 +1,222 @@
+"""Turn what a member typed into a `VideoRequest`, without Discord objects.
+
+The cog copies the slash-command options into a `VideoOrder`; `build_request` infers the action,
+applies defaults and parses the free-text options, raising `RequestRefused` with friendly problems.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from bot.kling.capabilities import Problem, RequestRefused, validate_request
+from bot.kling.models import (
+    CAMERA_AXES,
+    Action,
+    AspectRatio,
+    CameraConfig,
+    CameraControl,
+    CameraType,
+    ImageReference,
+    Mode,
+    Model,
+    VideoReference,
+    VideoRequest,
+    parse_model,
+)
+from bot.quota.text import clean_prompt
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """An uploaded file as the interaction payload describes it (URL used exactly as given)."""
+
+    url: str
+    filename: str
+    size: int
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VideoOrder:
+    prompt: str | None
+    model: str | None = None
+    mode: str | None = None
+    duration: int | None = None
+    aspect_ratio: str | None = None
+    negative_prompt: str | None = None
+    cfg_scale: float | None = None
+    camera: str | None = None
+    camera_config: str | None = None
+    generate_audio: bool | None = None
+    start_image: AttachmentRef | None = None
+    end_image: AttachmentRef | None = None
+    reference_video: AttachmentRef | None = None
+    reference_video_type: str | None = None
+    keep_original_sound: bool | None = None
+    reference_images: tuple[AttachmentRef, ...] = field(default_factory=tuple)
+    elements: str | None = None
+    video_id: str | None = None  # set for extend
+
+    @property
+    def images(self) -> list[tuple[str, AttachmentRef]]:
+        """Every image attachment with the option name a member knows it by."""
+        named = [("start_image", self.start_image), ("end_image", self.end_image)]
+        named += [(f"reference_image_{i}", ref) for i, ref in enumerate(self.reference_images, start=1)]
+        return [(label, ref) for label, ref in named if ref is not None]
+
+
+_PAIR = re.compile(r"^\s*([a-z]+)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_camera_config(text: str) -> CameraConfig:
+    """`"pan=0.5, zoom=-0.2"` -> CameraConfig. Six axes, each in [-1, 1]."""
+    values: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in re.split(r"[,;]|\s+(?=[a-z]+\s*[=:])", text.lower()))):
+        match = _PAIR.match(part)
+        if not match:
+            raise RequestRefused(
+                [
+                    Problem(
+                        "camera_config",
+                        f"I could not read `{part[:40]}`: write it like `pan=0.5, zoom=-0.2`.",
+                    )
+                ]
+            )
+        axis, number = match.group(1), float(match.group(2))
+        if axis not in CAMERA_AXES:
+            raise RequestRefused(
+                [Problem("camera_config", f"`{axis}` is not a camera axis; use {', '.join(CAMERA_AXES)}.")]
+            )
+        if not -1 <= number <= 1:
+            raise RequestRefused(
+                [Problem("camera_config", f"{axis} must be between -1 and 1 (got {number:g}).")]
+            )
+        values[axis] = number
+    return CameraConfig(**values)
+
+
+def _choice(option: str, value: str | None, enum: type[StrEnum], default: object) -> object:
+    if value is None or not value.strip():
+        return default
+    try:
+        return enum(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(f"`{member.value}`" for member in enum)
+        raise RequestRefused(
+            [Problem(option, f"`{value[:40]}` is not a {option}; pick one of {allowed}.")]
+        ) from None
+
+
+def build_request(order: VideoOrder, *, default_model: Model) -> VideoRequest:
+    """Build and fully validate the request. Raises RequestRefused listing every problem."""
+    try:
+        model = parse_model(order.model) if order.model and order.model.strip() else default_model
+    except ValueError:
+        known = ", ".join(f"`{m.value}`" for m in Model)
+        raise RequestRefused(
+            [Problem("model", f"`{order.model}` is not a model I know; pick one of {known}.")]
+        ) from None
+    mode = _choice("mode", order.mode, Mode, Mode.STD)
+    aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, AspectRatio.WIDE)
+    camera = None
+    if order.camera:
+        camera_type = _choice("camera", order.camera, CameraType, None)
+        config = parse_camera_config(order.camera_config) if order.camera_config else None
+        camera = CameraControl(type=camera_type, config=config)  # type: ignore[arg-type]
+    elif order.camera_config:
+        raise RequestRefused(
+            [Problem("camera_config", "Pick a `camera` movement type to go with camera_config.")]
+        )
+
+    if order.video_id:
+        action = Action.EXTEND
+    elif order.start_image is not None:
+        action = Action.IMAGE2VIDEO
+    else:
+        action = Action.TEXT2VIDEO
+
+    video_list: tuple[VideoReference, ...] = ()
+    if order.reference_video is not None:
+        video_list = (
+            VideoReference(
+                video_url=order.reference_video.url,
+                refer_type=(order.reference_video_type or "base").lower(),  # type: ignore[arg-type]
+                keep_original_sound=None
+                if order.keep_original_sound is None
+                else ("yes" if order.keep_original_sound else "no"),
+            ),
+        )
+    elements = tuple(e for e in re.split(r"[\s,]+", order.elements or "") if e)
+    prompt = clean_prompt(order.prompt) if order.prompt else None
+    negative = clean_prompt(order.negative_prompt) if order.negative_prompt else None
+    try:
+        request = VideoRequest(
+            action=action,
+            model=model,
+            prompt=prompt or None,
+            negative_prompt=negative or None,
+            cfg_scale=order.cfg_scale,
+            mode=mode,  # type: ignore[arg-type]
+            aspect_ratio=aspect,  # type: ignore[arg-type]
+            duration=order.duration if order.duration is not None else 5,
+            start_image_url=order.start_image.url if order.start_image else None,
+            end_image_url=order.end_image.url if order.end_image else None,
+            video_id=order.video_id,
+            generate_audio=bool(order.generate_audio),
+            camera_control=camera,
+            video_list=video_list,
+            image_list=tuple(ImageReference(image_url=ref.url) for ref in order.reference_images),
+            element_list=elements,
+        )
+    except ValidationError as exc:
+        raise RequestRefused([_problem_from_validation(error) for error in exc.errors()]) from None
+    validate_request(request)
+    return request
+
+
+def _problem_from_validation(error: object) -> Problem:
+    details = error if isinstance(error, dict) else {}
+    location = details.get("loc", ("request",))
+    name = str(location[0]) if location else "request"
+    return Problem(name, f"{name}: {details.get('msg', 'is not valid')}.")
+
+
+def _ref_from_url(url: str) -> AttachmentRef:
+    """A stored URL as an attachment whose size is unknown: the download re-checks everything."""
+    filename = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "image"
+    return AttachmentRef(url=url, filename=filename, size=0)
+
+
+def order_from_request(request: VideoRequest, *, prompt: str | None = None) -> VideoOrder:
+    """The order that builds `request` again (Rerun and Remix), optionally with a new prompt."""
+    camera = request.camera_control
+    config = camera.config if camera is not None else None
+    reference = request.video_list[0] if request.video_list else None
+    return VideoOrder(
+        prompt=prompt if prompt is not None else request.prompt,
+        model=request.model.value,
+        mode=request.mode.value,
+        duration=request.duration,
+        aspect_ratio=request.aspect_ratio.value,
+        negative_prompt=request.negative_prompt,
+        cfg_scale=request.cfg_scale,
+        camera=camera.type.value if camera is not None else None,
+        camera_config=", ".join(f"{k}={v:g}" for k, v in config.model_dump(exclude_none=True).items())
+        if config is not None and not config.is_empty()
+        else None,
+        generate_audio=request.generate_audio,
+        start_image=_ref_from_url(request.start_image_url) if request.start_image_url else None,
+        end_image=_ref_from_url(request.end_image_url) if request.end_image_url else None,
+        reference_video=_ref_from_url(reference.video_url) if reference is not None else None,
+        reference_video_type=reference.refer_type if reference is not None else None,
+        keep_original_sound=None
+        if reference is None or reference.keep_original_sound is None
+        else reference.keep_original_sound == "yes",
+        reference_images=tuple(_ref_from_url(image.image_url) for image in request.image_list),
+        elements=" ".join(request.element_list) or None,
+        video_id=request.video_id,
+    )

@@ -1,0 +1,269 @@
+"""The job state machine in motion: start queued jobs, submit them once, apply task results, deliver.
+
+Every state change goes through `Store.transition`, guarded by the expected current state, so a
+restart, a second poller cycle or a double click can never apply one twice, and the quota (derived
+from job states) is released exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+
+from bot import rendering
+from bot.jobs.delivery import fetch_video
+from bot.jobs.notifier import JobNotifier
+from bot.kling.client import KlingClient
+from bot.kling.errors import KlingError, SubmissionUnconfirmed
+from bot.kling.tasks import Failed, NotFound, Running, Succeeded, TaskStatus
+from bot.storage.base import Job, JobState, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        kling: KlingClient,
+        http: httpx.AsyncClient,
+        notifier: JobNotifier,
+        deadline_seconds: float,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store = store
+        self.kling = kling
+        self.http = http
+        self.notifier = notifier
+        self.deadline_seconds = deadline_seconds
+        self.clock = clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._delivering: set[str] = set()
+        self._kick_locks: dict[int, asyncio.Lock] = {}
+        #: Set whenever a job starts running, so the poller wakes up for it at once.
+        self.new_work = asyncio.Event()
+
+    # --- background task hygiene ----------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run in the background with a strong reference and a logged (never silent) failure."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for background work (tests and clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _notify(self, what: str, job: Job, work: Coroutine[Any, Any, None]) -> bool:
+        """Tell the notifier; its failure (Discord down, a bug) must never stall a job."""
+        try:
+            await work
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s: notifying %s failed", job.id, what)
+            return False
+
+    # --- logging --------------------------------------------------------------------------
+    @staticmethod
+    def _log_state(job: Job) -> None:
+        log.info(
+            "job %s guild=%s state=%s task=%s trace=%s%s",
+            job.id,
+            job.guild_id,
+            job.state.value,
+            job.task_id or "-",
+            job.trace_id or "-",
+            f" error={job.error_code}" if job.error_code else "",
+        )
+
+    async def _move(self, job_id: str, expect: set[JobState], to: JobState, **fields: Any) -> Job | None:
+        job = await self.store.transition(job_id, expect=expect, to=to, **fields)
+        if job is not None:
+            self._log_state(job)
+        return job
+
+    # --- queue ----------------------------------------------------------------------------
+    async def kick(self, guild_id: int) -> None:
+        """Start as many of the guild's queued jobs as its running cap allows, oldest first."""
+        lock = self._kick_locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            limits = await self.store.get_limits(guild_id)
+            while (job := await self.store.claim_next_queued(guild_id, limits.guild_concurrent)) is not None:
+                self._log_state(job)
+                self.spawn(self.submit(job), name=f"submit-{job.id}")
+            for queued in await self.store.history(guild_id, states=[JobState.QUEUED], limit=50):
+                self.spawn(self.notifier.progress(queued), name=f"queue-progress-{queued.id}")
+
+    async def cancel(self, job: Job) -> Job | None:
+        """Cancel a job still waiting in the queue; its quota goes back at once."""
+        cancelled = await self._move(
+            job.id,
+            {JobState.QUEUED},
+            JobState.CANCELLED,
+            error_code=rendering.ERROR_CANCELLED,
+            finished_at=self.clock(),
+        )
+        if cancelled is not None:
+            await self._notify("cancellation", cancelled, self.notifier.failed(cancelled))
+            await self.notifier.forget(cancelled.id)
+            self.spawn(self.kick(cancelled.guild_id), name=f"kick-{cancelled.guild_id}")
+        return cancelled
+
+    # --- submission -----------------------------------------------------------------------
+    async def submit(self, job: Job) -> None:
+        """Send the paid create exactly once for a job already committed as SUBMITTING."""
+        await self._notify("submission", job, self.notifier.progress(job, force=True))
+        try:
+            submission = await self.kling.create_video(job.request)
+        except KlingError as exc:
+            state = JobState.FAILED if exc.definitely_not_created else JobState.UNCONFIRMED
+            if isinstance(exc, SubmissionUnconfirmed):
+                state = JobState.UNCONFIRMED
+            await self._fail(
+                job,
+                {JobState.SUBMITTING},
+                state,
+                code=rendering.error_code_for(exc),
+                message=exc.detail or None,
+                trace_id=exc.trace_id,
+            )
+            return
+        except Exception:
+            # An unexpected bug after the body may have been sent: never resend, never charge.
+            log.exception("job %s: unexpected error while submitting", job.id)
+            await self._fail(
+                job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=rendering.ERROR_UNCONFIRMED
+            )
+            return
+        running = await self._move(
+            job.id,
+            {JobState.SUBMITTING},
+            JobState.RUNNING,
+            task_id=submission.task_id,
+            trace_id=submission.trace_id,
+            submitted_at=self.clock(),
+        )
+        if running is not None:
+            self.new_work.set()
+            await self._notify("running", running, self.notifier.progress(running, force=True))
+
+    async def _fail(
+        self,
+        job: Job,
+        expect: set[JobState],
+        to: JobState,
+        *,
+        code: str,
+        message: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"error_code": code, "error_message": message, "finished_at": self.clock()}
+        if trace_id:
+            fields["trace_id"] = trace_id
+        failed = await self._move(job.id, expect, to, **fields)
+        if failed is None:
+            return
+        await self._notify("failure", failed, self.notifier.failed(failed))
+        await self.notifier.forget(failed.id)
+        self.spawn(self.kick(failed.guild_id), name=f"kick-{failed.guild_id}")
+
+    # --- results --------------------------------------------------------------------------
+    async def apply_status(self, job: Job, status: TaskStatus) -> None:
+        """Apply one task status from the poller to a RUNNING job."""
+        if isinstance(status, Succeeded):
+            done = await self._move(
+                job.id,
+                {JobState.RUNNING},
+                JobState.SUCCEEDED,
+                video_url=status.video_url,
+                video_id=status.video_id,
+                video_duration=status.duration,
+                finished_at=self.clock(),
+                **({"trace_id": status.trace_id} if status.trace_id else {}),
+            )
+            if done is not None:
+                self.spawn(self.kick(done.guild_id), name=f"kick-{done.guild_id}")
+                self.spawn(self.deliver(done), name=f"deliver-{done.id}")
+        elif isinstance(status, Failed):
+            code = (
+                rendering.ERROR_CONTENT_REFUSED if status.code == "forbidden" else rendering.ERROR_TASK_FAILED
+            )
+            await self._fail(
+                job,
+                {JobState.RUNNING},
+                JobState.FAILED,
+                code=code,
+                message=status.message,
+                trace_id=status.trace_id,
+            )
+        elif isinstance(status, Running | NotFound):
+            if self.is_overdue(job):
+                await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=rendering.ERROR_TIMED_OUT)
+            else:
+                # Edits are throttled and may wait on Discord: never hold up the poll cycle for them.
+                self.spawn(self.notifier.progress(job), name=f"progress-{job.id}")
+
+    def is_overdue(self, job: Job) -> bool:
+        started = job.submitted_at or job.created_at
+        return self.clock() - started > self.deadline_seconds
+
+    async def time_out(self, job: Job) -> None:
+        await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=rendering.ERROR_TIMED_OUT)
+
+    async def deliver(self, job: Job) -> None:
+        """Download (capped at the job's upload limit) and post the result, once."""
+        if job.id in self._delivering or job.video_url is None:
+            return
+        self._delivering.add(job.id)
+        try:
+            await self._notify("delivering", job, self.notifier.progress(job, force=True))
+            video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
+            if not await self._notify("delivery", job, self.notifier.delivered(job, video)):
+                return  # stays SUCCEEDED: the next start delivers it
+            delivered = await self._move(
+                job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, delivered_at=self.clock()
+            )
+            if delivered is not None:
+                await self.notifier.forget(job.id)
+        finally:
+            self._delivering.discard(job.id)
+
+    # --- restart --------------------------------------------------------------------------
+    async def resume(self) -> None:
+        """Pick up every unfinished job after a restart. Never creates a second paid task."""
+        for job in await self.store.jobs_in_states([JobState.SUBMITTING]):
+            # The create may or may not have reached AceData before the stop; resending could
+            # charge twice, so the member is told and nothing is counted.
+            await self._fail(
+                job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=rendering.ERROR_UNCONFIRMED
+            )
+        for job in await self.store.jobs_in_states([JobState.SUCCEEDED]):
+            self.spawn(self.deliver(job), name=f"deliver-{job.id}")
+        guilds = {
+            job.guild_id for job in await self.store.jobs_in_states([JobState.QUEUED, JobState.RUNNING])
+        }
+        for guild_id in guilds:
+            self.spawn(self.kick(guild_id), name=f"kick-{guild_id}")
+        self.new_work.set()

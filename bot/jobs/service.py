@@ -1,0 +1,142 @@
+"""Admission of a video request: every check that can refuse it, then one transaction that reserves
+the quota and records the job. Nothing here sends a paid request; `JobRunner.kick` does, later.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+from bot import media
+from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
+from bot.jobs.runner import Clock
+from bot.kling.models import Model, VideoRequest
+from bot.quota.costs import CostTable
+from bot.quota.models import Decision
+from bot.quota.periods import next_resets, period_keys
+from bot.quota.policy import check_server_policy, evaluate
+from bot.storage.base import Admission, NewJob, Store
+
+
+class Refused(Exception):
+    """A request turned down before anything was spent. `str()` is what the member reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked, where, and what the interaction allowed (all plain data from the payload)."""
+
+    guild_id: int
+    channel_id: int
+    member_id: int
+    role_ids: frozenset[int] = frozenset()
+    is_moderator: bool = False
+    interaction_id: int | None = None
+    size_limit: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What checking the attachments found that the member should know (not refusals)."""
+
+    warnings: list[str] = field(default_factory=list)
+
+
+class VideoService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        http: httpx.AsyncClient,
+        costs: CostTable,
+        default_model: Model,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store = store
+        self.http = http
+        self.costs = costs
+        self.default_model = default_model
+        self.clock = clock
+
+    def build(self, order: VideoOrder) -> VideoRequest:
+        """Pure checks only (request rules, declared attachment sizes): safe before deferring."""
+        request = build_request(order, default_model=self.default_model)
+        for label, ref in order.images:
+            media.check_declared(ref.filename, ref.size, ref.content_type, label=label)
+        if order.reference_video is not None:
+            ref = order.reference_video
+            media.check_video_reference(ref.filename, ref.size, ref.content_type)
+        return request
+
+    async def preflight(self, order: VideoOrder) -> Preflight:
+        """Download and decode every image attachment; refuse what AceData would reject."""
+        infos: dict[str, media.ImageInfo] = {}
+        for label, ref in order.images:
+            infos[label] = await self._inspect(label, ref)
+        warnings = []
+        if "start_image" in infos and "end_image" in infos:
+            warning = media.check_frame_pair(infos["start_image"], infos["end_image"])
+            if warning:
+                warnings.append(warning)
+        return Preflight(warnings=warnings)
+
+    async def _inspect(self, label: str, ref: AttachmentRef) -> media.ImageInfo:
+        return await media.preflight_image(
+            self.http,
+            url=ref.url,
+            name=ref.filename,
+            size=ref.size,
+            content_type=ref.content_type,
+            label=label,
+        )
+
+    async def admit(
+        self, requester: Requester, request: VideoRequest, *, parent_job_id: str | None = None
+    ) -> Admission:
+        """Server rules, then quota reservation and job creation in one transaction."""
+        limits = await self.store.get_limits(requester.guild_id)
+        refusal = check_server_policy(
+            limits,
+            request,
+            channel_id=requester.channel_id,
+            member_role_ids=requester.role_ids,
+            is_moderator=requester.is_moderator,
+        )
+        if refusal:
+            raise Refused(refusal)
+        cost = self.costs.cost(request)
+        now = self.clock()
+        day_key, month_key = period_keys(now, limits.timezone)
+        resets = next_resets(now, limits.timezone)
+        new = NewJob(
+            id=uuid.uuid4().hex,
+            interaction_id=requester.interaction_id,
+            guild_id=requester.guild_id,
+            channel_id=requester.channel_id,
+            member_id=requester.member_id,
+            request=request,
+            cost=cost,
+            size_limit=requester.size_limit,
+            day_key=day_key,
+            month_key=month_key,
+            created_at=now,
+            parent_job_id=parent_job_id,
+        )
+
+        def rule(usage: object) -> Decision:
+            return evaluate(
+                limits,
+                usage,  # type: ignore[arg-type]
+                cost=cost,
+                member_role_ids=requester.role_ids,
+                now=now,
+                resets=resets,
+            )
+
+        admission = await self.store.admit_job(new, rule)
+        if not admission.decision.allowed or admission.job is None:
+            raise Refused(admission.decision.reason or "You have no allowance left for this video right now.")
+        return admission

@@ -1,0 +1,197 @@
+"""`/quota`, `/history` and `/usage`: what members have left and made, and what the server spent."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin.access import Refusal, is_moderator, moderator_only
+from bot.admin.allowance import quota_embed, quota_status
+from bot.admin.history import (
+    PAGE_SIZE,
+    HistoryPage,
+    HistoryQuery,
+    HistoryStatus,
+    clamp_page,
+    history_page,
+    history_query,
+)
+from bot.admin.usage import MAX_DAYS, usage_embed, usage_since
+from bot.interactions import refuse, requester_from
+from bot.quota.periods import next_resets, period_keys
+from bot.storage.base import Store
+from bot.views import JobAction, custom_id
+
+if TYPE_CHECKING:
+    from bot.app import KlingBot
+
+    Interaction = discord.Interaction[KlingBot]
+
+#: How long the page buttons of a /history reply keep working after the last click.
+HISTORY_VIEW_TIMEOUT = 600.0
+
+
+class HistoryView(discord.ui.View):
+    """Previous / Next for the invoker, and one Rerun button per listed job.
+
+    The Rerun buttons carry `kling:rerun:<job id>`, so `cogs/buttons.py`'s dynamic item handles
+    them (also after this view has timed out); their callback here does nothing.
+    """
+
+    def __init__(self, store: Store, query: HistoryQuery, *, timeout: float = HISTORY_VIEW_TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.store = store
+        self.query = query
+        self.page = 0
+        self.total = 0
+        self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
+
+    async def load(self, page: int) -> HistoryPage:
+        """Read page `page` (clamped to the pages that exist) and lay out the buttons for it."""
+        query = self.query
+        self.total = await self.store.count_history(
+            query.guild_id, member_id=query.member_id, states=query.states
+        )
+        self.page = clamp_page(page, self.total)
+        jobs = await self.store.history(
+            query.guild_id,
+            member_id=query.member_id,
+            states=query.states,
+            limit=PAGE_SIZE,
+            offset=self.page * PAGE_SIZE,
+        )
+        shown = history_page(query, jobs, page=self.page, total=self.total)
+        self._lay_out(shown)
+        return shown
+
+    def _lay_out(self, shown: HistoryPage) -> None:
+        self.clear_items()
+        for entry in shown.entries:
+            self.add_item(
+                discord.ui.Button(
+                    label=f"Rerun {entry.number}",
+                    emoji="🔁",
+                    custom_id=custom_id(JobAction.RERUN, entry.job_id),
+                    row=0,
+                )
+            )
+        if shown.pages > 1:
+            self.add_item(_PageButton("Previous", -1, disabled=shown.page == 0))
+            self.add_item(_PageButton("Next", +1, disabled=shown.page >= shown.pages - 1))
+
+    async def turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        if interaction.user.id != self.query.invoker_id:
+            await refuse(
+                interaction, "These buttons belong to whoever ran /history; run it yourself to browse."
+            )
+            return
+        await interaction.response.defer()
+        shown = await self.load(self.page + step)
+        await interaction.edit_original_response(embed=shown.embed, view=self)
+
+    async def on_timeout(self) -> None:
+        # Page buttons stop working now; Rerun buttons keep working, so they stay.
+        for item in list(self.children):
+            if isinstance(item, _PageButton):
+                self.remove_item(item)
+        if self.message is not None:
+            # Best effort: the interaction token may have expired after a long browse.
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
+
+
+class _PageButton(discord.ui.Button[HistoryView]):
+    def __init__(self, label: str, step: int, *, disabled: bool) -> None:
+        super().__init__(label=label, style=discord.ButtonStyle.secondary, disabled=disabled, row=1)
+        self.step = step
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        assert self.view is not None
+        await self.view.turn(interaction, self.step)
+
+
+def _guild_id(interaction: Interaction) -> int:
+    # Every command here is guild-only, so Discord never sends one without a guild.
+    assert interaction.guild_id is not None
+    return interaction.guild_id
+
+
+class MembersCog(commands.Cog):
+    def __init__(self, bot: KlingBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="quota", description="How many videos you and this server have left")
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    async def quota(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = _guild_id(interaction)
+        limits = await self.bot.store.get_limits(guild_id)
+        now = time.time()
+        day_key, month_key = period_keys(now, limits.timezone)
+        usage = await self.bot.store.usage_snapshot(guild_id, interaction.user.id, day_key, month_key)
+        status = quota_status(
+            limits,
+            usage,
+            member_role_ids=requester_from(interaction).role_ids,
+            now=now,
+            resets=next_resets(now, limits.timezone),
+        )
+        await interaction.followup.send(embed=quota_embed(status), ephemeral=True)
+
+    @app_commands.command(name="history", description="Your videos on this server, newest first")
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.describe(
+        status="Only videos with this status",
+        member="Moderators: whose videos to show",
+        everyone="Moderators: show every member's videos",
+    )
+    @app_commands.choices(status=[app_commands.Choice(name=s.value, value=s.value) for s in HistoryStatus])
+    async def history(
+        self,
+        interaction: Interaction,
+        status: str | None = None,
+        member: discord.User | None = None,
+        everyone: bool = False,
+    ) -> None:
+        try:
+            query = history_query(
+                guild_id=_guild_id(interaction),
+                invoker_id=interaction.user.id,
+                invoker_is_moderator=is_moderator(interaction.permissions),
+                member_id=member.id if member else None,
+                status=HistoryStatus(status) if status else None,
+                everyone=everyone,
+            )
+        except Refusal as exc:
+            await refuse(interaction, str(exc))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = HistoryView(self.bot.store, query)
+        shown = await view.load(0)
+        view.message = await interaction.followup.send(
+            embed=shown.embed, view=view, ephemeral=True, wait=True
+        )
+
+    @app_commands.command(
+        name="usage", description="Videos, credits and failures on this server (moderators)"
+    )
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.default_permissions(manage_guild=True)
+    @moderator_only
+    @app_commands.describe(days="How many days back to count (default 30)")
+    async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 30) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.bot.store.usage_report(_guild_id(interaction), usage_since(time.time(), days))
+        await interaction.followup.send(embed=usage_embed(report, days=days), ephemeral=True)
+
+
+async def setup(bot: Any) -> None:
+    await bot.add_cog(MembersCog(bot))

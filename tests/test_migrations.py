@@ -1,0 +1,282 @@
+"""Numbered migrations: loading, upgrading a populated database with jobs in flight, backups, and
+all-or-nothing failure."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from bot.kling.models import Action, Mode, Model, VideoRequest
+from bot.quota.models import Decision, GuildLimits, UsageSnapshot
+from bot.storage import Job, JobState, NewJob, SqliteStore, StorageUnavailable, open_store
+from bot.storage.sqlite import Migration, apply_migrations, bundled_migrations, split_statements
+
+GUILD = 42
+MEMBER = 1001
+DAY, MONTH = "2026-11-24", "2026-11"
+
+
+def user_version(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def schema(path: Path) -> set[tuple[str, str, str]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        return {(kind, name, " ".join(sql.split())) for kind, name, sql in rows}
+
+
+def columns(path: Path, table: str = "jobs") -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return [row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")]
+
+
+def backups(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.glob("*.bak-v*"))
+
+
+def allow(_: UsageSnapshot) -> Decision:
+    return Decision(allowed=True)
+
+
+def new_job(number: int, *, model: Model = Model.V1, member_id: int = MEMBER) -> NewJob:
+    return NewJob(
+        id=f"job-{number}",
+        interaction_id=500 + number,
+        guild_id=GUILD,
+        channel_id=7,
+        member_id=member_id,
+        request=VideoRequest(action=Action.TEXT2VIDEO, prompt=f"scene {number}", model=model, mode=Mode.PRO),
+        cost=1.5 * number,
+        size_limit=8 * 1024 * 1024,
+        day_key=DAY,
+        month_key=MONTH,
+        created_at=1_000.0 + number,
+    )
+
+
+#: (state the job is left in, fields set on the way) for a database with work in progress.
+IN_FLIGHT: list[tuple[JobState, dict[str, Any]]] = [
+    (JobState.QUEUED, {}),
+    (JobState.SUBMITTING, {}),
+    (JobState.RUNNING, {"task_id": "task-3", "submitted_at": 1_010.0, "message_id": 903}),
+    (JobState.SUCCEEDED, {"task_id": "task-4", "submitted_at": 1_010.0, "finished_at": 1_070.0}),
+    (JobState.DELIVERED, {"task_id": "task-5", "submitted_at": 1_000.0, "finished_at": 1_090.0}),
+    (JobState.FAILED, {"error_code": "content_rejected", "error_message": "Refused by moderation."}),
+]
+
+
+@dataclass(frozen=True)
+class Contents:
+    jobs: list[Job]
+    usage: UsageSnapshot
+    limits: GuildLimits
+
+
+async def populate_v1(path: Path) -> Contents:
+    """A database at schema version 1, written through the store as the old bot would have."""
+    store = await SqliteStore.open(path, migrations=bundled_migrations()[:1])
+    try:
+        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
+            admission = await store.admit_job(
+                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
+            )
+            assert admission.job is not None
+            if state is not JobState.QUEUED:
+                await store.transition(admission.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        await store.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
+        await store.reset_member_usage(GUILD, 2002, 900.0)
+        return Contents(
+            jobs=await store.history(GUILD, limit=100),
+            usage=await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH),
+            limits=await store.get_limits(GUILD),
+        )
+    finally:
+        await store.close()
+
+
+def broken_migration(version: int) -> Migration:
+    """Valid statements first, then one that fails: everything before it must be undone too."""
+    return Migration(
+        version,
+        "broken",
+        """
+        CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT);
+        INSERT INTO audit (note) VALUES ('half-done');
+        UPDATE jobs SET cost = 0;
+        DELETE FROM guild_limits;
+        INSERT INTO no_such_table VALUES (1);
+        """,
+    )
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def test_bundled_migrations_are_numbered_from_one_without_gaps() -> None:
+    migrations = bundled_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert len(migrations) >= 2
+    assert migrations[0].label == "001_initial"
+    assert all(split_statements(m.sql) for m in migrations)
+
+
+def test_gaps_or_repeats_in_the_numbering_are_refused(tmp_path: Path) -> None:
+    first = bundled_migrations()[0]
+    with pytest.raises(ValueError, match="without gaps"):
+        asyncio.run(_apply(tmp_path / "gap.sqlite3", [first, Migration(3, "late", "SELECT 1;")]))
+    with pytest.raises(ValueError, match="without gaps"):
+        asyncio.run(_apply(tmp_path / "twice.sqlite3", [first, first]))
+
+
+async def _apply(path: Path, migrations: list[Migration]) -> int:
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        return await apply_migrations(db, path, migrations)
+
+
+def test_statements_are_split_where_sqlite_says_they_end() -> None:
+    script = """
+    -- a comment; with a semicolon
+    CREATE TABLE t (x TEXT DEFAULT 'a;b');
+    CREATE TRIGGER t_log AFTER INSERT ON t BEGIN
+        UPDATE t SET x = x || ';' WHERE rowid = new.rowid;
+        SELECT 1;
+    END;
+    /* trailing */
+    INSERT INTO t VALUES ('--not a comment;')
+    """
+    statements = split_statements(script)
+    assert len(statements) == 3
+    assert statements[0].endswith("DEFAULT 'a;b');")
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    assert statements[2].endswith("VALUES ('--not a comment;');")
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        for statement in statements:
+            db.execute(statement)
+        assert db.execute("SELECT x FROM t").fetchone() == ("--not a comment;;",)
+    with pytest.raises(ValueError, match="incomplete"):
+        split_statements("CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1;")
+
+
+# --- upgrading ----------------------------------------------------------------------------------
+
+
+async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await open_store(path)
+    await store.close()
+    assert user_version(path) == len(bundled_migrations())
+    assert {"model", "mode", "duration"} <= set(columns(path))
+    assert backups(tmp_path) == []
+
+
+async def test_upgrading_a_populated_database_keeps_every_job_and_setting(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    before = await populate_v1(path)
+    assert user_version(path) == 1 and "model" not in columns(path)
+
+    store = await open_store(path)
+    try:
+        assert user_version(path) == len(bundled_migrations())
+        assert await store.history(GUILD, limit=100) == before.jobs
+        assert await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH) == before.usage
+        assert await store.get_limits(GUILD) == before.limits
+        member = await store.usage_snapshot(GUILD, 2002, DAY, MONTH)
+        assert member.member_last_job_at is None  # the member reset survived too
+
+        # Migration 002's columns hold the old rows' values at once, so estimates see old jobs.
+        assert await store.average_render_seconds(GUILD, Model.V3, Mode.PRO, 5) == 90.0
+        assert await store.average_render_seconds(GUILD, Model.V1, Mode.PRO, 5) == 60.0
+
+        # The jobs in flight carry on where they stopped.
+        running = await store.transition("job-3", expect=[JobState.RUNNING], to=JobState.SUCCEEDED)
+        assert running is not None and running.task_id == "task-3" and running.message_id == 903
+        claimed = await store.claim_next_queued(GUILD, None)
+        assert claimed is not None and claimed.id == "job-1"
+    finally:
+        await store.close()
+
+    assert backups(tmp_path) == ["bot.sqlite3.bak-v1"]
+    backup = tmp_path / "bot.sqlite3.bak-v1"
+    assert user_version(backup) == 1
+    with contextlib.closing(sqlite3.connect(backup)) as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone() == (len(IN_FLIGHT),)
+
+
+async def test_an_upgraded_database_has_the_same_schema_as_a_fresh_one(tmp_path: Path) -> None:
+    await populate_v1(tmp_path / "old.sqlite3")
+    for name in ("old.sqlite3", "fresh.sqlite3"):
+        store = await open_store(tmp_path / name)
+        await store.close()
+    assert schema(tmp_path / "old.sqlite3") == schema(tmp_path / "fresh.sqlite3")
+
+
+async def test_a_failing_migration_rolls_back_completely(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    before = await populate_v1(path)
+    bundled = bundled_migrations()
+    latest = len(bundled)
+
+    with pytest.raises(StorageUnavailable, match=rf"00{latest + 1}_broken.*{path.name}") as caught:
+        await SqliteStore.open(path, migrations=[*bundled, broken_migration(latest + 1)])
+    assert f"stays at version {latest}" in str(caught.value)
+
+    # The migrations before it are committed; nothing of the failing one is left.
+    assert user_version(path) == latest
+    assert "audit" not in {name for _, name, _ in schema(path)}
+    store = await open_store(path)
+    try:
+        assert await store.history(GUILD, limit=100) == before.jobs
+        assert await store.get_limits(GUILD) == before.limits
+    finally:
+        await store.close()
+
+
+async def test_a_failure_inside_the_first_pending_migration_leaves_the_old_version(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    before = await populate_v1(path)
+    first, second = bundled_migrations()[:2]
+    failing_second = Migration(2, second.name, second.sql + "\nSELECT no_such_function();\n")
+
+    with pytest.raises(StorageUnavailable, match="stays at version 1"):
+        await SqliteStore.open(path, migrations=[first, failing_second])
+    assert user_version(path) == 1
+    assert "model" not in columns(path)  # the ALTER TABLEs before the failure were undone
+    store = await SqliteStore.open(path, migrations=[first])
+    try:
+        assert await store.history(GUILD, limit=100) == before.jobs
+    finally:
+        await store.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await open_store(path)
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageUnavailable, match=r"version 99, newer than this bot knows"):
+        await open_store(path)
+
+
+async def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    stores = await asyncio.gather(open_store(path), open_store(path), open_store(path))
+    for store in stores:
+        await store.close()
+    assert user_version(path) == len(bundled_migrations())
+    assert schema(path) == schema(await _fresh(tmp_path / "reference.sqlite3"))
+
+
+async def _fresh(path: Path) -> Path:
+    store = await open_store(path)
+    await store.close()
+    return path
