@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.app import KlingBot
 from bot.interactions import launch, refuse
-from bot.jobs.orders import VideoOrder, order_from_request
+from bot.jobs.orders import extend_order, order_from_request
 from bot.kling.capabilities import supports_extend
 from bot.storage.base import Job, JobState
 from bot.views import CUSTOM_ID_PATTERN, JobAction, custom_id
@@ -71,13 +71,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         if not job.video_id or not supports_extend(job.request.model):
             await refuse(interaction, f"Videos made with {job.request.model.value} can't be extended.")
             return
-        order = VideoOrder(
-            prompt=None,
-            model=job.request.model.value,
-            mode=job.request.mode.value,
-            aspect_ratio=job.request.aspect_ratio.value,
-            video_id=job.video_id,
-        )
+        order = extend_order(job.request, job.video_id)
         await launch(bot, interaction, order, parent_job_id=job.id)
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:

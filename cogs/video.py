@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.app import KlingBot
 from bot.interactions import attachment_ref, launch, refuse
-from bot.jobs.orders import VideoOrder
+from bot.jobs.orders import VideoOrder, extend_order
 from bot.kling.capabilities import allowed_durations, supports_extend
 from bot.kling.models import AspectRatio, CameraType, Mode, Model, parse_model
 from bot.storage.base import JobState
@@ -152,13 +152,7 @@ class VideoCog(commands.Cog):
                 "Extending works for kling-v1, kling-v1-6 and kling-v2-5-turbo videos.",
             )
             return
-        order = VideoOrder(
-            prompt=prompt,
-            model=job.request.model.value,
-            mode=job.request.mode.value,
-            aspect_ratio=job.request.aspect_ratio.value,
-            video_id=job.video_id,
-        )
+        order = extend_order(job.request, job.video_id, prompt=prompt)
         await launch(self.bot, interaction, order, parent_job_id=job.id)
 
     @extend.autocomplete("video")

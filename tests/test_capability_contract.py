@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,31 +20,17 @@ from bot.kling.models import (
     VideoReference,
     VideoRequest,
 )
+from tests.openapi import request_validator, schema_errors
 from tests.test_capabilities import allowed_requests, video_requests
-
-_SCHEMA_NAME = "acedata-kling-openapi.json"
-_SHARED_COPY = Path(__file__).resolve().parents[2] / "shared" / "reference" / _SCHEMA_NAME
-_LOCAL_COPY = Path(__file__).resolve().parent / "data" / _SCHEMA_NAME
-
-
-def _request_body_schema() -> dict[str, Any]:
-    path = _SHARED_COPY if _SHARED_COPY.exists() else _LOCAL_COPY
-    spec = json.loads(path.read_text(encoding="utf-8"))
-    schema: dict[str, Any] = spec["paths"]["/kling/videos"]["post"]["requestBody"]["content"][
-        "application/json"
-    ]["schema"]
-    return schema
 
 
 @pytest.fixture(scope="module")
 def validator() -> Draft7Validator:
-    schema = _request_body_schema()
-    Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+    return request_validator("/kling/videos")
 
 
 def _errors(validator: Draft7Validator, payload: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(payload)]
+    return schema_errors(validator, payload)
 
 
 def test_the_schema_catches_a_bad_body(validator: Draft7Validator) -> None:

@@ -51,7 +51,9 @@ def test_blank_secret_is_named_and_no_secret_value_is_printed(tmp_path: Path) ->
     assert ACEDATA_SECRET not in result.stderr + result.stdout
 
 
-def test_settings_read_contract_names_and_hide_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_read_contract_names_and_hide_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name in Settings.model_fields:
         monkeypatch.delenv(name, raising=False)
@@ -63,7 +65,7 @@ def test_settings_read_contract_names_and_hide_secrets(monkeypatch: pytest.Monke
     monkeypatch.setenv("TOKEN_HANDOFF_AFTER_SECONDS", "30")
     settings = load_settings()
     assert settings.acedata_base_url == "https://api.acedata.cloud"
-    assert settings.DATABASE_PATH == Path("data/bot.sqlite3")
+    assert Path("data/bot.sqlite3") == settings.DATABASE_PATH
     assert settings.discord_api_base == "http://127.0.0.1:9/api/v10"
     assert settings.DEV_GUILD_ID is None
     assert settings.POLL_INTERVAL_SECONDS == 2.5

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator
 from pydantic import BaseModel, SecretStr
 
 from bot.kling.client import KlingClient
@@ -30,10 +27,8 @@ from bot.kling.models import (
     VideoRequest,
 )
 from tests.fakes.acedata import FakeAceData
+from tests.openapi import LOCAL_SPEC, SHARED_SPEC, request_validator, schema_errors
 
-SPEC_NAME = "acedata-kling-openapi.json"
-SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared" / "reference" / SPEC_NAME
-LOCAL_SPEC = Path(__file__).resolve().parent / "data" / SPEC_NAME
 #: Sent by the client but not (yet) in the published schema: kling-api.md §1.1 calls it unpublished.
 UNPUBLISHED_FIELDS = {"element_list"}
 
@@ -116,23 +111,6 @@ REQUESTS: dict[str, VideoRequest] = {
         callback_url="https://bot.example.com/hooks/kling",
     ),
 }
-
-
-@cache
-def spec() -> dict[str, Any]:
-    path = SHARED_SPEC if SHARED_SPEC.exists() else LOCAL_SPEC
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
-
-
-def request_validator(path: str) -> Draft7Validator:
-    schema = spec()["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
-
-
-def schema_errors(validator: Draft7Validator, body: Any) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body)]
 
 
 @pytest.fixture

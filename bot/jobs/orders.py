@@ -220,3 +220,14 @@ def order_from_request(request: VideoRequest, *, prompt: str | None = None) -> V
         elements=" ".join(request.element_list) or None,
         video_id=request.video_id,
     )
+
+
+def extend_order(request: VideoRequest, video_id: str, *, prompt: str | None = None) -> VideoOrder:
+    """Continue a finished video with the model, mode and frame shape it was made with."""
+    return VideoOrder(
+        prompt=prompt,
+        model=request.model.value,
+        mode=request.mode.value,
+        aspect_ratio=request.aspect_ratio.value,
+        video_id=video_id,
+    )
