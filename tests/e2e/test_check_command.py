@@ -1,0 +1,65 @@
+"""`python -m bot check` against the fakes: settings, both tokens, the database and the invite URL."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.harness import AceDataServer, BotHarness
+
+pytestmark = pytest.mark.e2e
+
+
+async def _run_check(harness: BotHarness, **env: str) -> tuple[int, str]:
+    environment = {**harness.environment(), **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check",
+        cwd=harness.workdir,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_check_passes_and_prints_the_invite_url(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: AceDataServer
+) -> None:
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    code, output = await _run_check(harness)
+    assert code == 0, output
+    assert f"client_id={fake_discord.application_id}" in output
+    assert "applications.commands" in output and "permissions=" in output
+    assert harness.database_path.exists()
+    assert fake_discord.bot_token not in output and fake_acedata.token not in output
+
+
+async def test_check_reports_a_refused_acedata_token_without_printing_it(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: AceDataServer
+) -> None:
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    wrong = "wrong-acedata-token-123456"
+    code, output = await _run_check(harness, ACEDATA_API_TOKEN=wrong)
+    assert code == 1
+    assert "ACEDATA_API_TOKEN" in output and "✗" in output
+    assert wrong not in output
+
+
+async def test_check_reports_an_unwritable_database(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: AceDataServer
+) -> None:
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    code, output = await _run_check(harness, DATABASE_PATH=str(blocker / "bot.sqlite3"))
+    assert code == 1
+    assert "DATABASE_PATH" in output and str(blocker) in output
