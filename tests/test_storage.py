@@ -4,13 +4,14 @@ busy and unusable databases. Every test runs against a real temporary database f
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,29 @@ async def admit_in_state(store: Store, state: JobState, **fields: Any) -> str:
     if state is not JobState.QUEUED:
         assert await store.transition(job_id, expect=[JobState.QUEUED], to=state) is not None
     return job_id
+
+
+@contextlib.asynccontextmanager
+async def two_stores(path: Path) -> AsyncIterator[tuple[SqliteStore, SqliteStore]]:
+    """Two stores on one file, as two bot processes would have: separate connections and asyncio locks."""
+    first = await open_store(path)
+    try:
+        second = await open_store(path)
+        try:
+            yield first, second
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+
+
+def quota_database(path: Path) -> Path:
+    """A bare WAL database with one counter, for checking SQLite's own locking behaviour."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as setup:
+        setup.execute("PRAGMA journal_mode = WAL")
+        setup.execute("CREATE TABLE quota (used INTEGER)")
+        setup.execute("INSERT INTO quota VALUES (0)")
+    return path
 
 
 def count_rows(path: Path, table: str = "jobs") -> int:
@@ -272,45 +296,65 @@ def first_of_the_day(usage: UsageSnapshot) -> Decision:
 
 async def test_twenty_concurrent_admissions_for_the_last_unit_admit_exactly_one(store: SqliteStore) -> None:
     results = await asyncio.gather(*(store.admit_job(new_job(), first_of_the_day) for _ in range(20)))
-    assert sum(result.job is not None for result in results) == 1
-    assert await store.count_history(GUILD) == 1
+    admitted = [result for result in results if result.job is not None]
+    refused = [result for result in results if result.job is None]
+    assert len(admitted) == 1 and admitted[0].decision.allowed
+    assert len(refused) == 19
+    assert all(not result.decision.allowed and result.decision.reason for result in refused)
+    assert [job.id for job in await store.history(GUILD, limit=100)] == [admitted[0].job.id]  # type: ignore[union-attr]
 
 
 async def test_two_stores_on_one_file_are_serialised_by_the_database_lock(tmp_path: Path) -> None:
     # Each store has its own asyncio lock and connections, so only SQLite's write lock can keep
     # the read-decide-insert of one admission from interleaving with the other's.
     path = tmp_path / "shared.sqlite3"
-    first, second = await open_store(path), await open_store(path)
-    try:
+    async with two_stores(path) as (first, second):
         results = await asyncio.gather(
             *(store.admit_job(new_job(), first_of_the_day) for store in (first, second) * 10)
         )
         assert sum(result.job is not None for result in results) == 1
         assert count_rows(path) == 1
-    finally:
-        await first.close()
-        await second.close()
 
 
 # --- busy and cancelled writers -----------------------------------------------------------------
 
 
-async def test_a_database_locked_past_the_timeout_raises_busy_and_writes_nothing(tmp_path: Path) -> None:
+#: Every write the store offers, each given the id of one QUEUED job.
+WRITES: dict[str, Callable[[SqliteStore, str], Awaitable[object]]] = {
+    "admit_job": lambda store, _: store.admit_job(new_job(), allow),
+    "transition": lambda store, job_id: store.transition(
+        job_id, expect=[JobState.QUEUED], to=JobState.FAILED
+    ),
+    "update_job": lambda store, job_id: store.update_job(job_id, message_id=12345),
+    "claim_next_queued": lambda store, _: store.claim_next_queued(GUILD, None),
+    "reset_member_usage": lambda store, _: store.reset_member_usage(GUILD, MEMBER, 9_999.0),
+    "set_limits": lambda store, _: store.set_limits(GUILD, GuildLimits(guild_daily=1.0)),
+}
+
+
+def dump(path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return list(db.iterdump())
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+async def test_a_database_locked_past_the_timeout_raises_busy_and_writes_nothing(
+    tmp_path: Path, write: Callable[[SqliteStore, str], Awaitable[object]]
+) -> None:
     path = tmp_path / "bot.sqlite3"
     store = await SqliteStore.open(path, busy_timeout_ms=50)
     try:
         job_id = await admit(store)
+        before = dump(path)
         with write_lock_held(path):
             with pytest.raises(StorageBusy):
-                await store.admit_job(new_job(), allow)
-            with pytest.raises(StorageBusy):
-                await store.transition(job_id, expect=[JobState.QUEUED], to=JobState.CANCELLED)
+                await write(store, job_id)
             # Reads go through their own connection and keep working while a writer is stuck.
             assert await store.count_history(GUILD) == 1
-        assert count_rows(path) == 1
-        assert (await store.get_job(job_id)).state is JobState.QUEUED  # type: ignore[union-attr]
-        await admit(store)  # the lock is free again and the connection is clean
-        assert count_rows(path) == 2
+        assert dump(path) == before
+        # The lock is free again and the connection was left clean: the same write now lands.
+        await write(store, job_id)
+        assert dump(path) != before
     finally:
         await store.close()
 
@@ -365,11 +409,7 @@ def test_a_deferred_read_then_write_fails_at_once_where_begin_immediate_waits(tm
     A deferred transaction that read before another connection committed cannot upgrade to a write:
     SQLite reports SQLITE_BUSY_SNAPSHOT without consulting the busy handler, even though nobody
     holds the lock any more. BEGIN IMMEDIATE takes the lock before reading, so it simply waits."""
-    path = tmp_path / "guard.sqlite3"
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as setup:
-        setup.execute("PRAGMA journal_mode = WAL")
-        setup.execute("CREATE TABLE quota (used INTEGER)")
-        setup.execute("INSERT INTO quota VALUES (0)")
+    path = quota_database(tmp_path / "guard.sqlite3")
     with (
         contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as reader,
         contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as other,
@@ -387,6 +427,49 @@ def test_a_deferred_read_then_write_fails_at_once_where_begin_immediate_waits(tm
         reader.execute("UPDATE quota SET used = ?", (used + 1,))
         reader.execute("COMMIT")
         assert other.execute("SELECT used FROM quota").fetchone() == (2,)
+
+
+def test_a_deferred_upgrade_fails_while_the_lock_is_held_where_begin_immediate_waits(tmp_path: Path) -> None:
+    """The other half of the guard: while another connection HOLDS the write lock, a deferred
+    transaction that has read cannot wait for it (SQLite skips the busy handler to avoid a deadlock)
+    and fails with plain SQLITE_BUSY, "database is locked", despite a 5 s busy timeout. A BEGIN
+    IMMEDIATE issued at the same moment waits for the lock and then loses no update."""
+    path = quota_database(tmp_path / "guard.sqlite3")
+    with (
+        contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as holder,
+        contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as deferred,
+        contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=0.0)) as impatient,
+    ):
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE quota SET used = used + 1")
+
+        deferred.execute("BEGIN")
+        deferred.execute("SELECT used FROM quota").fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="database is locked") as caught:
+            deferred.execute("UPDATE quota SET used = used + 1")
+        assert caught.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+        deferred.execute("ROLLBACK")
+
+        # Proof the lock really is contended: without a busy timeout BEGIN IMMEDIATE fails too.
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            impatient.execute("BEGIN IMMEDIATE")
+
+        waiting = threading.Event()
+
+        def increment_immediately() -> None:
+            with contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=5.0)) as waiter:
+                waiter.set_trace_callback(lambda sql: waiting.set() if sql == "BEGIN IMMEDIATE" else None)
+                waiter.execute("BEGIN IMMEDIATE")
+                (used,) = waiter.execute("SELECT used FROM quota").fetchone()
+                waiter.execute("UPDATE quota SET used = ?", (used + 1,))
+                waiter.execute("COMMIT")
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            increment = pool.submit(increment_immediately)
+            assert waiting.wait(5)
+            holder.execute("COMMIT")
+            increment.result(timeout=10)  # re-raises "database is locked" had it not waited
+        assert holder.execute("SELECT used FROM quota").fetchone() == (2,)
 
 
 # --- transitions --------------------------------------------------------------------------------
@@ -460,6 +543,22 @@ async def test_release_happens_exactly_once_even_when_the_release_path_runs_twic
     assert (await store.get_job(other)).state is JobState.RUNNING  # type: ignore[union-attr]
 
 
+async def test_two_stores_releasing_the_same_job_release_it_once(tmp_path: Path) -> None:
+    # Two bot processes noticing the same failure: the guarded UPDATE lets exactly one through.
+    async with two_stores(tmp_path / "shared.sqlite3") as (first, second):
+        job_id = await admit_in_state(first, JobState.RUNNING)
+        await admit_in_state(first, JobState.RUNNING)
+        results = await asyncio.gather(
+            *(
+                store.transition(job_id, expect=[JobState.RUNNING], to=JobState.FAILED)
+                for store in (first, second) * 5
+            )
+        )
+        assert sum(result is not None for result in results) == 1
+        usage = await second.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
+        assert (usage.guild_day_videos, usage.member_day_credits) == (1, 2.0)
+
+
 async def test_jobs_in_states_lists_oldest_first(store: SqliteStore) -> None:
     running = await admit_in_state(store, JobState.RUNNING, created_at=30.0)
     queued = await admit_in_state(store, JobState.QUEUED, created_at=10.0)
@@ -479,12 +578,15 @@ async def test_usage_snapshot_counts_held_jobs_by_their_stored_keys(store: Sqlit
     await admit_in_state(store, JobState.QUEUED, cost=8.0, created_at=130.0)
     await admit_in_state(store, JobState.FAILED, cost=16.0, created_at=140.0)
     await admit_in_state(store, JobState.CANCELLED, cost=32.0, created_at=150.0)
+    await admit_in_state(store, JobState.TIMED_OUT, cost=1024.0, created_at=95.0)
+    await admit_in_state(store, JobState.UNCONFIRMED, cost=2048.0, created_at=96.0)
     await admit_in_state(store, JobState.SUCCEEDED, cost=64.0, day_key="2026-11-01", created_at=90.0)
     await admit_in_state(
         store, JobState.DELIVERED, cost=128.0, day_key="2026-10-31", month_key="2026-10", created_at=80.0
     )
     await admit_in_state(store, JobState.RUNNING, cost=256.0, member_id=2002, created_at=160.0)
     await admit_in_state(store, JobState.QUEUED, cost=512.0, guild_id=7, created_at=170.0)
+    await admit_in_state(store, JobState.RUNNING, cost=4096.0, guild_id=7, created_at=180.0)
 
     usage = await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
     assert usage == UsageSnapshot(
@@ -501,6 +603,15 @@ async def test_usage_snapshot_counts_held_jobs_by_their_stored_keys(store: Sqlit
         guild_queued_jobs=1,
         member_last_job_at=140.0,  # the failed job counts for the cooldown, the cancelled one does not
     )
+    # Admission hands the rule the very same numbers.
+    seen: list[UsageSnapshot] = []
+
+    def record(snapshot: UsageSnapshot) -> Decision:
+        seen.append(snapshot)
+        return Decision(allowed=False)
+
+    await store.admit_job(new_job(), record)
+    assert seen == [usage]
     assert await store.usage_snapshot(99, MEMBER, DAY, MONTH) == UsageSnapshot()
 
 
@@ -654,12 +765,24 @@ async def test_claim_takes_the_oldest_queued_job_within_the_running_cap(store: S
     assert (await store.get_job(elsewhere)).state is JobState.QUEUED  # type: ignore[union-attr]
 
 
-async def test_concurrent_claims_never_exceed_the_cap(store: SqliteStore) -> None:
+@pytest.mark.parametrize("cap", [1, 2])
+async def test_concurrent_claims_never_exceed_the_cap(store: SqliteStore, cap: int) -> None:
     for _ in range(5):
         await admit(store)
-    claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, 2) for _ in range(6)))
-    assert sum(job is not None for job in claimed) == 2
-    assert len(await store.jobs_in_states([JobState.SUBMITTING])) == 2
+    claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, cap) for _ in range(6)))
+    winners = [job.id for job in claimed if job is not None]
+    assert len(winners) == len(set(winners)) == cap
+    assert sorted(job.id for job in await store.jobs_in_states([JobState.SUBMITTING])) == sorted(winners)
+
+
+async def test_claims_from_two_stores_on_one_file_respect_the_cap(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    async with two_stores(path) as (first, second):
+        for _ in range(3):
+            await admit(first)
+        claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, 1) for store in (first, second) * 5))
+        assert sum(job is not None for job in claimed) == 1
+        assert len(await first.jobs_in_states([JobState.SUBMITTING])) == 1
 
 
 async def test_queue_position_counts_queued_jobs_ahead_in_the_same_guild(store: SqliteStore) -> None:
@@ -695,12 +818,14 @@ async def test_history_is_newest_first_with_filters_and_paging(store: SqliteStor
 
 
 async def test_average_render_seconds_uses_recent_finished_jobs_of_the_same_shape(store: SqliteStore) -> None:
-    async def finished(seconds: float, finished_at: float, **fields: Any) -> None:
+    async def finished(
+        seconds: float, finished_at: float, state: JobState = JobState.SUCCEEDED, **fields: Any
+    ) -> None:
         job_id = await admit_in_state(store, JobState.RUNNING, **fields)
         done = await store.transition(
             job_id,
             expect=[JobState.RUNNING],
-            to=JobState.SUCCEEDED,
+            to=state,
             submitted_at=finished_at - seconds,
             finished_at=finished_at,
         )
@@ -709,7 +834,10 @@ async def test_average_render_seconds_uses_recent_finished_jobs_of_the_same_shap
     assert await store.average_render_seconds(GUILD, Model.V1, Mode.STD, 5) is None
     await finished(100.0, 1_000.0)  # oldest: dropped by sample=2
     await finished(40.0, 2_000.0)
-    await finished(60.0, 3_000.0)
+    await finished(60.0, 3_000.0, JobState.DELIVERED)
+    # Newest of all, but a failure or a time-out says nothing about how long a render takes.
+    await finished(999.0, 4_000.0, JobState.FAILED)
+    await finished(999.0, 4_000.0, JobState.TIMED_OUT)
     await finished(999.0, 3_500.0, request=request(Model.V1, Mode.PRO, 5))
     await finished(999.0, 3_500.0, request=request(Model.V1, Mode.STD, 10))
     await finished(999.0, 3_500.0, guild_id=7)

@@ -131,6 +131,9 @@ async def apply_migrations(db: aiosqlite.Connection, path: Path, migrations: Seq
     Each migration runs in its own `BEGIN IMMEDIATE` transaction together with its `user_version`
     bump, so a failure leaves the database exactly at the previous version. An existing database is
     first copied to `<file>.bak-v<old version>`.
+
+    Migration files hold no BEGIN/COMMIT. A table rebuild (create, copy, drop, rename) cannot turn
+    `foreign_keys` off inside the transaction; start it with `PRAGMA defer_foreign_keys = ON` instead.
     """
     ordered = _in_order(migrations)
     latest = ordered[-1].version if ordered else 0
