@@ -1,0 +1,119 @@
+"""The Markdown table of a benchmark run, written between markers in BENCHMARKS.md.
+
+Only the part between the markers is replaced, so the analysis written around it survives a re-run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import Summary
+
+_HEADER = "# Benchmarks\n"
+
+
+def markers(section: str) -> tuple[str, str]:
+    return f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    goal: str
+    value: Callable[[Summary], str]
+
+
+def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
+    return "–" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def _field(name: str, digits: int = 0, suffix: str = "") -> Callable[[Summary], str]:
+    return lambda s: _number(getattr(s, name), digits, suffix)
+
+
+ROWS: Sequence[Row] = (
+    Row("Jobs delivered", "all", lambda s: f"{s.delivered} / {s.jobs}"),
+    Row("Acknowledgement p50", "", _field("ack_p50_ms", 1, " ms")),
+    Row("Acknowledgement p99", "< 250 ms at 1000", _field("ack_p99_ms", 1, " ms")),
+    Row("Acknowledgement p99, last 10 % sent", "", _field("ack_p99_last_tenth_ms", 1, " ms")),
+    Row("Acknowledgement max", "< 3 s (Discord)", _field("ack_max_ms", 1, " ms")),
+    Row("Interactions not acknowledged in time", "0", lambda s: str(s.late_acks)),
+    Row("Render time (fake AceData)", "", _field("render_seconds", 1, " s")),
+    Row("AceData requests per job (create + queries)", "", _field("acedata_per_job", 2)),
+    Row("SDK baseline per job: 1 + ceil(render / 3 s)", "", _field("sdk_baseline_per_job", 0)),
+    Row("Fewer AceData requests than the baseline", "≥ 50× at 100", _field("request_ratio", 1, "×")),
+    Row("Fewer task queries than the baseline", "", _field("query_ratio", 1, "×")),
+    Row("Result downloads from AceData", "1 per job", lambda s: str(s.acedata_downloads)),
+    Row("Discord edits per job (progress + result)", "", _field("edits_per_job", 1)),
+    Row("Discord edits per job per minute (whole life)", "", _field("edits_per_job_minute", 1)),
+    Row("Progress edits per 10 s while rendering", "≤ 1", _field("rendering_edits_per_10s", 2)),
+    Row("Most edits of one message in any 10 s", "", _field("max_edits_per_10s")),
+    Row("Most requests on one interaction token in 5 s", "≤ 5", _field("max_token_requests_per_5s")),
+    Row("Discord requests per minute (all jobs)", "", _field("discord_requests_per_minute", 0)),
+    Row("Discord 429 answers", "0", lambda s: str(s.discord_429s)),
+    Row("Task finished → video delivered, p50", "", _field("delivery_lag_p50", 2, " s")),
+    Row("Task finished → video delivered, p99", "≤ poll interval", _field("delivery_lag_p99", 2, " s")),
+    Row("Task finished → video delivered, max", "", _field("delivery_lag_max", 2, " s")),
+    Row("Bot CPU time per job", "", _field("cpu_seconds_per_job", 3, " s")),
+    Row("Bot RSS when idle", "", _field("idle_rss_mb", 0, " MB")),
+    Row("Bot peak RSS", "< 150 MB at 1000", _field("peak_rss_mb", 0, " MB")),
+    Row("Wall time of the run", "", _field("wall_seconds", 0, " s")),
+)
+
+
+def results_table(summaries: Sequence[Summary]) -> str:
+    header = "| Metric | Goal | " + " | ".join(f"{s.jobs} jobs" for s in summaries) + " |"
+    rule = "|---|---|" + "---:|" * len(summaries)
+    lines = [header, rule]
+    lines += [
+        f"| {row.label} | {row.goal} | " + " | ".join(row.value(s) for s in summaries) + " |" for row in ROWS
+    ]
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def results_section(command: str, settings: Mapping[str, str], summaries: Sequence[Summary]) -> str:
+    machine = f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {sys.version.split()[0]}, {platform.system()}"
+    listed = ", ".join(f"`{name}={value}`" for name, value in settings.items())
+    return "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine}.",
+            "",
+            "Reproduce with:",
+            "",
+            "```sh",
+            command,
+            "```",
+            "",
+            f"Settings: {listed}.",
+            "",
+            results_table(summaries),
+        ]
+    )
+
+
+def write_results(path: Path, content: str, *, section: str = "results") -> None:
+    """Replace the text between the section's markers (appending the markers if they are missing)."""
+    start, end = markers(section)
+    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
+    if start not in text or end not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(f"{before}{start}\n{content}\n{end}{after}", encoding="utf-8")

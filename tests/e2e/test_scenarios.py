@@ -1,0 +1,440 @@
+"""End-to-end scenarios: the real `python -m bot` process against the fake Discord and the fake AceData.
+
+Each test starts the bot through ``BotHarness`` (tests/e2e/harness.py), acts as a member on the fake
+Discord and checks what the bot did on both fakes: which callbacks and edits it sent, what it uploaded,
+and how many paid creates reached AceData.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, RestCall, SentInteraction
+from tests.e2e.harness import BotHarness
+from tests.fakes.acedata import FakeAceData
+from tests.images import png_bytes, text_bytes
+
+pytestmark = pytest.mark.e2e
+
+CALLBACK = "/interactions/{interaction_id}/{token}/callback"
+FOLLOWUP = "/webhooks/{application_id}/{token}"
+WEBHOOK_MESSAGE = "/webhooks/{application_id}/{token}/messages/{message_id}"
+CHANNEL_MESSAGE = "/channels/{channel_id}/messages/{message_id}"
+CHANNEL_POST = "/channels/{channel_id}/messages"
+CREATE_PATH = "/kling/videos"
+JOB_BUTTON = re.compile(r"kling:(rerun|remix|extend|delete|cancel):([0-9a-f]{32})")
+LINK_BUTTON = 5
+# A job is "done" for the tests once the bot uploaded its video or showed its result; a render of
+# 0.5 s with polls every 0.2 s takes about 2 s, so this leaves room for a slow CI machine.
+JOB_TIMEOUT = 12.0
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+async def no_secret_in_output(bot_harness: BotHarness) -> AsyncIterator[None]:
+    """Whatever a scenario does, no token may appear in anything the bot printed."""
+    yield
+    await bot_harness.stop()
+    assert bot_harness.leaked_secrets() == [], "the bot printed a token"
+
+
+def walk_components(components: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for component in components:
+        yield component
+        yield from walk_components(component.get("components") or [])
+
+
+def buttons(message_or_body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [c for c in walk_components(message_or_body.get("components") or []) if c.get("type") == 2]
+
+
+def job_actions(message_or_body: Mapping[str, Any]) -> dict[str, str]:
+    """Button action -> job id, from the custom ids `kling:<action>:<job id>`."""
+    found = (JOB_BUTTON.fullmatch(b.get("custom_id") or "") for b in buttons(message_or_body))
+    return {match[1]: match[2] for match in found if match}
+
+
+def embed_text(body: Mapping[str, Any] | None) -> str:
+    """Everything a member reads in a message body: content, embed titles, descriptions and fields."""
+    if not body:
+        return ""
+    parts = [str(body.get("content") or "")]
+    for embed in body.get("embeds") or []:
+        parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
+        parts += [f"{f.get('name')}: {f.get('value')}" for f in embed.get("fields") or []]
+    return "\n".join(parts)
+
+
+def edits_of(sent: SentInteraction) -> Callable[[RestCall], bool]:
+    """Edits of the job's message, through the interaction webhook or the channel route."""
+
+    def matches(call: RestCall) -> bool:
+        if call.method != "PATCH":
+            return False
+        if call.route == WEBHOOK_MESSAGE:
+            return sent.token in call.path.split("/")
+        message_id = sent.state.original_message_id
+        return call.route == CHANNEL_MESSAGE and call.path.endswith(f"/messages/{message_id}")
+
+    return matches
+
+
+async def delivered_upload(fake: FakeDiscord, sent: SentInteraction, within: float = JOB_TIMEOUT) -> RestCall:
+    """The successful edit of the job's message that carried the video file."""
+    is_edit = edits_of(sent)
+    return await fake.wait_for(lambda c: is_edit(c) and bool(c.files) and c.status == 200, within)
+
+
+async def ephemeral_refusal(sent: SentInteraction, within: float = 8.0) -> str:
+    """The text only the member sees: an ephemeral first answer, or an ephemeral follow-up."""
+
+    def ephemeral(call: RestCall) -> bool:
+        body = call.json or {}
+        if call.route == CALLBACK:
+            data = body.get("data") or {}
+            return body.get("type") == 4 and bool(int(data.get("flags") or 0) & EPHEMERAL)
+        return call.route == FOLLOWUP and bool(int(body.get("flags") or 0) & EPHEMERAL)
+
+    call = await sent.wait_for_call(ephemeral, within)
+    assert call.status == 200, f"the refusal itself failed: {call.status} {call.response}"
+    body = call.json["data"] if call.route == CALLBACK else call.json
+    text = str(body.get("content") or "")
+    assert text.strip(), "an empty refusal"
+    return text
+
+
+async def eventually(condition: Callable[[], bool], what: str, within: float = JOB_TIMEOUT) -> None:
+    """For state the fakes expose without a waiting API (the fake AceData's tasks and requests)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def restart_after_kill(harness: BotHarness) -> None:
+    """kill -9, then start on the same database. The bot skips the command sync when nothing changed,
+    so readiness is the identify alone (``BotHarness.restart`` would wait for a sync that never comes)."""
+    await harness.kill()
+    await harness.start(expect_sync=False)
+
+
+async def expire_after_launch(fake: FakeDiscord, sent: SentInteraction) -> None:
+    """Expire the job's interaction token once launching is over (first edit and the ephemeral cost
+    note), so from then on only the progress messenger holds it."""
+    await sent.original_edit(lambda c: c.status == 200)
+    await sent.wait_for_call(lambda c: c.route == FOLLOWUP)
+    fake.expire_token(sent.token)
+
+
+async def run_video(
+    fake: FakeDiscord, options: Mapping[str, Any], *, user: FakeUser | None = None, **kwargs: Any
+) -> SentInteraction:
+    sent = await fake.send_slash_command("video", dict(options), user=user, **kwargs)
+    ack = await sent.response()
+    assert ack.status == 200, ack.response
+    return sent
+
+
+def paid_creates(acedata: FakeAceData) -> int:
+    return len(acedata.requests_to(CREATE_PATH))
+
+
+# --- a video made ----------------------------------------------------------------------------------
+
+
+async def test_text_to_video_is_uploaded_on_the_progress_message_with_buttons(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "a red fox running through fresh snow"})
+    ack = (await sent.response()).json
+    assert ack["type"] == 5  # deferred within Discord's 3 seconds...
+    assert not int((ack.get("data") or {}).get("flags") or 0) & EPHEMERAL  # ...in public
+
+    upload = await delivered_upload(fake_discord, sent)
+
+    assert [(f.filename.endswith(".mp4"), f.size) for f in upload.files] == [(True, fake_acedata.video_bytes)]
+    message = fake_discord.messages[int(upload.response["id"])]
+    assert message["id"] == str(sent.state.original_message_id)  # the progress message became the result
+    assert f"<@{fake_discord.default_user.id}>" in message["content"]
+    actions = job_actions(message)
+    assert {"rerun", "remix", "delete"} <= set(actions)
+    assert len(set(actions.values())) == 1
+    [task] = fake_acedata.tasks.values()
+    assert task.request["action"] == "text2video"
+    assert task.request["prompt"] == "a red fox running through fresh snow"
+    assert paid_creates(fake_acedata) == 1
+
+
+async def test_image_to_video_reads_the_start_image_from_the_cdn(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    image = fake_discord.add_attachment(png_bytes(640, 400), "meadow.png")
+
+    sent = await run_video(fake_discord, {"prompt": "the grass sways in the wind", "start_image": image})
+    upload = await delivered_upload(fake_discord, sent)
+
+    downloads = [c for c in fake_discord.calls if c.path.startswith("/cdn/") and f"/{image.id}/" in c.path]
+    assert downloads and all(c.status == 200 for c in downloads)  # the pre-flight read the real bytes
+    [task] = fake_acedata.tasks.values()
+    assert task.request["action"] == "image2video"
+    assert task.request["start_image_url"] == image.url
+    assert upload.files[0].size == fake_acedata.video_bytes
+
+
+# --- refused before anything is paid -----------------------------------------------------------------
+
+
+def audio_on_kling_v1(fake: FakeDiscord) -> dict[str, Any]:
+    return {"prompt": "a cat sings", "model": "kling-v1", "generate_audio": True}
+
+
+def end_frame_on_a_10s_kling_v1(fake: FakeDiscord) -> dict[str, Any]:
+    return {
+        "prompt": "a cat walks",
+        "model": "kling-v1",
+        "duration": 10,
+        "start_image": fake.add_attachment(png_bytes(512, 512), "start.png"),
+        "end_image": fake.add_attachment(png_bytes(512, 512, (9, 9, 9)), "end.png"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("options_for", "named"),
+    [(audio_on_kling_v1, "generate_audio"), (end_frame_on_a_10s_kling_v1, "duration")],
+    ids=["audio-on-kling-v1", "end-frame-on-10s-kling-v1"],
+)
+async def test_an_impossible_combination_is_refused_only_to_the_member_and_costs_nothing(
+    bot_harness: BotHarness,
+    fake_discord: FakeDiscord,
+    fake_acedata: FakeAceData,
+    options_for: Callable[[FakeDiscord], dict[str, Any]],
+    named: str,
+) -> None:
+    await bot_harness.start()
+    options = options_for(fake_discord)
+
+    sent = await fake_discord.send_slash_command("video", options)
+    text = await ephemeral_refusal(sent)
+
+    assert named in text
+    assert (await sent.response()).json["type"] == 4  # answered at once: no public "thinking" message
+    assert fake_acedata.created_tasks == 0 and paid_creates(fake_acedata) == 0
+    assert not [c for c in fake_discord.calls if c.path.startswith("/cdn/")]  # nothing was even downloaded
+
+
+async def test_a_text_file_named_png_is_refused_and_costs_nothing(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    fake_text = fake_discord.add_attachment(text_bytes(), "holiday.png")  # served as image/png
+
+    sent = await fake_discord.send_slash_command("video", {"prompt": "a beach", "start_image": fake_text})
+    text = await ephemeral_refusal(sent)
+
+    assert "start_image" in text or "picture" in text.lower() or "image" in text.lower()
+    assert fake_acedata.created_tasks == 0 and paid_creates(fake_acedata) == 0
+    # The public "thinking" message of the deferral does not stay behind.
+    placeholder = sent.state.original_message_id
+    assert placeholder is None or placeholder in fake_discord.deleted_messages
+
+
+# --- results that are not a plain upload -------------------------------------------------------------
+
+
+async def test_a_failed_task_says_it_cost_nothing(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.next_outcome = "fail"
+    fake_acedata.failure = ("api_error", "The render farm dropped the task")
+    await bot_harness.start()
+
+    sent = await run_video(fake_discord, {"prompt": "a lighthouse in a storm"})
+    is_edit = edits_of(sent)
+    failure = await fake_discord.wait_for(
+        lambda c: is_edit(c) and "cost you nothing" in embed_text(c.json), JOB_TIMEOUT
+    )
+
+    assert failure.status == 200
+    assert "The render farm dropped the task" in embed_text(failure.json)
+    assert "rerun" in job_actions(failure.json)  # "Try again"
+    assert not [c for c in fake_discord.calls if c.files]
+    assert paid_creates(fake_acedata) == 1
+
+
+async def test_a_video_over_the_upload_limit_is_delivered_as_a_link_button(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    limit = fake_acedata.video_bytes // 2
+
+    sent = await run_video(fake_discord, {"prompt": "a long train"}, attachment_size_limit=limit)
+    is_edit = edits_of(sent)
+    result = await fake_discord.wait_for(
+        lambda c: is_edit(c) and any(b.get("style") == LINK_BUTTON for b in buttons(c.json or {})),
+        JOB_TIMEOUT,
+    )
+
+    assert result.status == 200
+    [task] = fake_acedata.tasks.values()
+    [link] = [b for b in buttons(result.json) if b.get("style") == LINK_BUTTON]
+    assert link["url"] == f"{fake_acedata.base_url}/files/{task.video_name}"
+    assert "rerun" in job_actions(result.json)
+    assert not [c for c in fake_discord.calls if c.files]  # nothing over the limit was sent to Discord
+
+
+# --- the 15-minute interaction token -----------------------------------------------------------------
+
+
+async def test_after_a_401_the_bot_token_edits_and_the_interaction_token_is_never_used_again(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = 1.0  # still rendering when the token dies
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "clouds over a valley"})
+    await expire_after_launch(fake_discord, sent)
+
+    upload = await delivered_upload(fake_discord, sent)
+
+    assert upload.route == CHANNEL_MESSAGE
+    token_calls = sent.calls
+    rejected = [c for c in token_calls if c.status == 401]
+    assert [c.error_code for c in rejected] == [50027]
+    assert token_calls[-1] is rejected[0], "the interaction token was used again after its 401"
+    assert paid_creates(fake_acedata) == 1
+
+
+async def test_progress_moves_to_the_bot_token_at_the_hand_off_time(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    handoff = float(bot_harness.environment()["TOKEN_HANDOFF_AFTER_SECONDS"])
+    fake_acedata.render_seconds = handoff + 1.5
+    await bot_harness.start()
+
+    sent = await run_video(fake_discord, {"prompt": "a slow sunrise"})
+    upload = await delivered_upload(fake_discord, sent, within=handoff + JOB_TIMEOUT)
+
+    assert upload.route == CHANNEL_MESSAGE
+    is_edit = edits_of(sent)
+    first_channel_edit = next(c for c in fake_discord.calls if is_edit(c) and c.route == CHANNEL_MESSAGE)
+    assert first_channel_edit is not upload  # progress went on through the channel route before the result
+    assert all(c.status != 401 for c in sent.calls)  # switched before Discord had to refuse anything
+    assert all(c.index < first_channel_edit.index for c in sent.calls)
+    assert all(c.status == 200 for c in fake_discord.calls if is_edit(c))
+
+
+# --- restarts -----------------------------------------------------------------------------------------
+
+
+async def test_a_kill_during_rendering_resumes_with_one_paid_task_and_one_delivery(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = None  # renders until the test finishes it
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "a paper boat on a river"})
+    await eventually(lambda: fake_acedata.created_tasks == 1, "the paid create")
+    queried = len(fake_acedata.requests_to("/kling/tasks"))
+    await eventually(lambda: len(fake_acedata.requests_to("/kling/tasks")) > queried, "a poll of the task")
+
+    await restart_after_kill(bot_harness)
+    [task_id] = fake_acedata.tasks
+    fake_acedata.finish(task_id)
+    upload = await delivered_upload(fake_discord, sent)
+    # Give a duplicate every chance to show up: several poll cycles after the delivery.
+    await asyncio.sleep(1.0)
+
+    assert bot_harness.runs[0].returncode == -9
+    assert paid_creates(fake_acedata) == 1 and fake_acedata.created_tasks == 1
+    assert [c.index for c in fake_discord.calls if c.files] == [upload.index]
+    assert not fake_discord.find_calls("POST", CHANNEL_POST)  # no second result message either
+
+
+async def test_rerun_on_a_result_delivered_before_a_restart_starts_a_new_job(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    first = await run_video(fake_discord, {"prompt": "a hot air balloon"})
+    delivered = await delivered_upload(fake_discord, first)
+    old_job = job_actions(delivered.json)["rerun"]
+
+    await restart_after_kill(bot_harness)
+    click = await fake_discord.send_component_click(int(delivered.response["id"]), f"kling:rerun:{old_job}")
+    assert (await click.response()).json["type"] == 5
+    rerun = await delivered_upload(fake_discord, click)
+
+    assert fake_acedata.created_tasks == 2
+    new_job = job_actions(rerun.json)["rerun"]
+    assert new_job != old_job
+    prompts = [task.request["prompt"] for task in fake_acedata.tasks.values()]
+    assert prompts == ["a hot air balloon", "a hot air balloon"]
+
+
+# --- server limits --------------------------------------------------------------------------------------
+
+
+async def test_a_member_over_the_daily_limit_is_refused_privately_with_no_paid_call(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    setting = await fake_discord.send_slash_command(
+        "limits", {"member_daily": "1"}, subcommand=["set"], user=fake_discord.owner
+    )
+    await setting.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200)
+    first = await run_video(fake_discord, {"prompt": "first of the day"})
+    await delivered_upload(fake_discord, first)
+
+    second = await fake_discord.send_slash_command("video", {"prompt": "second of the day"})
+    text = await ephemeral_refusal(second)
+
+    assert "day" in text.lower() or "limit" in text.lower()
+    assert paid_creates(fake_acedata) == 1
+    placeholder = second.state.original_message_id
+    assert placeholder is None or placeholder in fake_discord.deleted_messages
+
+
+async def test_a_member_without_manage_server_cannot_change_the_limits(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+
+    sent = await fake_discord.send_slash_command("limits", {"guild_daily": "0"}, subcommand=["set"])
+    text = await ephemeral_refusal(sent)
+
+    assert "Manage Server" in text
+    # The limits did not change: the same member can still make a video.
+    video = await run_video(fake_discord, {"prompt": "still allowed"})
+    await delivered_upload(fake_discord, video)
+    assert paid_creates(fake_acedata) == 1
+
+
+# --- secrets --------------------------------------------------------------------------------------------
+
+
+async def test_no_token_appears_in_the_output_even_at_debug_level(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    bot_harness.extra_env["LOG_LEVEL"] = "DEBUG"
+    fake_acedata.render_seconds = 1.5  # long enough for a progress edit to meet the expired token
+    await bot_harness.start()
+    delivered = await run_video(fake_discord, {"prompt": "a quiet harbour"})
+    await expire_after_launch(fake_discord, delivered)
+    await delivered_upload(fake_discord, delivered)
+    refused = await fake_discord.send_slash_command(
+        "video", {"prompt": "x", "start_image": fake_discord.add_attachment(text_bytes(), "x.png")}
+    )
+    await ephemeral_refusal(refused)
+    await bot_harness.stop()
+
+    output = bot_harness.output()
+    assert "DEBUG" in output and "job " in output  # the bot did log, verbosely, about the job
+    assert bot_harness.leaked_secrets() == []
+    assert len(fake_discord.interaction_tokens()) == 2
