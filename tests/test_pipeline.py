@@ -68,6 +68,8 @@ async def test_one_batch_request_per_cycle_for_many_jobs(
     running = await pipeline.store.jobs_in_states([JobState.RUNNING])
     assert len(running) == 12
 
+    assert await pipeline.poller.cycle() == 0  # the first cycle puts the new jobs on the grid
+    await asyncio.sleep(pipeline.poller.base_interval * 1.5)
     before = [r for r in fake_acedata.requests if r.path == "/kling/tasks"]
     asked = await pipeline.poller.cycle()
     after = [r for r in fake_acedata.requests if r.path == "/kling/tasks"]
@@ -178,6 +180,8 @@ async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_pa
         assert admission.job is not None
         await built.runner.kick(42)
         await built.runner.drain()
+        assert (await built.poller.cycle()) == 0  # joins the grid
+        now[0] += built.poller.base_interval
         assert (await built.poller.cycle()) == 1
         now[0] += 101.0
         await built.poller.cycle()
@@ -291,3 +295,30 @@ async def test_restart_after_success_before_delivery_delivers_once(
         assert creates(fake_acedata) == 1
     finally:
         await second.close()
+
+
+async def test_jobs_started_at_different_moments_share_one_request(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    fake_acedata.render_seconds = 60.0
+    now = [1_800_000_000.01]  # off the grid on purpose
+    built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3", clock=lambda: now[0])
+    try:
+        await built.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
+        base = built.poller.base_interval
+        # Each job starts, then the poller wakes for it (as the runner's new_work event makes it do).
+        for member, offset in enumerate((0.0, base * 0.3, base * 1.6, base * 2.9)):
+            now[0] += offset
+            await built.service.admit(requester(member), text_request())
+            await built.runner.kick(42)
+            await built.runner.drain()
+            await built.poller.cycle()
+        for _ in range(4):
+            now[0] += base
+            await built.poller.cycle()
+        sizes = [len(r.json["ids"]) for r in fake_acedata.requests if r.path == "/kling/tasks"]
+        # Polling each new job on its own start ([1, 1, 3, ...]) would cost a request per job.
+        assert sizes and min(sizes) >= 2, sizes
+        assert sizes[-1] == 4
+    finally:
+        await built.close()

@@ -1,6 +1,7 @@
 """One loop polls every running job with a single `retrieve_batch` request per cycle.
 
-Each job has its own next-due time that stretches as it ages (renders take minutes, so asking every
+Due times sit on a grid of the base interval, so every job due at a tick is asked about in the
+same request. Each job's next due time stretches as it ages (renders take minutes, so asking every
 few seconds for a ten-minute-old job is waste). A failure in one cycle or one job is logged and the
 loop goes on: it must outlive every exception but cancellation.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 
 from bot.jobs.runner import Clock, JobRunner
@@ -50,6 +52,8 @@ class Poller:
         self._next_due: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._pause_until = 0.0
+        # Grid times are sums of floats: a tick computed as 0.30000000000000004 is still "now" at 0.3.
+        self._slack = self.base_interval / 100
         self.cycles = 0
 
     def start(self) -> None:
@@ -103,7 +107,11 @@ class Poller:
         for job in running:
             if self.runner.is_overdue(job):
                 await self._guard(job.id, self.runner.time_out(job))
-            elif self._next_due.get(job.id, 0.0) <= now:
+            elif job.id not in self._next_due:
+                # A new job joins the shared grid at its next tick, so jobs that started at
+                # different moments still share one retrieve_batch request.
+                self._next_due[job.id] = math.ceil(now / self.base_interval) * self.base_interval
+            elif self._next_due[job.id] <= now + self._slack:
                 due.append(job)
         for start in range(0, len(due), self.batch_size):
             batch = due[start : start + self.batch_size]
@@ -122,9 +130,9 @@ class Poller:
                 assert job.task_id is not None
                 status = statuses.get(job.task_id, NotFound(job.task_id))
                 started = job.submitted_at or job.created_at
-                self._next_due[job.id] = now + poll_interval(
-                    now - started, self.base_interval, self.max_interval
-                )
+                interval = poll_interval(now - started, self.base_interval, self.max_interval)
+                # Round (not ceil): the cycle runs a moment after its tick, and ceil would skip one.
+                self._next_due[job.id] = round((now + interval) / self.base_interval) * self.base_interval
                 await self._guard(job.id, self.runner.apply_status(job, status))
         return len(due)
 

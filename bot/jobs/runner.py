@@ -134,7 +134,9 @@ class JobRunner:
     # --- submission -----------------------------------------------------------------------
     async def submit(self, job: Job) -> None:
         """Send the paid create exactly once for a job already committed as SUBMITTING."""
-        await self._notify("submission", job, self.notifier.progress(job, force=True))
+        # Not forced: "Submitting…" lasts a fraction of a second, so it only shows when it is not
+        # squeezed between the first message and "Rendering" (saves an edit per job on the token).
+        await self._notify("submission", job, self.notifier.progress(job))
         try:
             submission = await self.kling.create_video(job.request)
         except KlingError as exc:

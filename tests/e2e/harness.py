@@ -253,7 +253,8 @@ class BotHarness:
         """Kill -9 (or stop cleanly with ``kill=False``) and start again on the same database."""
         if self.process is not None and self.process.returncode is None:
             await (self.kill() if kill else self.process.terminate())
-        return await self.start(timeout=timeout)
+        # Same commands as before, so the bot rightly skips the sync: wait for the gateway only.
+        return await self.start(expect_sync=False, timeout=timeout)
 
     async def stop(self) -> None:
         """SIGTERM, falling back to SIGKILL; safe to call when nothing runs."""

@@ -119,13 +119,6 @@ async def eventually(condition: Callable[[], bool], what: str, within: float = J
         await asyncio.sleep(0.05)
 
 
-async def restart_after_kill(harness: BotHarness) -> None:
-    """kill -9, then start on the same database. The bot skips the command sync when nothing changed,
-    so readiness is the identify alone (``BotHarness.restart`` would wait for a sync that never comes)."""
-    await harness.kill()
-    await harness.start(expect_sync=False)
-
-
 async def expire_after_launch(fake: FakeDiscord, sent: SentInteraction) -> None:
     """Expire the job's interaction token once launching is over (first edit and the ephemeral cost
     note), so from then on only the progress messenger holds it."""
@@ -345,7 +338,7 @@ async def test_a_kill_during_rendering_resumes_with_one_paid_task_and_one_delive
     queried = len(fake_acedata.requests_to("/kling/tasks"))
     await eventually(lambda: len(fake_acedata.requests_to("/kling/tasks")) > queried, "a poll of the task")
 
-    await restart_after_kill(bot_harness)
+    await bot_harness.restart()
     [task_id] = fake_acedata.tasks
     fake_acedata.finish(task_id)
     upload = await delivered_upload(fake_discord, sent)
@@ -366,7 +359,7 @@ async def test_rerun_on_a_result_delivered_before_a_restart_starts_a_new_job(
     delivered = await delivered_upload(fake_discord, first)
     old_job = job_actions(delivered.json)["rerun"]
 
-    await restart_after_kill(bot_harness)
+    await bot_harness.restart()
     click = await fake_discord.send_component_click(int(delivered.response["id"]), f"kling:rerun:{old_job}")
     assert (await click.response()).json["type"] == 5
     rerun = await delivered_upload(fake_discord, click)
