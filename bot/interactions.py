@@ -81,6 +81,7 @@ def requester_from(interaction: discord.Interaction[Any]) -> Requester:
         is_moderator=permissions.manage_guild,
         interaction_id=interaction.id,
         size_limit=interaction.filesize_limit,
+        parent_channel_id=getattr(interaction.channel, "parent_id", None),
     )
 
 

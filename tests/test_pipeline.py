@@ -322,3 +322,13 @@ async def test_jobs_started_at_different_moments_share_one_request(
         assert sizes[-1] == 4
     finally:
         await built.close()
+
+
+async def test_a_thread_counts_as_its_allowed_parent_channel(idle_pipeline: Pipeline) -> None:
+    await idle_pipeline.store.set_limits(42, GuildLimits(allowed_channels=frozenset({7})))
+    in_thread = replace(requester(), channel_id=99, parent_channel_id=7)
+    admission = await idle_pipeline.service.admit(in_thread, text_request())
+    assert admission.job is not None and admission.job.channel_id == 99  # delivered in the thread itself
+    elsewhere = replace(requester(2), channel_id=99)
+    with pytest.raises(Refused, match="<#7>"):
+        await idle_pipeline.service.admit(elsewhere, text_request())

@@ -36,6 +36,8 @@ class Requester:
     is_moderator: bool = False
     interaction_id: int | None = None
     size_limit: int = 10 * 1024 * 1024
+    #: For a thread, the channel it belongs to: the server's channel rule applies to that channel.
+    parent_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ class VideoService:
         refusal = check_server_policy(
             limits,
             request,
-            channel_id=requester.channel_id,
+            channel_id=requester.parent_channel_id or requester.channel_id,
             member_role_ids=requester.role_ids,
             is_moderator=requester.is_moderator,
         )
