@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,16 @@ import pytest
 
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.models import Decision, GuildLimits, UsageSnapshot
-from bot.storage import Job, JobState, NewJob, SqliteStore, StorageUnavailable, open_store
+from bot.storage import (
+    ACTIVE_STATES,
+    Job,
+    JobState,
+    NewJob,
+    SqliteStore,
+    StorageBusy,
+    StorageUnavailable,
+    open_store,
+)
 from bot.storage.sqlite import Migration, apply_migrations, bundled_migrations, split_statements
 
 GUILD = 42
@@ -174,6 +184,10 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
     store = await open_store(path)
     await store.close()
     assert user_version(path) == len(bundled_migrations())
+    tables = {name for kind, name, _ in schema(path) if kind == "table"}
+    assert tables == {"jobs", "guild_limits", "member_resets"}
+    indexes = {name for kind, name, _ in schema(path) if kind == "index"}
+    assert {"jobs_by_guild_state", "jobs_by_guild_day", "jobs_by_request_shape"} <= indexes
     assert {"model", "mode", "duration"} <= set(columns(path))
     assert backups(tmp_path) == []
 
@@ -195,6 +209,23 @@ async def test_upgrading_a_populated_database_keeps_every_job_and_setting(tmp_pa
         # Migration 002's columns hold the old rows' values at once, so estimates see old jobs.
         assert await store.average_render_seconds(GUILD, Model.V3, Mode.PRO, 5) == 90.0
         assert await store.average_render_seconds(GUILD, Model.V1, Mode.PRO, 5) == 60.0
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            shapes = dict(
+                (row[0], tuple(row[1:])) for row in db.execute("SELECT id, model, mode, duration FROM jobs")
+            )
+        assert shapes == {
+            job.id: (job.request.model.value, job.request.mode.value, job.request.duration)
+            for job in before.jobs
+        }
+
+        # Every job in flight loads as it was, through the calls the runner resumes with at start-up.
+        in_flight = [job for job in before.jobs if job.state in ACTIVE_STATES]
+        assert {job.state for job in in_flight} == set(ACTIVE_STATES)
+        for job in in_flight:
+            assert await store.get_job(job.id) == job
+        assert sorted(await store.jobs_in_states(ACTIVE_STATES), key=lambda job: job.id) == sorted(
+            in_flight, key=lambda job: job.id
+        )
 
         # The jobs in flight carry on where they stopped.
         running = await store.transition("job-3", expect=[JobState.RUNNING], to=JobState.SUCCEEDED)
@@ -228,6 +259,9 @@ async def test_a_failing_migration_rolls_back_completely(tmp_path: Path) -> None
     with pytest.raises(StorageUnavailable, match=rf"00{latest + 1}_broken.*{path.name}") as caught:
         await SqliteStore.open(path, migrations=[*bundled, broken_migration(latest + 1)])
     assert f"stays at version {latest}" in str(caught.value)
+    # SQLite's own error travels with it, for the log.
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert "no_such_table" in str(caught.value.__cause__)
 
     # The migrations before it are committed; nothing of the failing one is left.
     assert user_version(path) == latest
@@ -268,7 +302,9 @@ async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None
 
 
 async def test_two_processes_migrating_at_once_apply_each_migration_once(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
+    # Already in WAL mode, so the openers race on the migrations alone: racing on the switch into WAL
+    # of a brand-new file is the known bug pinned by the test below.
+    path = empty_wal_database(tmp_path / "bot.sqlite3")
     stores = await asyncio.gather(open_store(path), open_store(path), open_store(path))
     for store in stores:
         await store.close()
@@ -280,3 +316,64 @@ async def _fresh(path: Path) -> Path:
     store = await open_store(path)
     await store.close()
     return path
+
+
+# --- start-up while another process holds the database ------------------------------------------
+
+
+def empty_wal_database(path: Path) -> Path:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    return path
+
+
+@contextlib.contextmanager
+def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process writing: a raw connection inside BEGIN IMMEDIATE (a RESERVED lock in rollback mode)."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield other
+        finally:
+            with contextlib.suppress(sqlite3.OperationalError):  # released early by the test
+                other.execute("ROLLBACK")
+
+
+async def test_switching_to_wal_waits_for_a_writer_instead_of_failing_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE left_by_another_tool (x INTEGER)")  # a real file, in rollback mode
+    with write_lock_held(path) as other:
+        opening = asyncio.create_task(open_store(path, busy_timeout_ms=10_000))
+        # Long enough for the opener to meet the lock; it must still be waiting, well within its timeout.
+        await asyncio.wait({opening}, timeout=1.0)
+        other.execute("ROLLBACK")
+    store = await opening
+    try:
+        assert await store.get_limits(GUILD) == GuildLimits()
+    finally:
+        await store.close()
+    assert user_version(path) == len(bundled_migrations())
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_a_database_locked_through_start_up_is_left_at_its_version(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    before = await populate_v1(path)
+    with write_lock_held(path), pytest.raises((StorageBusy, StorageUnavailable)):
+        await open_store(path, busy_timeout_ms=50)
+    assert user_version(path) == 1
+    assert "model" not in columns(path)
+    store = await SqliteStore.open(path, migrations=bundled_migrations()[:1])
+    try:
+        assert await store.history(GUILD, limit=100) == before.jobs
+    finally:
+        await store.close()
+
+
+async def test_a_database_locked_through_start_up_fails_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    await populate_v1(path)
+    with write_lock_held(path), pytest.raises(StorageUnavailable, match=str(path)):
+        await open_store(path, busy_timeout_ms=50)

@@ -194,6 +194,23 @@ async def test_a_file_that_is_not_a_database_fails_at_start_naming_it(tmp_path: 
         await open_store(path)
 
 
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="root ignores folder permissions; the not-a-folder and faked-access tests cover root",
+)
+async def test_a_read_only_folder_fails_at_start_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(StorageUnavailable, match=str(folder)) as caught:
+            await open_store(folder / "bot.sqlite3")
+        assert "readonly" not in str(caught.value)  # caught at start, not on the first write
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o700)  # so pytest can clean the folder up
+
+
 async def test_a_folder_this_user_cannot_write_fails_at_start_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -239,6 +256,31 @@ async def test_admitted_job_round_trips_every_field(store: SqliteStore) -> None:
     assert await store.get_job(new.id) == job
     assert new.interaction_id is not None and await store.get_job_by_interaction(new.interaction_id) == job
     assert await store.get_job("missing") is None and await store.get_job_by_interaction(1) is None
+
+
+async def test_discord_snowflakes_round_trip_exactly(store: SqliteStore) -> None:
+    # Snowflakes use all 63 bits: anything passing through a float or a REAL column would lose digits.
+    biggest, guild, member = 2**63 - 1, 1_234_567_890_123_456_789, 987_654_321_098_765_432
+    new = new_job(interaction_id=biggest, guild_id=guild, channel_id=guild + 1, member_id=member)
+    job = (await store.admit_job(new, allow)).job
+    assert job is not None
+    assert (job.interaction_id, job.guild_id, job.channel_id, job.member_id) == (
+        biggest,
+        guild,
+        guild + 1,
+        member,
+    )
+    moved = await store.update_job(job.id, message_id=biggest - 1, channel_id=biggest - 2)
+    assert moved is not None and (moved.message_id, moved.channel_id) == (biggest - 1, biggest - 2)
+    assert await store.get_job_by_interaction(biggest) == moved
+    assert (await store.usage_snapshot(guild, member, DAY, MONTH)).member_day_videos == 1
+    assert [row.key for row in (await store.usage_report(guild, since=0.0)).by_member] == [str(member)]
+
+    limits = GuildLimits(
+        allowed_channels=frozenset({biggest}), role_caps={biggest - 3: RoleCap(member_monthly=2.0)}
+    )
+    await store.set_limits(guild, limits)
+    assert await store.get_limits(guild) == limits
 
 
 async def test_the_rule_sees_usage_and_a_refusal_writes_nothing(store: SqliteStore, tmp_path: Path) -> None:
@@ -296,12 +338,11 @@ def first_of_the_day(usage: UsageSnapshot) -> Decision:
 
 async def test_twenty_concurrent_admissions_for_the_last_unit_admit_exactly_one(store: SqliteStore) -> None:
     results = await asyncio.gather(*(store.admit_job(new_job(), first_of_the_day) for _ in range(20)))
-    admitted = [result for result in results if result.job is not None]
-    refused = [result for result in results if result.job is None]
-    assert len(admitted) == 1 and admitted[0].decision.allowed
-    assert len(refused) == 19
-    assert all(not result.decision.allowed and result.decision.reason for result in refused)
-    assert [job.id for job in await store.history(GUILD, limit=100)] == [admitted[0].job.id]  # type: ignore[union-attr]
+    admitted = [result.job.id for result in results if result.job is not None and result.decision.allowed]
+    refused = [result for result in results if result.job is None and not result.decision.allowed]
+    assert len(admitted) == 1 and len(refused) == 19
+    assert all(result.decision.reason for result in refused)
+    assert [job.id for job in await store.history(GUILD, limit=100)] == admitted
 
 
 async def test_two_stores_on_one_file_are_serialised_by_the_database_lock(tmp_path: Path) -> None:

@@ -184,6 +184,22 @@ async def _backup(db: aiosqlite.Connection, path: Path, target: Path) -> None:
 # --- connections and transactions ---------------------------------------------------------------
 
 
+async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_ms: int) -> list[typing.Any]:
+    """Switch the file to WAL, waiting for other writers.
+
+    In rollback-journal mode SQLite answers "database is locked" at once, ignoring busy_timeout,
+    when another process writes; two processes creating one database at once hit exactly that.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            return list(await connection.execute_fetchall("PRAGMA journal_mode = WAL"))
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     # The primary result code sits in the low byte (SQLITE_BUSY_SNAPSHOT is SQLITE_BUSY | 2 << 8).
     code = getattr(exc, "sqlite_errorcode", None)
@@ -422,12 +438,12 @@ class SqliteStore:
             raise StorageUnavailable(f"Cannot open the database {path}: {exc}") from exc
         try:
             # WAL is a property of the file (it persists); it lets the reader work while a write runs.
-            rows = list(await writer.execute_fetchall("PRAGMA journal_mode = WAL"))
+            rows = await _enable_wal(writer, busy_timeout_ms)
             if str(rows[0][0]).lower() != "wal":
                 log.warning("the database %s refused WAL mode (got %s)", path, rows[0][0])
             await apply_migrations(writer, path, pending)
             reader = await _connect(path, busy_timeout_ms=busy_timeout_ms, query_only=True)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageBusy) as exc:
             await writer.close()
             raise StorageUnavailable(f"Cannot use the database {path}: {exc}") from exc
         except BaseException:
