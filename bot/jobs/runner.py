@@ -19,7 +19,7 @@ from bot import rendering
 from bot.jobs.delivery import fetch_video
 from bot.jobs.notifier import JobNotifier
 from bot.kling.client import KlingClient
-from bot.kling.errors import KlingError, SubmissionUnconfirmed
+from bot.kling.errors import KlingError
 from bot.kling.tasks import Failed, NotFound, Running, Succeeded, TaskStatus
 from bot.storage.base import Job, JobState, Store
 
@@ -140,9 +140,9 @@ class JobRunner:
         try:
             submission = await self.kling.create_video(job.request)
         except KlingError as exc:
+            # SubmissionUnconfirmed (and any error after the body may have left) is not "definitely
+            # not created": the job becomes unconfirmed, never retried, never charged.
             state = JobState.FAILED if exc.definitely_not_created else JobState.UNCONFIRMED
-            if isinstance(exc, SubmissionUnconfirmed):
-                state = JobState.UNCONFIRMED
             await self._fail(
                 job,
                 {JobState.SUBMITTING},

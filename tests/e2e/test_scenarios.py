@@ -325,6 +325,50 @@ async def test_progress_moves_to_the_bot_token_at_the_hand_off_time(
     assert all(c.status == 200 for c in fake_discord.calls if is_edit(c))
 
 
+async def test_a_deleted_progress_message_gets_the_result_as_a_new_message_mentioning_the_member(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = 1.5
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "fireflies in a jar"})
+    await sent.original_edit(lambda c: c.status == 200)
+    assert sent.state.original_message_id is not None
+    fake_discord.delete_message(sent.state.original_message_id)  # a moderator tidies the channel
+
+    post = await fake_discord.wait_for(
+        lambda c: c.method == "POST" and c.route == CHANNEL_POST and bool(c.files) and c.status == 200,
+        JOB_TIMEOUT,
+    )
+    assert f"<@{fake_discord.default_user.id}>" in str(post.json.get("content"))
+    refused = [c for c in fake_discord.calls if c.status == 404 and edits_of(sent)(c)]
+    assert 1 <= len(refused) <= 2  # once per route at most: no retry loop on a deleted message
+    assert paid_creates(fake_acedata) == 1
+
+
+async def test_a_lost_channel_and_a_dead_token_send_the_result_by_dm(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = 1.5
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "a paper boat in rain"})
+    await expire_after_launch(fake_discord, sent)
+    fake_discord.forbid_channel(int(sent.payload["channel_id"]))
+
+    dm_upload = await fake_discord.wait_for(
+        lambda c: (
+            c.method == "POST"
+            and c.route == CHANNEL_POST
+            and bool(c.files)
+            and c.status == 200
+            and fake_discord.dm_channel_by_id(int(c.path.split("/")[-2])) is not None
+        ),
+        JOB_TIMEOUT,
+    )
+    assert dm_upload.files
+    forbidden = [c for c in fake_discord.calls if c.status == 403]
+    assert len(forbidden) <= 2  # one refused edit and one refused post, then the DM: no loop
+
+
 # --- restarts -----------------------------------------------------------------------------------------
 
 
