@@ -70,6 +70,7 @@ class DiscordMessenger:
         self._tokens.pop(job_id, None)
         self._last.pop(job_id, None)
         self._locks.pop(job_id, None)
+        self._gone.discard(job_id)
 
     # --- JobNotifier ----------------------------------------------------------------------
     async def progress(self, job: Job, *, force: bool = False) -> None:
