@@ -14,6 +14,7 @@ import asyncio
 import math
 import threading
 import warnings
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import PurePosixPath
@@ -142,6 +143,22 @@ def check_video_reference(
     )
 
 
+async def read_capped(
+    chunks: AsyncIterator[bytes], declared_length: str | None, max_bytes: int
+) -> bytes | None:
+    """The body if it fits in `max_bytes`, else None. Content-Length is only a hint: reading stops
+    as soon as the body goes past `max_bytes`, whatever the server declared."""
+    declared = (declared_length or "").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
 async def download_capped(
     http: httpx.AsyncClient,
     url: str,
@@ -192,15 +209,10 @@ async def download_capped(
                     f"Discord sent {_named(label)} in a form I can't check. Please try again in a moment.",
                     label=label,
                 )
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            body = await read_capped(response.aiter_raw(), response.headers.get("content-length"), max_bytes)
+            if body is None:
                 raise too_big
-            body = bytearray()
-            async for chunk in response.aiter_raw():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise too_big
-            return bytes(body)
+            return body
     except (TimeoutError, httpx.TimeoutException):
         raise AttachmentRefused(
             f"Downloading {_named(label)} from Discord took too long. Please try again in a moment.",

@@ -8,6 +8,7 @@ import logging
 import httpx
 
 from bot.jobs.notifier import VideoFile
+from bot.media import read_capped
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,10 @@ async def fetch_video(
                     )
                     return VideoFile(url=url, data=None)
                 response.raise_for_status()
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    return VideoFile(url=url, data=None, too_large=True)
-                chunks: list[bytes] = []
-                received = 0
-                async for chunk in response.aiter_bytes():
-                    received += len(chunk)
-                    if received > max_bytes:
-                        return VideoFile(url=url, data=None, too_large=True)
-                    chunks.append(chunk)
-                return VideoFile(url=url, data=b"".join(chunks))
+                data = await read_capped(
+                    response.aiter_bytes(), response.headers.get("content-length"), max_bytes
+                )
+                return VideoFile(url=url, data=data, too_large=data is None)
         except (httpx.TransportError, httpx.HTTPStatusError) as exc:
             log.warning("result download attempt %d/%d failed: %s", attempt, attempts, type(exc).__name__)
             if attempt < attempts:
