@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
 from bot.quota.models import Allowance, GuildLimits, LimitUnit, UsageSnapshot
-from bot.quota.policy import format_amount, format_seconds, is_exempt, member_caps, relative_time
+from bot.quota.policy import allowances, format_amount, format_seconds, is_exempt, relative_time
 
 _QUOTA_COLOUR = discord.Colour.blurple()
 
@@ -44,42 +44,22 @@ def quota_status(
 ) -> QuotaStatus:
     """The caps that apply to this member (role caps and exemption included, as `policy.evaluate`
     applies them) next to what the snapshot says is used. `resets` is `periods.next_resets`."""
-    credits = limits.unit is LimitUnit.CREDITS
-    day_reset, month_reset = resets
     exempt = is_exempt(limits, member_role_ids)
-    daily, monthly = (None, None) if exempt else member_caps(limits, member_role_ids)
     cooldown = 0 if exempt else limits.member_cooldown_seconds
     last = usage.member_last_job_at
     cooldown_ends_at = None
     if cooldown > 0 and last is not None and last + cooldown > now:
         cooldown_ends_at = last + cooldown
+    server_today, server_month, member_today, member_month = allowances(
+        limits, usage, member_role_ids=member_role_ids, resets=resets
+    )
     return QuotaStatus(
         unit=limits.unit,
         exempt=exempt,
-        member_today=Allowance(
-            "You today",
-            usage.member_day_credits if credits else usage.member_day_videos,
-            daily,
-            day_reset,
-        ),
-        member_month=Allowance(
-            "You this month",
-            usage.member_month_credits if credits else usage.member_month_videos,
-            monthly,
-            month_reset,
-        ),
-        server_today=Allowance(
-            "Server today",
-            usage.guild_day_credits if credits else usage.guild_day_videos,
-            limits.guild_daily,
-            day_reset,
-        ),
-        server_month=Allowance(
-            "Server this month",
-            usage.guild_month_credits if credits else usage.guild_month_videos,
-            limits.guild_monthly,
-            month_reset,
-        ),
+        member_today=replace(member_today, label="You today"),
+        member_month=replace(member_month, label="You this month"),
+        server_today=replace(server_today, label="Server today"),
+        server_month=replace(server_month, label="Server this month"),
         active_jobs=usage.member_active_jobs,
         active_cap=None if exempt else limits.member_concurrent,
         cooldown_seconds=cooldown,

@@ -340,6 +340,18 @@ def evaluate(
     )
 
 
+def allowances(
+    limits: GuildLimits,
+    usage: UsageSnapshot,
+    *,
+    member_role_ids: Collection[int],
+    resets: tuple[float, float],
+) -> tuple[Allowance, ...]:
+    """Server today, server month, member today, member month, counted exactly as `evaluate` counts
+    them (role caps and exemption applied), with nothing spent yet. For `/quota`."""
+    return _allowances(_caps(limits, usage, member_role_ids, resets), limits.unit, spent=0.0)
+
+
 def _allowances(caps: Iterable[_Cap], unit: LimitUnit, *, spent: float) -> tuple[Allowance, ...]:
     return tuple(
         Allowance(label=cap.label(unit), used=cap.used + spent, limit=cap.limit, resets_at=cap.resets_at)
