@@ -20,8 +20,8 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 async def run_bot(settings: Settings) -> None:
-    from bot.app import KlingBot
-    from bot.discord_endpoints import configure_discord_endpoints
+    from bot.discord_app.client import KlingBot
+    from bot.discord_app.endpoints import configure_discord_endpoints
 
     configure_discord_endpoints(settings.discord_api_base, settings.DISCORD_GATEWAY_URL)
     bot = KlingBot(settings)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.LOG_LEVEL, _secrets(settings))
     if args.command == "check":
-        from bot.checks import run_checks
+        from bot.discord_app.setup_check import run_checks
 
         return asyncio.run(run_checks(settings))
     try:

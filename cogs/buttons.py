@@ -12,12 +12,13 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.app import KlingBot
-from bot.interactions import launch, refuse
+from bot.discord_app.client import KlingBot
+from bot.discord_app.launch import launch
+from bot.discord_app.replies import refuse
+from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
 from bot.jobs.orders import extend_order, order_from_request
 from bot.kling.capabilities import supports_extend
 from bot.storage.base import Job, JobState
-from bot.views import CUSTOM_ID_PATTERN, JobAction, custom_id
 
 
 def _can_manage(interaction: discord.Interaction[Any], job: Job) -> bool:
@@ -37,7 +38,7 @@ class RemixModal(discord.ui.Modal, title="Remix this video"):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         order = order_from_request(self.job.request, prompt=self.prompt.value)
-        await launch(interaction.client, interaction, order, parent_job_id=self.job.id)
+        await launch(interaction.client.services, interaction, order, parent_job_id=self.job.id)
 
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
@@ -54,7 +55,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
-        job = await bot.store.get_job(self.job_id)
+        job = await bot.services.store.get_job(self.job_id)
         if job is None or job.guild_id != interaction.guild_id:
             await refuse(interaction, "I can't find that job any more.")
             return
@@ -62,7 +63,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await handler(bot, interaction, job)
 
     async def _rerun(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        await launch(bot, interaction, order_from_request(job.request), parent_job_id=job.id)
+        await launch(bot.services, interaction, order_from_request(job.request), parent_job_id=job.id)
 
     async def _remix(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         await interaction.response.send_modal(RemixModal(job))
@@ -72,7 +73,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await refuse(interaction, f"Videos made with {job.request.model.value} can't be extended.")
             return
         order = extend_order(job.request, job.video_id)
-        await launch(bot, interaction, order, parent_job_id=job.id)
+        await launch(bot.services, interaction, order, parent_job_id=job.id)
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not _can_manage(interaction, job):
@@ -96,7 +97,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await refuse(interaction, "This video has already started, so it can't be cancelled any more.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await bot.runner.cancel(job)
+        cancelled = await bot.services.runner.cancel(job)
         text = (
             "Cancelled. Nothing was charged."
             if cancelled
@@ -116,5 +117,5 @@ class ButtonsCog(commands.Cog):
         self.bot.remove_dynamic_items(JobButton)
 
 
-async def setup(bot: Any) -> None:
+async def setup(bot: KlingBot) -> None:
     await bot.add_cog(ButtonsCog(bot))

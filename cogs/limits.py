@@ -8,14 +8,14 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin.access import Refusal, moderator_only
-from bot.admin.settings import (
+from bot.discord_app.access import Refusal, moderator_only
+from bot.discord_app.limit_settings import (
     ChannelChoice,
     LimitsForm,
     LimitsUpdate,
@@ -34,12 +34,12 @@ from bot.admin.settings import (
     set_role_exempt,
     update_text,
 )
-from bot.interactions import refuse
+from bot.discord_app.replies import refuse
 from bot.kling.models import Model
 from bot.quota.models import GuildLimits, LimitUnit
 
 if TYPE_CHECKING:
-    from bot.app import KlingBot
+    from bot.discord_app.client import KlingBot
 
     Interaction = discord.Interaction[KlingBot]
 _NUMBER = app_commands.Range[str, 1, 20]
@@ -80,16 +80,16 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         guild_id = _guild_id(interaction)
         async with self._locks[guild_id]:
             try:
-                update = change(await self.bot.store.get_limits(guild_id))
+                update = change(await self.bot.services.store.get_limits(guild_id))
             except Refusal as exc:
                 await refuse(interaction, str(exc))
                 return
             if update.changed:
-                await self.bot.store.set_limits(guild_id, update.limits)
+                await self.bot.services.store.set_limits(guild_id, update.limits)
         if not update.changed:
             text = "Nothing changed: those were already the settings."
         else:
-            self.bot.modlog.limits_changed(guild_id, interaction.user.id, update.summary())
+            self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, update.summary())
             text = update_text(update)
         await interaction.followup.send(text, embed=limits_embed(update.limits), ephemeral=True)
 
@@ -99,7 +99,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     @moderator_only
     async def show(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        limits = await self.bot.store.get_limits(_guild_id(interaction))
+        limits = await self.bot.services.store.get_limits(_guild_id(interaction))
         await interaction.followup.send(embed=limits_embed(limits), ephemeral=True)
 
     @app_commands.command(name="set", description="Change video limits (type none or off to remove a limit)")
@@ -196,8 +196,8 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     async def reset_member(self, interaction: Interaction, member: discord.User) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild_id(interaction)
-        await self.bot.store.reset_member_usage(guild_id, member.id, time.time())
-        self.bot.modlog.limits_changed(guild_id, interaction.user.id, reset_summary(member.id))
+        await self.bot.services.store.reset_member_usage(guild_id, member.id, time.time())
+        self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, reset_summary(member.id))
         await interaction.followup.send(
             f"Done: {member.mention}'s earlier videos no longer count toward their own daily and monthly "
             "limits. (The server's totals are unchanged.)",
@@ -278,9 +278,9 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     @moderator_only
     async def words_list(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        limits = await self.bot.store.get_limits(_guild_id(interaction))
+        limits = await self.bot.services.store.get_limits(_guild_id(interaction))
         await interaction.followup.send(blocked_words_text(limits), ephemeral=True)
 
 
-async def setup(bot: Any) -> None:
+async def setup(bot: KlingBot) -> None:
     await bot.add_cog(LimitsCog(bot))

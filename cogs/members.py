@@ -10,9 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin.access import Refusal, is_moderator, moderator_only
-from bot.admin.allowance import quota_embed, quota_status
-from bot.admin.history import (
+from bot.discord_app.access import Refusal, is_moderator, moderator_only
+from bot.discord_app.history_pages import (
     PAGE_SIZE,
     HistoryPage,
     HistoryQuery,
@@ -21,14 +20,16 @@ from bot.admin.history import (
     history_page,
     history_query,
 )
-from bot.admin.usage import MAX_DAYS, usage_embed, usage_since
-from bot.interactions import refuse, requester_from
+from bot.discord_app.launch import requester_from
+from bot.discord_app.quota_report import quota_embed, quota_status
+from bot.discord_app.replies import refuse
+from bot.discord_app.usage_report import MAX_DAYS, usage_embed, usage_since
+from bot.discord_app.views import JobAction, custom_id
 from bot.quota.periods import next_resets, period_keys
 from bot.storage.base import Store
-from bot.views import JobAction, custom_id
 
 if TYPE_CHECKING:
-    from bot.app import KlingBot
+    from bot.discord_app.client import KlingBot
 
     Interaction = discord.Interaction[KlingBot]
 
@@ -131,10 +132,12 @@ class MembersCog(commands.Cog):
     async def quota(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild_id(interaction)
-        limits = await self.bot.store.get_limits(guild_id)
+        limits = await self.bot.services.store.get_limits(guild_id)
         now = time.time()
         day_key, month_key = period_keys(now, limits.timezone)
-        usage = await self.bot.store.usage_snapshot(guild_id, interaction.user.id, day_key, month_key)
+        usage = await self.bot.services.store.usage_snapshot(
+            guild_id, interaction.user.id, day_key, month_key
+        )
         status = quota_status(
             limits,
             usage,
@@ -173,7 +176,7 @@ class MembersCog(commands.Cog):
             await refuse(interaction, str(exc))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = HistoryView(self.bot.store, query)
+        view = HistoryView(self.bot.services.store, query)
         shown = await view.load(0)
         view.message = await interaction.followup.send(
             embed=shown.embed, view=view, ephemeral=True, wait=True
@@ -189,9 +192,11 @@ class MembersCog(commands.Cog):
     @app_commands.describe(days="How many days back to count (default 30)")
     async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 30) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.bot.store.usage_report(_guild_id(interaction), usage_since(time.time(), days))
+        report = await self.bot.services.store.usage_report(
+            _guild_id(interaction), usage_since(time.time(), days)
+        )
         await interaction.followup.send(embed=usage_embed(report, days=days), ephemeral=True)
 
 
-async def setup(bot: Any) -> None:
+async def setup(bot: KlingBot) -> None:
     await bot.add_cog(MembersCog(bot))

@@ -1,15 +1,14 @@
-"""`/video` and `/extend`: copy the options into an order and hand it to `bot.interactions.launch`."""
+"""`/video` and `/extend`: copy the options into an order and hand it to `bot.discord_app.launch.launch`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import KlingBot
-from bot.interactions import attachment_ref, launch, refuse
+from bot.discord_app.client import KlingBot
+from bot.discord_app.launch import attachment_ref, launch
+from bot.discord_app.replies import refuse
 from bot.jobs.orders import VideoOrder, extend_order
 from bot.kling.capabilities import allowed_durations, supports_extend
 from bot.kling.models import AspectRatio, CameraType, Mode, Model, parse_model
@@ -104,7 +103,7 @@ class VideoCog(commands.Cog):
             reference_images=tuple(ref for ref in map(attachment_ref, references) if ref is not None),
             elements=elements,
         )
-        await launch(self.bot, interaction, order)
+        await launch(self.bot.services, interaction, order)
 
     @video.autocomplete("model")
     async def _model_choices(
@@ -139,7 +138,7 @@ class VideoCog(commands.Cog):
         video: str,
         prompt: app_commands.Range[str, 1, 2500] | None = None,
     ) -> None:
-        job = await self.bot.store.get_job(video.strip())
+        job = await self.bot.services.store.get_job(video.strip())
         if job is None or job.guild_id != interaction.guild_id or not job.video_id:
             await refuse(
                 interaction, "I can't find that video in this server. Pick one from the list as you type."
@@ -153,7 +152,7 @@ class VideoCog(commands.Cog):
             )
             return
         order = extend_order(job.request, job.video_id, prompt=prompt)
-        await launch(self.bot, interaction, order, parent_job_id=job.id)
+        await launch(self.bot.services, interaction, order, parent_job_id=job.id)
 
     @extend.autocomplete("video")
     async def _video_choices(
@@ -161,7 +160,9 @@ class VideoCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        jobs = await self.bot.store.history(interaction.guild_id, states=[JobState.DELIVERED], limit=100)
+        jobs = await self.bot.services.store.history(
+            interaction.guild_id, states=[JobState.DELIVERED], limit=100
+        )
         typed = current.strip().lower()
         choices = []
         for job in jobs:
@@ -174,5 +175,5 @@ class VideoCog(commands.Cog):
         return choices[:25]
 
 
-async def setup(bot: Any) -> None:
+async def setup(bot: KlingBot) -> None:
     await bot.add_cog(VideoCog(bot))

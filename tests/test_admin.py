@@ -10,9 +10,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.admin.access import Refusal, is_moderator
-from bot.admin.allowance import quota_embed, quota_status
-from bot.admin.history import (
+from bot.discord_app.access import Refusal, is_moderator
+from bot.discord_app.history_pages import (
     PAGE_SIZE,
     HistoryQuery,
     HistoryStatus,
@@ -22,7 +21,7 @@ from bot.admin.history import (
     page_count,
     result_link,
 )
-from bot.admin.settings import (
+from bot.discord_app.limit_settings import (
     MAX_BLOCKED_WORDS,
     ChannelChoice,
     LimitsForm,
@@ -39,7 +38,8 @@ from bot.admin.settings import (
     set_role_cap,
     set_role_exempt,
 )
-from bot.admin.usage import TOP_ROWS, usage_embed, usage_since
+from bot.discord_app.quota_report import quota_embed, quota_status
+from bot.discord_app.usage_report import TOP_ROWS, usage_embed, usage_since
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.models import GuildLimits, LimitUnit, RoleCap, UsageSnapshot
 from bot.storage.base import Job, JobState, UsageReport, UsageRow

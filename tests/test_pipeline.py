@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import rendering
+from bot.jobs.failures import FailureCode
 from bot.jobs.service import Refused
 from bot.quota.models import GuildLimits
 from bot.storage.base import JobState
@@ -43,7 +43,7 @@ async def test_text_job_is_submitted_once_polled_and_delivered(
 ) -> None:
     admission = await pipeline.service.admit(requester(), text_request())
     assert admission.job is not None and admission.job.state is JobState.QUEUED
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
     await pipeline.runner.drain()
 
@@ -63,7 +63,7 @@ async def test_one_batch_request_per_cycle_for_many_jobs(
     await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
     for member in range(12):
         await pipeline.service.admit(requester(member), text_request())
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     await pipeline.runner.drain()
     running = await pipeline.store.jobs_in_states([JobState.RUNNING])
     assert len(running) == 12
@@ -85,11 +85,11 @@ async def test_failed_task_releases_the_quota_and_tells_the_member(
     fake_acedata.next_outcome = "fail"
     admission = await pipeline.service.admit(requester(), text_request())
     assert admission.job is not None
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
 
     assert job.state is JobState.FAILED
-    assert job.error_code == rendering.ERROR_TASK_FAILED
+    assert job.error_code == FailureCode.TASK_FAILED
     assert [failed.id for failed in pipeline.notifier.failures] == [job.id]
     # The unit came back: the same member may start another video today.
     again = await pipeline.service.admit(requester(), text_request())
@@ -103,12 +103,12 @@ async def test_unconfirmed_submission_is_never_resent_and_costs_nothing(
     fake_acedata.inject("/kling/videos", 502, body={"error": {"code": "api_error", "message": "upstream"}})
     admission = await pipeline.service.admit(requester(), text_request())
     assert admission.job is not None
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
     await pipeline.runner.drain()
 
     assert job.state is JobState.UNCONFIRMED
-    assert job.error_code == rendering.ERROR_UNCONFIRMED
+    assert job.error_code == FailureCode.UNCONFIRMED
     assert creates(fake_acedata) == 1
     assert (await pipeline.service.admit(requester(), text_request())).job is not None
 
@@ -122,7 +122,7 @@ async def test_video_over_the_upload_limit_is_delivered_as_a_link(
     try:
         admission = await built.service.admit(replace(requester(), size_limit=100_000), text_request())
         assert admission.job is not None
-        await built.runner.kick(42)
+        await built.runner.start_queued(42)
         job = await wait_for_state(built.store, admission.job.id, DONE)
         await built.runner.drain()
         assert job.state is JobState.DELIVERED
@@ -141,7 +141,7 @@ async def test_queue_starts_jobs_in_order_within_the_running_cap(
     second = await pipeline.service.admit(requester(2), text_request("second"))
     assert second.decision.queued and second.decision.queue_position == 1
     assert first.job and second.job
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     await pipeline.runner.drain()
     assert (await pipeline.store.get_job(second.job.id)).state is JobState.QUEUED  # type: ignore[union-attr]
 
@@ -160,7 +160,7 @@ async def test_cancel_a_queued_job_releases_it(pipeline: Pipeline, fake_acedata:
     first = await pipeline.service.admit(requester(), text_request("first"))
     second = await pipeline.service.admit(requester(), text_request("second"))
     assert first.job and second.job
-    await pipeline.runner.kick(42)
+    await pipeline.runner.start_queued(42)
     cancelled = await pipeline.runner.cancel(second.job)
     assert cancelled is not None and cancelled.state is JobState.CANCELLED
     assert await pipeline.runner.cancel(second.job) is None  # twice: nothing more happens
@@ -178,7 +178,7 @@ async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_pa
     try:
         admission = await built.service.admit(requester(), text_request())
         assert admission.job is not None
-        await built.runner.kick(42)
+        await built.runner.start_queued(42)
         await built.runner.drain()
         assert (await built.poller.cycle()) == 0  # joins the grid
         now[0] += built.poller.base_interval
@@ -188,7 +188,7 @@ async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_pa
         await built.runner.drain()
         job = await built.store.get_job(admission.job.id)
         assert job is not None and job.state is JobState.TIMED_OUT
-        assert job.error_code == rendering.ERROR_TIMED_OUT
+        assert job.error_code == FailureCode.TIMED_OUT
         assert [failed.id for failed in built.notifier.failures] == [job.id]
     finally:
         await built.close()
@@ -202,7 +202,7 @@ async def test_poller_survives_a_failing_notifier(fake_acedata: FakeAceData, tmp
     try:
         admission = await built.service.admit(requester(), text_request())
         assert admission.job is not None
-        await built.runner.kick(42)
+        await built.runner.start_queued(42)
         job = await wait_for_state(built.store, admission.job.id, DONE)
         assert job.state is JobState.DELIVERED
         assert built.poller.cycles >= 2
@@ -218,7 +218,7 @@ async def test_restart_mid_render_resumes_without_a_second_task_or_delivery(
     first = await build_pipeline(fake_acedata, db)
     admission = await first.service.admit(requester(), text_request())
     assert admission.job is not None
-    await first.runner.kick(42)
+    await first.runner.start_queued(42)
     await first.runner.drain()
     assert (await first.store.get_job(admission.job.id)).state is JobState.RUNNING  # type: ignore[union-attr]
     await first.close()  # the process stops while the video renders
@@ -270,7 +270,7 @@ async def test_restart_after_success_before_delivery_delivers_once(
     fake_acedata.render_seconds = 0.0
     admission = await first.service.admit(requester(), text_request())
     assert admission.job is not None
-    await first.runner.kick(42)
+    await first.runner.start_queued(42)
     await first.runner.drain()
     await asyncio.sleep(0.05)
     running = await first.store.get_job(admission.job.id)
@@ -310,7 +310,7 @@ async def test_jobs_started_at_different_moments_share_one_request(
         for member, offset in enumerate((0.0, base * 0.3, base * 1.6, base * 2.9)):
             now[0] += offset
             await built.service.admit(requester(member), text_request())
-            await built.runner.kick(42)
+            await built.runner.start_queued(42)
             await built.runner.drain()
             await built.poller.cycle()
         for _ in range(4):

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from bot import rendering
 from bot.jobs.delivery import fetch_video
+from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.kling.client import KlingClient
 from bot.kling.errors import KlingError
@@ -47,7 +47,7 @@ class JobRunner:
         self.clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
-        self._kick_locks: dict[int, asyncio.Lock] = {}
+        self._start_locks: dict[int, asyncio.Lock] = {}
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
 
@@ -105,9 +105,9 @@ class JobRunner:
         return job
 
     # --- queue ----------------------------------------------------------------------------
-    async def kick(self, guild_id: int) -> None:
+    async def start_queued(self, guild_id: int) -> None:
         """Start as many of the guild's queued jobs as its running cap allows, oldest first."""
-        lock = self._kick_locks.setdefault(guild_id, asyncio.Lock())
+        lock = self._start_locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
             limits = await self.store.get_limits(guild_id)
             while (job := await self.store.claim_next_queued(guild_id, limits.guild_concurrent)) is not None:
@@ -122,13 +122,13 @@ class JobRunner:
             job.id,
             {JobState.QUEUED},
             JobState.CANCELLED,
-            error_code=rendering.ERROR_CANCELLED,
+            error_code=FailureCode.CANCELLED,
             finished_at=self.clock(),
         )
         if cancelled is not None:
             await self._notify("cancellation", cancelled, self.notifier.failed(cancelled))
             await self.notifier.forget(cancelled.id)
-            self.spawn(self.kick(cancelled.guild_id), name=f"kick-{cancelled.guild_id}")
+            self.spawn(self.start_queued(cancelled.guild_id), name=f"kick-{cancelled.guild_id}")
         return cancelled
 
     # --- submission -----------------------------------------------------------------------
@@ -147,7 +147,7 @@ class JobRunner:
                 job,
                 {JobState.SUBMITTING},
                 state,
-                code=rendering.error_code_for(exc),
+                code=failure_code_for(exc),
                 message=exc.detail or None,
                 trace_id=exc.trace_id,
             )
@@ -155,9 +155,7 @@ class JobRunner:
         except Exception:
             # An unexpected bug after the body may have been sent: never resend, never charge.
             log.exception("job %s: unexpected error while submitting", job.id)
-            await self._fail(
-                job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=rendering.ERROR_UNCONFIRMED
-            )
+            await self._fail(job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=FailureCode.UNCONFIRMED)
             return
         running = await self._move(
             job.id,
@@ -189,7 +187,7 @@ class JobRunner:
             return
         await self._notify("failure", failed, self.notifier.failed(failed))
         await self.notifier.forget(failed.id)
-        self.spawn(self.kick(failed.guild_id), name=f"kick-{failed.guild_id}")
+        self.spawn(self.start_queued(failed.guild_id), name=f"kick-{failed.guild_id}")
 
     # --- results --------------------------------------------------------------------------
     async def apply_status(self, job: Job, status: TaskStatus) -> None:
@@ -206,12 +204,10 @@ class JobRunner:
                 **({"trace_id": status.trace_id} if status.trace_id else {}),
             )
             if done is not None:
-                self.spawn(self.kick(done.guild_id), name=f"kick-{done.guild_id}")
+                self.spawn(self.start_queued(done.guild_id), name=f"kick-{done.guild_id}")
                 self.spawn(self.deliver(done), name=f"deliver-{done.id}")
         elif isinstance(status, Failed):
-            code = (
-                rendering.ERROR_CONTENT_REFUSED if status.code == "forbidden" else rendering.ERROR_TASK_FAILED
-            )
+            code = FailureCode.CONTENT_REFUSED if status.code == "forbidden" else FailureCode.TASK_FAILED
             await self._fail(
                 job,
                 {JobState.RUNNING},
@@ -222,7 +218,7 @@ class JobRunner:
             )
         elif isinstance(status, Running | NotFound):
             if self.is_overdue(job):
-                await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=rendering.ERROR_TIMED_OUT)
+                await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=FailureCode.TIMED_OUT)
             else:
                 # Edits are throttled and may wait on Discord: never hold up the poll cycle for them.
                 self.spawn(self.notifier.progress(job), name=f"progress-{job.id}")
@@ -232,7 +228,7 @@ class JobRunner:
         return self.clock() - started > self.deadline_seconds
 
     async def time_out(self, job: Job) -> None:
-        await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=rendering.ERROR_TIMED_OUT)
+        await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=FailureCode.TIMED_OUT)
 
     async def deliver(self, job: Job) -> None:
         """Download (capped at the job's upload limit) and post the result, once."""
@@ -258,14 +254,12 @@ class JobRunner:
         for job in await self.store.jobs_in_states([JobState.SUBMITTING]):
             # The create may or may not have reached AceData before the stop; resending could
             # charge twice, so the member is told and nothing is counted.
-            await self._fail(
-                job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=rendering.ERROR_UNCONFIRMED
-            )
+            await self._fail(job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=FailureCode.UNCONFIRMED)
         for job in await self.store.jobs_in_states([JobState.SUCCEEDED]):
             self.spawn(self.deliver(job), name=f"deliver-{job.id}")
         guilds = {
             job.guild_id for job in await self.store.jobs_in_states([JobState.QUEUED, JobState.RUNNING])
         }
         for guild_id in guilds:
-            self.spawn(self.kick(guild_id), name=f"kick-{guild_id}")
+            self.spawn(self.start_queued(guild_id), name=f"kick-{guild_id}")
         self.new_work.set()

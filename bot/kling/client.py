@@ -58,7 +58,7 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        raw = min(self.cap, self.base * 2 ** (attempt - 1))
+        raw = min(self.cap, self.base * 2.0 ** (attempt - 1))
         return min(self.cap, raw + rng.uniform(0.0, raw * self.jitter))
 
     def clamp(self, seconds: float) -> float:

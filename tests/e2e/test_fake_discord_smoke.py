@@ -26,7 +26,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.discord_endpoints import configure_discord_endpoints
+from bot.discord_app.endpoints import configure_discord_endpoints
 from tests.e2e.fake_discord import BOT_PERMISSIONS, FakeDiscord
 from tests.e2e.harness import REPO_ROOT, BotHarness, BotProcess
 

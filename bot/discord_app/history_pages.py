@@ -9,10 +9,10 @@ from enum import StrEnum
 
 import discord
 
-from bot.admin.access import Refusal
+from bot.discord_app.access import Refusal
+from bot.discord_app.job_embeds import format_duration, neutralise
 from bot.quota.models import LimitUnit
 from bot.quota.policy import format_amount, relative_time
-from bot.rendering import format_duration, neutralise
 from bot.storage.base import ACTIVE_STATES, Job, JobState
 
 PAGE_SIZE = 5

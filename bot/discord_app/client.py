@@ -3,41 +3,51 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import pkgutil
-from typing import Any
 
 import discord
 import httpx
-from discord import app_commands
 from discord.ext import commands
 
-import cogs
 from bot.config import Settings
-from bot.discord_messenger import DiscordMessenger
-from bot.interactions import refuse
+from bot.discord_app.error_handler import on_app_command_error
+from bot.discord_app.messenger import DiscordMessenger
+from bot.discord_app.modlog import FanoutNotifier, ModLog
+from bot.discord_app.services import Services
 from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
-from bot.modlog import FanoutNotifier, ModLog
 from bot.quota.costs import load_cost_table
 from bot.storage import open_store
 from bot.storage.base import Store
 
 log = logging.getLogger(__name__)
 
+#: The package whose modules are the bot's extensions (cogs). Found by name, not imported here, so
+#: the Discord side never depends on the cogs that depend on it.
+EXTENSIONS_PACKAGE = "cogs"
+
+
+def extension_names() -> list[str]:
+    spec = importlib.util.find_spec(EXTENSIONS_PACKAGE)
+    if spec is None or spec.submodule_search_locations is None:
+        raise RuntimeError(f"the {EXTENSIONS_PACKAGE!r} package is missing")
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules(spec.submodule_search_locations, prefix=f"{EXTENSIONS_PACKAGE}.")
+    )
+
 
 class KlingBot(commands.Bot):
     store: Store
     http_client: httpx.AsyncClient
     kling: KlingClient
-    video_service: VideoService
-    runner: JobRunner
     poller: Poller
-    messenger: DiscordMessenger
-    modlog: ModLog
+    services: Services
 
     def __init__(self, settings: Settings) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
@@ -46,7 +56,7 @@ class KlingBot(commands.Bot):
         )
         self.settings = settings
         self.costs = load_cost_table(settings.CREDIT_COSTS_FILE)
-        self.tree.error(self.on_app_command_error)
+        self.tree.error(on_app_command_error)
 
     async def setup_hook(self) -> None:
         settings = self.settings
@@ -57,32 +67,40 @@ class KlingBot(commands.Bot):
         self.kling = KlingClient(
             self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN
         )
-        self.messenger = DiscordMessenger(
+        messenger = DiscordMessenger(
             self,
             self.store,
             handoff_after=settings.TOKEN_HANDOFF_AFTER_SECONDS,
             edit_interval=settings.PROGRESS_EDIT_INTERVAL_SECONDS,
         )
-        self.modlog = ModLog(self, self.store)
-        self.runner = JobRunner(
+        modlog = ModLog(self, self.store)
+        runner = JobRunner(
             store=self.store,
             kling=self.kling,
             http=self.http_client,
-            notifier=FanoutNotifier(self.messenger, self.modlog),
+            notifier=FanoutNotifier(messenger, modlog),
             deadline_seconds=settings.JOB_DEADLINE_SECONDS,
         )
-        self.video_service = VideoService(
+        video_service = VideoService(
             store=self.store, http=self.http_client, costs=self.costs, default_model=settings.DEFAULT_MODEL
         )
+        self.services = Services(
+            settings=settings,
+            store=self.store,
+            video_service=video_service,
+            runner=runner,
+            messenger=messenger,
+            modlog=modlog,
+        )
         self.poller = Poller(
-            self.runner,
+            runner,
             base_interval=settings.POLL_INTERVAL_SECONDS,
             max_interval=settings.POLL_MAX_INTERVAL_SECONDS,
         )
-        for module in pkgutil.iter_modules(cogs.__path__, prefix="cogs."):
-            await self.load_extension(module.name)
+        for name in extension_names():
+            await self.load_extension(name)
         # Resume here, not in on_ready: on_ready fires again after every gateway reconnect.
-        await self.runner.resume()
+        await runner.resume()
         self.poller.start()
         if settings.SYNC_COMMANDS:
             await self.sync_commands()
@@ -109,36 +127,12 @@ class KlingBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
-    async def on_app_command_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
-        """One place that turns command errors into replies the member can act on."""
-        if isinstance(error, app_commands.MissingPermissions):
-            needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
-            await refuse(
-                interaction, f"Only members with **{needed.replace('Guild', 'Server')}** can do that."
-            )
-            return
-        if isinstance(error, app_commands.NoPrivateMessage):
-            await refuse(interaction, "This command only works in a server.")
-            return
-        if isinstance(error, app_commands.CheckFailure):
-            await refuse(interaction, str(error) or "You can't use this command here.")
-            return
-        if isinstance(error, app_commands.CommandOnCooldown):
-            await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
-            return
-        log.error(
-            "command %s failed", interaction.command.name if interaction.command else "?", exc_info=error
-        )
-        await refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
-
     async def close(self) -> None:
         """Stop cleanly: jobs stay resumable, so nothing is marked failed on the way out."""
         if hasattr(self, "poller"):
             await self.poller.stop()
-        if hasattr(self, "runner"):
-            await self.runner.shutdown()
+        if hasattr(self, "services"):
+            await self.services.runner.shutdown()
         await super().close()
         if hasattr(self, "http_client"):
             await self.http_client.aclose()

@@ -4,8 +4,8 @@ Everything that came from a member or the video service (prompt, reasons, ids) g
 `neutralise`, so it can neither ping anyone nor break the formatting, and every part is cut to
 Discord's limits (title 256, description 4096, field 1024, total 6000).
 
-The error codes stored on a job (`Job.error_code`) are defined here, next to the words that explain
-them, so a new kind of failure cannot be stored without being explained.
+The failure codes stored on a job are `bot.jobs.failures.FailureCode`; the words that explain each
+are here, and a test checks that every code has them.
 """
 
 from __future__ import annotations
@@ -16,18 +16,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.kling.errors import (
-    AccountDisabled,
-    AuthError,
-    BadRequest,
-    ContentRefused,
-    KlingError,
-    NetworkError,
-    OutOfCredits,
-    RateLimited,
-    ServiceError,
-    SubmissionUnconfirmed,
-)
+from bot.jobs.failures import FailureCode
 from bot.kling.models import Action, Mode, VideoRequest
 from bot.storage.base import Job, JobState
 
@@ -38,31 +27,6 @@ EMBED_TOTAL_LIMIT = 6000
 #: Room for a service's reason inside a failure message.
 REASON_LIMIT = 500
 _ID_LIMIT = 100
-
-ERROR_CONTENT_REFUSED = "content_refused"
-ERROR_OUT_OF_CREDITS = "out_of_credits"
-ERROR_TIMED_OUT = "timed_out"
-ERROR_SERVICE = "service_error"
-ERROR_UNCONFIRMED = "unconfirmed"
-ERROR_AUTH = "auth"
-ERROR_RATE_LIMITED = "rate_limited"
-ERROR_BAD_REQUEST = "bad_request"
-ERROR_NETWORK = "network"
-ERROR_TASK_FAILED = "task_failed"
-ERROR_CANCELLED = "cancelled"
-
-# Checked in order with isinstance, so subclasses map like their parents.
-_ERROR_CODES: tuple[tuple[type[KlingError], str], ...] = (
-    (SubmissionUnconfirmed, ERROR_UNCONFIRMED),
-    (ContentRefused, ERROR_CONTENT_REFUSED),
-    (OutOfCredits, ERROR_OUT_OF_CREDITS),
-    (AuthError, ERROR_AUTH),
-    (AccountDisabled, ERROR_AUTH),
-    (RateLimited, ERROR_RATE_LIMITED),
-    (BadRequest, ERROR_BAD_REQUEST),
-    (NetworkError, ERROR_NETWORK),
-    (ServiceError, ERROR_SERVICE),
-)
 
 _ELLIPSIS = "…"
 # `<@123>`, `<@&456>`, `<#789>`, `</cmd:1>`: a zero-width space after `<` keeps them as plain text
@@ -255,63 +219,63 @@ class _FailureWords:
     quotes_reason: bool = False
 
 
-_FAILURES: dict[str, _FailureWords] = {
-    ERROR_CONTENT_REFUSED: _FailureWords(
+_FAILURES: dict[FailureCode, _FailureWords] = {
+    FailureCode.CONTENT_REFUSED: _FailureWords(
         "The video service refused this request",
         "The video service refused this request under its content rules.",
         "Try rewording the prompt or using a different picture.",
         quotes_reason=True,
     ),
-    ERROR_OUT_OF_CREDITS: _FailureWords(
+    FailureCode.OUT_OF_CREDITS: _FailureWords(
         "The bot is out of credits",
         "The bot's AceData account has run out of credits, so the video could not be made.",
         "The bot's operator must top it up; please try again later.",
     ),
-    ERROR_TIMED_OUT: _FailureWords(
+    FailureCode.TIMED_OUT: _FailureWords(
         "The video took too long",
         "The video took far longer than usual to render, so the bot stopped waiting for it.",
         "Please try again later.",
     ),
-    ERROR_SERVICE: _FailureWords(
+    FailureCode.SERVICE: _FailureWords(
         "The video service had a problem",
         "The video service had an internal problem and could not make the video.",
         "Please try again in a few minutes.",
         quotes_reason=True,
     ),
-    ERROR_UNCONFIRMED: _FailureWords(
+    FailureCode.UNCONFIRMED: _FailureWords(
         "The request could not be confirmed",
         "We could not confirm the service received it; it was not retried so you are not charged twice.",
         "You can start the video again whenever you like.",
     ),
-    ERROR_AUTH: _FailureWords(
+    FailureCode.AUTH: _FailureWords(
         "The bot is misconfigured",
         "The bot is misconfigured (the video service did not accept its credentials); "
         "a moderator has been told.",
         "Please try again once it has been fixed.",
     ),
-    ERROR_RATE_LIMITED: _FailureWords(
+    FailureCode.RATE_LIMITED: _FailureWords(
         "The video service is busy",
         "The video service is receiving too many requests right now.",
         "Please try again in a minute or two.",
     ),
-    ERROR_BAD_REQUEST: _FailureWords(
+    FailureCode.BAD_REQUEST: _FailureWords(
         "The video service rejected an option",
         "The video service rejected one of the options of this request.",
         "Please change the settings and try again.",
         quotes_reason=True,
     ),
-    ERROR_NETWORK: _FailureWords(
+    FailureCode.NETWORK: _FailureWords(
         "The video service could not be reached",
         "The bot could not reach the video service.",
         "Please try again in a few minutes.",
     ),
-    ERROR_TASK_FAILED: _FailureWords(
+    FailureCode.TASK_FAILED: _FailureWords(
         "The video could not be made",
         "The video service could not make this video.",
         "Please try again, perhaps with a different prompt or picture.",
         quotes_reason=True,
     ),
-    ERROR_CANCELLED: _FailureWords("Cancelled", "This video was cancelled before it started."),
+    FailureCode.CANCELLED: _FailureWords("Cancelled", "This video was cancelled before it started."),
 }
 _UNKNOWN_FAILURE = _FailureWords(
     "The video could not be made",
@@ -322,16 +286,11 @@ _UNKNOWN_FAILURE = _FailureWords(
 NOT_CHARGED = "This cost you nothing: it does not count toward your usage."
 
 
-def error_code_for(exc: KlingError) -> str:
-    """The `Job.error_code` to store for a failed call to the video service."""
-    for kind, code in _ERROR_CODES:
-        if isinstance(exc, kind):
-            return code
-    return ERROR_SERVICE
-
-
 def _failure_words(error_code: str | None) -> _FailureWords:
-    return _FAILURES.get(error_code or "", _UNKNOWN_FAILURE)
+    try:
+        return _FAILURES[FailureCode(error_code or "")]
+    except ValueError:
+        return _UNKNOWN_FAILURE
 
 
 def failure_text(error_code: str | None, error_message: str | None, trace_id: str | None) -> str:
@@ -351,7 +310,7 @@ def failure_text(error_code: str | None, error_message: str | None, trace_id: st
 
 def failure_embed(job: Job) -> discord.Embed:
     words = _failure_words(job.error_code)
-    cancelled = job.state is JobState.CANCELLED or job.error_code == ERROR_CANCELLED
+    cancelled = job.state is JobState.CANCELLED or job.error_code == FailureCode.CANCELLED
     embed = discord.Embed(
         title=words.title,
         description=failure_text(job.error_code, job.error_message, job.trace_id),

@@ -17,7 +17,8 @@ from typing import Any
 
 import discord
 
-from bot.admin.access import Refusal
+from bot.discord_app.access import Refusal
+from bot.discord_app.job_embeds import FIELD_LIMIT, neutralise
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits, RoleCap
@@ -34,7 +35,6 @@ from bot.quota.policy import (
     permitted_modes,
 )
 from bot.quota.text import normalise_for_matching
-from bot.rendering import FIELD_LIMIT, neutralise
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
 MAX_BLOCKED_WORDS = 200

@@ -17,12 +17,12 @@ from typing import Any
 
 import discord
 
-from bot import rendering
+from bot.discord_app import job_embeds
+from bot.discord_app.views import failure_view, queued_view, result_view
 from bot.jobs.notifier import VideoFile
 from bot.jobs.runner import Clock
 from bot.kling.capabilities import supports_extend
 from bot.storage.base import Job, JobState, Store
-from bot.views import failure_view, queued_view, result_view
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,14 @@ class DiscordMessenger:
         now = self.clock()
         estimate = await self._estimate(job)
         position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else 0
-        signature = (rendering.progress_signature(job, now=now, estimate_seconds=estimate), position)
+        signature = (job_embeds.progress_signature(job, now=now, estimate_seconds=estimate), position)
         last = self._last.get(job.id)
         if last is not None:
             previous, at = last
             if previous == signature or (not force and now - at < self.edit_interval):
                 return
         self._last[job.id] = (signature, now)
-        embed = rendering.progress_embed(
+        embed = job_embeds.progress_embed(
             job,
             now=now,
             estimate_seconds=estimate,
@@ -99,7 +99,7 @@ class DiscordMessenger:
     async def delivered(self, job: Job, video: VideoFile) -> None:
         attached = video.data is not None
         member = f"<@{job.member_id}>"
-        embed = rendering.result_embed(
+        embed = job_embeds.result_embed(
             job, attached=attached, member_mention=member, too_large=video.too_large
         )
         view = result_view(
@@ -117,7 +117,7 @@ class DiscordMessenger:
         await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files)
 
     async def failed(self, job: Job) -> None:
-        embed = rendering.failure_embed(job)
+        embed = job_embeds.failure_embed(job)
         view = failure_view(job.id) if job.state is not JobState.CANCELLED else None
         member = f"<@{job.member_id}>"
         if await self._edit(job, content=member, embed=embed, view=view):

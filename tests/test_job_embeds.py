@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import rendering
+from bot.discord_app import job_embeds as rendering
+from bot.jobs.failures import FailureCode, failure_code_for
 from bot.kling import errors
 from bot.kling.models import Action, AspectRatio, Mode, Model, VideoRequest
 from bot.storage.base import Job, JobState
@@ -218,7 +219,7 @@ def test_submitting_job_expects_the_whole_estimate() -> None:
 
 
 def test_longest_prompt_fits_every_embed() -> None:
-    job = make_job(prompt="*" * 2500, error_code=rendering.ERROR_TASK_FAILED, error_message="_" * 5000)
+    job = make_job(prompt="*" * 2500, error_code=FailureCode.TASK_FAILED, error_message="_" * 5000)
     job = dataclasses.replace(job, trace_id="t" * 5000, video_id="v" * 5000)
     embeds = [
         rendering.progress_embed(
@@ -312,17 +313,17 @@ def test_result_neutralises_a_hostile_video_id() -> None:
 
 # --- failures -------------------------------------------------------------------------------------
 ALL_CODES = [
-    rendering.ERROR_CONTENT_REFUSED,
-    rendering.ERROR_OUT_OF_CREDITS,
-    rendering.ERROR_TIMED_OUT,
-    rendering.ERROR_SERVICE,
-    rendering.ERROR_UNCONFIRMED,
-    rendering.ERROR_AUTH,
-    rendering.ERROR_RATE_LIMITED,
-    rendering.ERROR_BAD_REQUEST,
-    rendering.ERROR_NETWORK,
-    rendering.ERROR_TASK_FAILED,
-    rendering.ERROR_CANCELLED,
+    FailureCode.CONTENT_REFUSED,
+    FailureCode.OUT_OF_CREDITS,
+    FailureCode.TIMED_OUT,
+    FailureCode.SERVICE,
+    FailureCode.UNCONFIRMED,
+    FailureCode.AUTH,
+    FailureCode.RATE_LIMITED,
+    FailureCode.BAD_REQUEST,
+    FailureCode.NETWORK,
+    FailureCode.TASK_FAILED,
+    FailureCode.CANCELLED,
     None,
     "something-new",
 ]
@@ -339,21 +340,21 @@ def test_every_failure_says_it_cost_nothing_and_gives_the_trace(code: str | None
 @pytest.mark.parametrize(
     ("code", "words"),
     [
-        (rendering.ERROR_CONTENT_REFUSED, "content rules"),
-        (rendering.ERROR_OUT_OF_CREDITS, "must top it up"),
-        (rendering.ERROR_TIMED_OUT, "stopped waiting"),
-        (rendering.ERROR_SERVICE, "internal problem"),
+        (FailureCode.CONTENT_REFUSED, "content rules"),
+        (FailureCode.OUT_OF_CREDITS, "must top it up"),
+        (FailureCode.TIMED_OUT, "stopped waiting"),
+        (FailureCode.SERVICE, "internal problem"),
         (
-            rendering.ERROR_UNCONFIRMED,
+            FailureCode.UNCONFIRMED,
             "could not confirm the service received it; it was not retried so you are not charged twice",
         ),
-        (rendering.ERROR_AUTH, "the bot is misconfigured"),
-        (rendering.ERROR_AUTH, "a moderator has been told"),
-        (rendering.ERROR_RATE_LIMITED, "too many requests"),
-        (rendering.ERROR_BAD_REQUEST, "rejected one of the options"),
-        (rendering.ERROR_NETWORK, "could not reach"),
-        (rendering.ERROR_TASK_FAILED, "could not make this video"),
-        (rendering.ERROR_CANCELLED, "cancelled"),
+        (FailureCode.AUTH, "the bot is misconfigured"),
+        (FailureCode.AUTH, "a moderator has been told"),
+        (FailureCode.RATE_LIMITED, "too many requests"),
+        (FailureCode.BAD_REQUEST, "rejected one of the options"),
+        (FailureCode.NETWORK, "could not reach"),
+        (FailureCode.TASK_FAILED, "could not make this video"),
+        (FailureCode.CANCELLED, "cancelled"),
     ],
 )
 def test_each_failure_kind_in_plain_words(code: str, words: str) -> None:
@@ -363,10 +364,10 @@ def test_each_failure_kind_in_plain_words(code: str, words: str) -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        rendering.ERROR_CONTENT_REFUSED,
-        rendering.ERROR_SERVICE,
-        rendering.ERROR_BAD_REQUEST,
-        rendering.ERROR_TASK_FAILED,
+        FailureCode.CONTENT_REFUSED,
+        FailureCode.SERVICE,
+        FailureCode.BAD_REQUEST,
+        FailureCode.TASK_FAILED,
     ],
 )
 def test_the_services_own_reason_is_quoted(code: str) -> None:
@@ -375,20 +376,20 @@ def test_the_services_own_reason_is_quoted(code: str) -> None:
 
 
 def test_a_quoted_reason_is_inert_and_bounded() -> None:
-    text = rendering.failure_text(rendering.ERROR_CONTENT_REFUSED, "@everyone <@&456> " + "x" * 5000, "t")
+    text = rendering.failure_text(FailureCode.CONTENT_REFUSED, "@everyone <@&456> " + "x" * 5000, "t")
     assert PINGS.search(text) is None
     assert len(text) < rendering.REASON_LIMIT + 400
 
 
 def test_no_trace_id_means_no_reference_line() -> None:
-    assert "Reference" not in rendering.failure_text(rendering.ERROR_SERVICE, None, None)
+    assert "Reference" not in rendering.failure_text(FailureCode.SERVICE, None, None)
 
 
 def test_failure_embed_explains_and_recalls_the_prompt() -> None:
     job = make_job(
         state=JobState.FAILED,
         prompt="@here a <@1> fox",
-        error_code=rendering.ERROR_CONTENT_REFUSED,
+        error_code=FailureCode.CONTENT_REFUSED,
         error_message="Prompt flagged",
         trace_id="abc-123",
     )
@@ -402,7 +403,7 @@ def test_failure_embed_explains_and_recalls_the_prompt() -> None:
 
 
 def test_cancelled_embed_is_grey_not_red() -> None:
-    job = make_job(state=JobState.CANCELLED, error_code=rendering.ERROR_CANCELLED)
+    job = make_job(state=JobState.CANCELLED, error_code=FailureCode.CANCELLED)
     embed = rendering.failure_embed(job)
     assert embed.title == "Cancelled"
     assert embed.colour == discord.Colour.light_grey()
@@ -415,18 +416,18 @@ class SurpriseError(errors.KlingError):
 @pytest.mark.parametrize(
     ("exc", "code"),
     [
-        (errors.ContentRefused("no"), rendering.ERROR_CONTENT_REFUSED),
-        (errors.OutOfCredits("empty"), rendering.ERROR_OUT_OF_CREDITS),
-        (errors.AuthError("bad token"), rendering.ERROR_AUTH),
-        (errors.AccountDisabled("off"), rendering.ERROR_AUTH),
-        (errors.RateLimited("slow down", retry_after=3), rendering.ERROR_RATE_LIMITED),
-        (errors.BadRequest("duration"), rendering.ERROR_BAD_REQUEST),
-        (errors.ServiceError("boom"), rendering.ERROR_SERVICE),
-        (errors.NetworkError("dns"), rendering.ERROR_NETWORK),
-        (errors.SubmissionUnconfirmed("lost"), rendering.ERROR_UNCONFIRMED),
-        (SurpriseError("?"), rendering.ERROR_SERVICE),
+        (errors.ContentRefused("no"), FailureCode.CONTENT_REFUSED),
+        (errors.OutOfCredits("empty"), FailureCode.OUT_OF_CREDITS),
+        (errors.AuthError("bad token"), FailureCode.AUTH),
+        (errors.AccountDisabled("off"), FailureCode.AUTH),
+        (errors.RateLimited("slow down", retry_after=3), FailureCode.RATE_LIMITED),
+        (errors.BadRequest("duration"), FailureCode.BAD_REQUEST),
+        (errors.ServiceError("boom"), FailureCode.SERVICE),
+        (errors.NetworkError("dns"), FailureCode.NETWORK),
+        (errors.SubmissionUnconfirmed("lost"), FailureCode.UNCONFIRMED),
+        (SurpriseError("?"), FailureCode.SERVICE),
     ],
 )
 def test_error_code_for_each_client_error(exc: errors.KlingError, code: str) -> None:
-    assert rendering.error_code_for(exc) == code
+    assert failure_code_for(exc) == code
     assert rendering.failure_text(code, None, None) != rendering.failure_text("something-new", None, None)

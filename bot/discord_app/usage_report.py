@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 import discord
 
+from bot.discord_app.job_embeds import FIELD_LIMIT
 from bot.quota.models import LimitUnit
 from bot.quota.policy import format_amount
-from bot.rendering import FIELD_LIMIT
 from bot.storage.base import UsageReport, UsageRow
 
 #: Rows listed per table before "and N more".

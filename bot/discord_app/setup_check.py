@@ -14,7 +14,7 @@ from bot.storage import open_store
 
 DISCORD_API = "https://discord.com/api/v10"
 
-#: What the bot needs in a channel: see bot.interactions.REQUIRED_CHANNEL_PERMISSIONS.
+#: What the bot needs in a channel: see bot.discord_app.launch.REQUIRED_CHANNEL_PERMISSIONS.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True
 )

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot import media
+from bot.discord_app.replies import refuse
+from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
 from bot.jobs.service import Refused, Requester
 from bot.kling.capabilities import RequestRefused
 from bot.storage.base import DuplicateInteraction, StorageBusy
-
-if TYPE_CHECKING:
-    from bot.app import KlingBot
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +31,6 @@ REQUIRED_CHANNEL_PERMISSIONS = {
     "embed_links": "Embed Links",
     "attach_files": "Attach Files",
 }
-
-
-async def refuse(interaction: discord.Interaction[Any], text: str) -> None:
-    """Tell only the member, whatever state the interaction is in (Red-DiscordBot's pattern).
-
-    After a public defer the first follow-up would replace the public "thinking" message and
-    ignore the ephemeral flag, so that message is deleted first.
-    """
-    text = text[:1900]
-    try:
-        if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True)
-            return
-        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-            with contextlib.suppress(discord.HTTPException):
-                await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True)
-    except discord.HTTPException as exc:
-        log.info("could not deliver a refusal (HTTP %s)", exc.status)
 
 
 def missing_permissions(interaction: discord.Interaction[Any]) -> list[str]:
@@ -86,7 +66,7 @@ def requester_from(interaction: discord.Interaction[Any]) -> Requester:
 
 
 async def launch(
-    bot: KlingBot,
+    services: Services,
     interaction: discord.Interaction[Any],
     order: VideoOrder,
     *,
@@ -105,7 +85,7 @@ async def launch(
         )
         return
     try:
-        request = bot.video_service.build(order)
+        request = services.video_service.build(order)
     except (RequestRefused, media.AttachmentRefused) as exc:
         await refuse(interaction, str(exc))
         return
@@ -113,8 +93,8 @@ async def launch(
     await interaction.response.defer(thinking=True)
     requester = requester_from(interaction)
     try:
-        preflight = await bot.video_service.preflight(order)
-        admission = await bot.video_service.admit(requester, request, parent_job_id=parent_job_id)
+        preflight = await services.video_service.preflight(order)
+        admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
     except (Refused, media.AttachmentRefused) as exc:
         await refuse(interaction, str(exc))
         return
@@ -130,8 +110,8 @@ async def launch(
         return
     job = admission.job
     assert job is not None
-    bot.messenger.register(job.id, interaction)
-    await bot.messenger.progress(job, force=True)
+    services.messenger.register(job.id, interaction)
+    await services.messenger.progress(job, force=True)
     notes = list(preflight.warnings)
     decision = admission.decision
     if decision.cost:
@@ -144,5 +124,5 @@ async def launch(
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)
-    bot.modlog.job_started(job)
-    await bot.runner.kick(job.guild_id)
+    services.modlog.job_started(job)
+    await services.runner.start_queued(job.guild_id)

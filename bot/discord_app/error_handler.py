@@ -1,0 +1,35 @@
+"""The one handler for errors raised by application commands (Red-DiscordBot's pattern): every
+error becomes a reply the member can act on, sent the right way for the interaction's state."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.replies import refuse
+
+log = logging.getLogger(__name__)
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+) -> None:
+    """One place that turns command errors into replies the member can act on."""
+    if isinstance(error, app_commands.MissingPermissions):
+        needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
+        await refuse(interaction, f"Only members with **{needed.replace('Guild', 'Server')}** can do that.")
+        return
+    if isinstance(error, app_commands.NoPrivateMessage):
+        await refuse(interaction, "This command only works in a server.")
+        return
+    if isinstance(error, app_commands.CheckFailure):
+        await refuse(interaction, str(error) or "You can't use this command here.")
+        return
+    if isinstance(error, app_commands.CommandOnCooldown):
+        await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
+        return
+    log.error("command %s failed", interaction.command.name if interaction.command else "?", exc_info=error)
+    await refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
