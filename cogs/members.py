@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import io
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,15 +25,28 @@ from bot.discord_app.history_pages import (
 from bot.discord_app.launch import requester_from
 from bot.discord_app.quota_report import quota_embed, quota_status
 from bot.discord_app.replies import refuse
-from bot.discord_app.usage_report import MAX_DAYS, usage_embed, usage_since
+from bot.discord_app.usage_chart import render_usage_chart
+from bot.discord_app.usage_report import (
+    CHART_FILENAME,
+    MAX_DAYS,
+    csv_filename,
+    day_totals,
+    usage_csv,
+    usage_embed,
+    usage_since,
+)
 from bot.discord_app.views import JobAction, custom_id
-from bot.quota.periods import next_resets, period_keys
+from bot.quota.periods import day_start, local_date, next_resets, period_keys
+from bot.quota.spending import spending_window, window_start
 from bot.storage.base import Store
 
 if TYPE_CHECKING:
     from bot.discord_app.client import KlingBot
 
     Interaction = discord.Interaction[KlingBot]
+
+#: Most jobs one CSV export lists (a year of a very busy server stays far below Discord's upload limit).
+CSV_MAX_JOBS = 20_000
 
 #: How long the page buttons of a /history reply keep working after the last click.
 HISTORY_VIEW_TIMEOUT = 600.0
@@ -189,13 +204,45 @@ class MembersCog(commands.Cog):
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.default_permissions(manage_guild=True)
     @moderator_only
-    @app_commands.describe(days="How many days back to count (default 30)")
-    async def usage(self, interaction: Interaction, days: app_commands.Range[int, 1, MAX_DAYS] = 30) -> None:
+    @app_commands.describe(
+        days="How many days back to count (default 30)",
+        csv="Attach every job of the period as a CSV file",
+    )
+    async def usage(
+        self,
+        interaction: Interaction,
+        days: app_commands.Range[int, 1, MAX_DAYS] = 30,
+        csv: bool = False,
+    ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.bot.services.store.usage_report(
-            _guild_id(interaction), usage_since(time.time(), days)
+        store = self.bot.services.store
+        guild_id = _guild_id(interaction)
+        limits = await store.get_limits(guild_id)
+        now = time.time()
+        since = usage_since(now, days)
+        report = await store.usage_report(guild_id, since)
+        today = local_date(now, limits.timezone)
+        per_day = await store.daily_usage(guild_id, day_start(window_start(today, days), limits.timezone))
+        window = spending_window(
+            day_totals(per_day),
+            today=today,
+            days=days,
+            unit=limits.unit,
+            daily_limit=limits.guild_daily,
+            monthly_limit=limits.guild_monthly,
         )
-        await interaction.followup.send(embed=usage_embed(report, days=days), ephemeral=True)
+        # Drawing takes a few hundred milliseconds of CPU: off the event loop.
+        chart = await asyncio.to_thread(render_usage_chart, window)
+        files = [discord.File(io.BytesIO(chart), filename=CHART_FILENAME)]
+        note = ""
+        if csv:
+            jobs = await store.jobs_since(guild_id, since, limit=CSV_MAX_JOBS)
+            if len(jobs) >= CSV_MAX_JOBS:
+                note = f"The CSV lists the first {CSV_MAX_JOBS} jobs of the period; ask for fewer days."
+            name = csv_filename(guild_id, days, today.isoformat())
+            files.append(discord.File(io.BytesIO(usage_csv(jobs)), filename=name))
+        embed = usage_embed(report, days=days, projection=window.projection.sentence(limits.unit), chart=True)
+        await interaction.followup.send(note, embed=embed, files=files, ephemeral=True)
 
 
 async def setup(bot: KlingBot) -> None:

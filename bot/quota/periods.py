@@ -82,3 +82,13 @@ def next_resets(now: datetime | float, tz: str) -> tuple[float, float]:
     tomorrow = date.fromordinal(today.toordinal() + 1)
     next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
     return _start_of(tomorrow, zone), _start_of(next_month, zone)
+
+
+def local_date(now: datetime | float, tz: str) -> date:
+    """The calendar day `now` falls on in time zone `tz`."""
+    return _local(now, tz).date()
+
+
+def day_start(day: date, tz: str) -> float:
+    """Epoch seconds of the first instant of `day` in time zone `tz`."""
+    return _start_of(day, _zone(tz))

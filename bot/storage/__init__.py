@@ -11,6 +11,7 @@ from bot.storage.base import (
     TERMINAL_STATES,
     Admission,
     AdmitRule,
+    DayUsage,
     DuplicateInteraction,
     Job,
     JobState,
@@ -19,6 +20,7 @@ from bot.storage.base import (
     Store,
     UsageReport,
     UsageRow,
+    VersionedLimits,
 )
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore, StorageUnavailable
 
@@ -37,6 +39,7 @@ __all__ = [
     "TERMINAL_STATES",
     "Admission",
     "AdmitRule",
+    "DayUsage",
     "DuplicateInteraction",
     "Job",
     "JobState",
@@ -47,5 +50,6 @@ __all__ = [
     "Store",
     "UsageReport",
     "UsageRow",
+    "VersionedLimits",
     "open_store",
 ]

@@ -142,6 +142,30 @@ class UsageReport:
     by_member: list[UsageRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """What a server spent on one day of its own calendar (the day key stored on each job)."""
+
+    day_key: str  # "YYYY-MM-DD" in the server's time zone at admission
+    videos: int
+    credits: float
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedLimits:
+    """A server's limits and the version they were read at, for compare-and-set writes (the panel).
+
+    `version` grows with every write; 0.0 means the server never saved any settings (first run).
+    """
+
+    limits: GuildLimits
+    version: float
+
+    @property
+    def first_run(self) -> bool:
+        return self.version == 0.0
+
+
 #: Pure function run inside the admission transaction: usage now -> decision.
 AdmitRule = Callable[[UsageSnapshot], Decision]
 
@@ -221,3 +245,22 @@ class Store(Protocol):
     async def get_limits(self, guild_id: int) -> GuildLimits: ...
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None: ...
+
+    async def get_versioned_limits(self, guild_id: int) -> VersionedLimits:
+        """The limits with their version (0.0 when never saved)."""
+        ...
+
+    async def set_limits_if_version(self, guild_id: int, limits: GuildLimits, version: float) -> float | None:
+        """Store `limits` only when the stored version is still `version` (compare-and-set in one
+        statement); the new version, or None when someone changed the settings meanwhile."""
+        ...
+
+    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+        """Spent videos and credits per day key of jobs created at or after `since`, oldest day first;
+        released jobs (failed, cancelled, timed out, unconfirmed) count for nothing, days without
+        spending are absent."""
+        ...
+
+    async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
+        """Every job of the server created at or after `since`, oldest first, at most `limit`."""
+        ...

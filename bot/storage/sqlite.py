@@ -39,6 +39,7 @@ from bot.storage.base import (
     RELEASED_STATES,
     Admission,
     AdmitRule,
+    DayUsage,
     DuplicateInteraction,
     Job,
     JobState,
@@ -46,6 +47,7 @@ from bot.storage.base import (
     StorageBusy,
     UsageReport,
     UsageRow,
+    VersionedLimits,
 )
 
 log = logging.getLogger(__name__)
@@ -396,6 +398,17 @@ SELECT * FROM grouped
 """
 
 
+# `updated_at` doubles as the settings' version: it only ever grows (even if the clock steps back),
+# so "the row still has the updated_at I read" means "nobody saved since". With :expected NULL the
+# write is unconditional (`/limits set`); otherwise only a row still at that version is replaced.
+_SAVE_LIMITS_SQL = """
+INSERT INTO guild_limits (guild_id, limits, updated_at) VALUES (:guild, :limits, :now)
+ON CONFLICT (guild_id) DO UPDATE
+   SET limits = excluded.limits,
+       updated_at = MAX(excluded.updated_at, guild_limits.updated_at + 0.001)
+ WHERE :expected IS NULL OR guild_limits.updated_at = :expected"""
+
+
 # --- the store ----------------------------------------------------------------------------------
 
 
@@ -656,13 +669,49 @@ class SqliteStore:
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
         async with self._write() as db:
-            await _fetch(
-                db,
-                """INSERT INTO guild_limits (guild_id, limits, updated_at) VALUES (?, ?, ?)
-                   ON CONFLICT (guild_id)
-                   DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at""",
-                (guild_id, limits.model_dump_json(), self._clock()),
-            )
+            await _fetch(db, _SAVE_LIMITS_SQL, {**self._limits_row(guild_id, limits), "expected": None})
+
+    def _limits_row(self, guild_id: int, limits: GuildLimits) -> dict[str, Any]:
+        return {"guild": guild_id, "limits": limits.model_dump_json(), "now": self._clock()}
+
+    async def get_versioned_limits(self, guild_id: int) -> VersionedLimits:
+        rows = await self._read("SELECT limits, updated_at FROM guild_limits WHERE guild_id = ?", (guild_id,))
+        if not rows:
+            return VersionedLimits(GuildLimits(), 0.0)
+        return VersionedLimits(GuildLimits.model_validate_json(rows[0][0]), float(rows[0][1]))
+
+    async def set_limits_if_version(self, guild_id: int, limits: GuildLimits, version: float) -> float | None:
+        params = {**self._limits_row(guild_id, limits), "expected": version}
+        async with self._write() as db:
+            if version == 0.0:
+                # Never saved when read: only an insert is right; a row that appeared since is newer.
+                rows = await _fetch(
+                    db,
+                    """INSERT INTO guild_limits (guild_id, limits, updated_at) VALUES (:guild, :limits, :now)
+                       ON CONFLICT (guild_id) DO NOTHING RETURNING updated_at""",
+                    params,
+                )
+            else:
+                rows = await _fetch(db, _SAVE_LIMITS_SQL + " RETURNING updated_at", params)
+        return float(rows[0][0]) if rows else None
+
+    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+        rows = await self._read(
+            f"""SELECT day_key, COUNT(*) AS videos, TOTAL(cost) AS credits FROM jobs
+                 WHERE guild_id = :guild AND created_at >= :since
+                   AND state NOT IN {_sql_states(RELEASED_STATES)}
+                 GROUP BY day_key ORDER BY day_key""",
+            {"guild": guild_id, "since": since},
+        )
+        return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+
+    async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
+        rows = await self._read(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE guild_id = ? AND created_at >= ? "
+            "ORDER BY created_at, rowid LIMIT ?",
+            (guild_id, since, max(limit, 0)),
+        )
+        return [_job_from_row(row) for row in rows]
 
 
 async def _usage(
