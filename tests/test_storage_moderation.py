@@ -3,9 +3,26 @@ spending per day and the jobs of a period for the CSV export. Real temporary SQL
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
 from bot.quota.models import GuildLimits
 from bot.storage import JobState, SqliteStore
-from tests.test_storage import GUILD, FakeClock, admit_in_state, clock, store  # noqa: F401 (fixtures)
+from tests.test_storage import GUILD, FakeClock, admit_in_state
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(tmp_path / "bot.sqlite3", clock=clock)
+    yield opened
+    await opened.close()
 
 
 async def test_a_server_that_never_saved_is_at_version_zero(store: SqliteStore) -> None:
@@ -44,7 +61,10 @@ async def test_daily_usage_counts_spent_jobs_per_stored_day(store: SqliteStore) 
     await admit_in_state(store, JobState.DELIVERED, cost=4.0, created_at=10.0, day_key="2026-10-01")
     await admit_in_state(store, JobState.DELIVERED, cost=4.0, created_at=300.0, guild_id=7)
     days = await store.daily_usage(GUILD, since=50.0)
-    assert [(d.day_key, d.videos, d.credits) for d in days] == [("2026-11-01", 1, 2.0), ("2026-11-03", 2, 6.5)]
+    assert [(d.day_key, d.videos, d.credits) for d in days] == [
+        ("2026-11-01", 1, 2.0),
+        ("2026-11-03", 2, 6.5),
+    ]
 
 
 async def test_jobs_since_lists_the_period_oldest_first(store: SqliteStore) -> None:
