@@ -34,6 +34,7 @@ from bot.discord_app.limit_settings import (
     set_role_exempt,
     update_text,
 )
+from bot.discord_app.limits_panel import LimitsPanel
 from bot.discord_app.replies import refuse
 from bot.kling.models import Model
 from bot.quota.models import GuildLimits, LimitUnit
@@ -80,7 +81,13 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         guild_id = _guild_id(interaction)
         async with self._locks[guild_id]:
             try:
-                update = change(await self.bot.services.store.get_limits(guild_id))
+                before = await self.bot.services.store.get_limits(guild_id)
+                update = change(before)
+                new_modlog = update.limits.modlog_channel_id
+                if new_modlog is not None and new_modlog != before.modlog_channel_id:
+                    problem = await self.bot.services.modlog.probe(guild_id, new_modlog, interaction.user.id)
+                    if problem:
+                        raise Refusal(problem)
             except Refusal as exc:
                 await refuse(interaction, str(exc))
                 return
@@ -101,6 +108,24 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         await interaction.response.defer(ephemeral=True, thinking=True)
         limits = await self.bot.services.store.get_limits(_guild_id(interaction))
         await interaction.followup.send(embed=limits_embed(limits), ephemeral=True)
+
+    @app_commands.command(
+        name="panel", description="Change this server's video settings with menus and forms"
+    )
+    @moderator_only
+    async def panel(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild_id = _guild_id(interaction)
+        services = self.bot.services
+        view = LimitsPanel(
+            store=services.store,
+            modlog=services.modlog,
+            lock=self._locks[guild_id],
+            guild_id=guild_id,
+            opener_id=interaction.user.id,
+            current=await services.store.get_versioned_limits(guild_id),
+        )
+        view.message = await interaction.followup.send(**view.parts(), ephemeral=True, wait=True)
 
     @app_commands.command(name="set", description="Change video limits (type none or off to remove a limit)")
     @moderator_only

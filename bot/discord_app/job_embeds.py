@@ -320,3 +320,8 @@ def failure_embed(job: Job) -> discord.Embed:
     embed.add_field(name="Model", value=job.request.model.value)
     _footer(embed, job)
     return embed
+
+
+def failure_title(error_code: str | None) -> str:
+    """A short name for why a job failed ("The video took too long"), e.g. for the mod-log."""
+    return _failure_words(error_code).title

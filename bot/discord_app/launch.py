@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any
 
 import discord
 
 from bot import media
+from bot.discord_app.modlog import Attempt
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
@@ -95,7 +97,22 @@ async def launch(
     try:
         preflight = await services.video_service.preflight(order)
         admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
-    except (Refused, media.AttachmentRefused) as exc:
+    except Refused as exc:
+        await refuse(interaction, str(exc))
+        services.modlog.request_refused(
+            Attempt(
+                guild_id=requester.guild_id,
+                channel_id=requester.channel_id,
+                member_id=requester.member_id,
+                request=request,
+                reason=str(exc),
+                at=time.time(),
+                rule_channel_id=requester.parent_channel_id,
+                is_moderator=requester.is_moderator,
+            )
+        )
+        return
+    except media.AttachmentRefused as exc:
         await refuse(interaction, str(exc))
         return
     except DuplicateInteraction:

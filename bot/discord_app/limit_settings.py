@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any
 
 import discord
@@ -172,6 +173,29 @@ _PARSED_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 _PLAIN_OPTIONS = {"allow_audio": "allow_audio", "allow_4k": "allow_4k"}
 
 
+def form_options() -> tuple[str, ...]:
+    """The option names `LimitsForm` (and `/limits set`) knows, in declaration order."""
+    return tuple(option.name for option in fields(LimitsForm))
+
+
+def option_text(limits: GuildLimits, option: str) -> str:
+    """The current value of `option` as a moderator would type it, so a pre-filled form field that
+    is sent back unchanged parses to the same value ("none" for no limit, "30" for 30 seconds)."""
+    target = _PARSED_OPTIONS[option][0] if option in _PARSED_OPTIONS else _PLAIN_OPTIONS.get(option, option)
+    value = getattr(limits, target)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, frozenset | set | tuple | list):
+        return ", ".join(sorted(str(getattr(item, "value", item)) for item in value))
+    return str(value)
+
+
 def apply_form(limits: GuildLimits, form: LimitsForm) -> LimitsUpdate:
     """The limits after `/limits set`. Refusal lists every bad option (nothing is applied then)."""
     updates: dict[str, Any] = {}
@@ -300,6 +324,14 @@ def set_role_exempt(limits: GuildLimits, role_id: int, *, exempt: bool) -> Limit
     return _update(limits, {"exempt_roles": roles})
 
 
+def set_exempt_roles(limits: GuildLimits, role_ids: Iterable[int]) -> LimitsUpdate:
+    """The whole list of exempt roles at once (the panel's role picker)."""
+    roles = frozenset(role_ids)
+    if len(roles) > MAX_ROLES:
+        raise Refusal(f"At most {MAX_ROLES} roles can be exempt. Nothing changed.")
+    return _update(limits, {"exempt_roles": roles})
+
+
 # --- channels ------------------------------------------------------------------------------------
 
 
@@ -329,6 +361,22 @@ def clear_channels(limits: GuildLimits) -> LimitsUpdate:
     if not limits.allowed_channels:
         raise Refusal("Videos can already be made in any channel.")
     return _update(limits, {"allowed_channels": frozenset()})
+
+
+def set_channels(limits: GuildLimits, channels: Iterable[ChannelChoice]) -> LimitsUpdate:
+    """The whole list at once (the panel's channel picker); empty means every channel."""
+    chosen = list(channels)
+    for channel in chosen:
+        _require_message_channel(channel)
+    ids = frozenset(channel.id for channel in chosen)
+    if len(ids) > MAX_CHANNELS:
+        raise Refusal(f"At most {MAX_CHANNELS} channels can be listed. Nothing changed.")
+    notes: tuple[str, ...] = ()
+    if ids and not limits.allowed_channels:
+        notes = ("Videos can now be made only in the listed channels (moderators can still use any).",)
+    elif limits.allowed_channels and not ids:
+        notes = ("The list is empty now, so videos can be made in any channel.",)
+    return _update(limits, {"allowed_channels": ids}, notes=notes)
 
 
 # --- blocked words --------------------------------------------------------------------------------

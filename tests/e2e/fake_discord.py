@@ -673,6 +673,18 @@ class FakeDiscord:
         guild.members.setdefault(user.id, FakeMember(user, []))
         return user
 
+    def add_role(self, guild: FakeGuild, name: str, permissions: int = 0) -> FakeRole:
+        """A role in ``guild`` (before the bot starts, or it won't be in the bot's cache)."""
+        role = FakeRole(self.ids.next(), name, permissions, position=len(guild.roles))
+        guild.roles.append(role)
+        return role
+
+    def add_channel(self, guild: FakeGuild, name: str, *, type: int = 0) -> FakeChannel:
+        """A channel in ``guild`` (0 text, 4 category, 15 forum…), before the bot starts."""
+        channel = FakeChannel(self.ids.next(), name, guild.id, type=type, position=len(guild.channels))
+        guild.channels.append(channel)
+        return channel
+
     def add_attachment(
         self, data: bytes, filename: str, content_type: str | None = None, *, channel_id: int | None = None
     ) -> FakeAttachment:
@@ -1012,6 +1024,16 @@ class FakeDiscord:
             user = value if isinstance(value, FakeUser) else self.users[int(value)]
             resolved.setdefault("users", {})[str(user.id)] = user.payload()
             option["value"] = str(user.id)
+        elif option_type in (7, 8):
+            wanted = str(getattr(value, "id", value))
+            guild = next((g for g in self.guilds if any(str(c.id) == wanted for c in g.channels)), None)
+            guild = guild or next((g for g in self.guilds if any(str(r.id) == wanted for r in g.roles)), None)
+            if guild is None:
+                raise LookupError(f"option {key!r}: no channel or role {wanted} in any server")
+            kind = {"type": 8 if option_type == 7 else 6, "custom_id": key, "max_values": 1}
+            for group, items in _select_resolved(kind, [wanted], guild).items():
+                resolved.setdefault(group, {}).update(items)
+            option["value"] = wanted
         elif option_type in (3, 4, 5, 10):
             option["value"] = {3: str, 4: int, 5: bool, 10: float}[option_type](value)
         else:
@@ -1041,10 +1063,14 @@ class FakeDiscord:
         if component.get("disabled"):
             raise LookupError(f"component {custom_id!r} is disabled: a member cannot use it")
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
-        if component["type"] != 2:
-            data["values"] = list(values or [])
         channel_id = int(stored["channel_id"])
         guild = next((g for g in self.guilds if any(c.id == channel_id for c in g.channels)), None)
+        if component["type"] != 2:
+            chosen = [str(getattr(value, "id", value)) for value in values or []]
+            data["values"] = chosen
+            resolved = _select_resolved(component, chosen, guild)
+            if resolved:
+                data["resolved"] = resolved
         channel = next((c for c in guild.channels if c.id == channel_id), None) if guild else None
         return await self._send_interaction(
             3,
@@ -1060,7 +1086,8 @@ class FakeDiscord:
     async def send_modal_submit(
         self, custom_id: str, fields: Mapping[str, str], *, user: FakeUser | None = None
     ) -> SentInteraction:
-        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id."""
+        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id (an
+        input left out keeps its pre-filled text)."""
         if custom_id not in self.modals:
             raise LookupError(f"the bot never showed a modal {custom_id!r}: {sorted(self.modals)}")
         modal, origin = self.modals[custom_id]
@@ -1923,8 +1950,55 @@ def _infer_option_type(value: Any) -> int:
     return _OPTION_TYPES["string"]
 
 
+_SELECT_KINDS = {5: ("users",), 6: ("roles",), 7: ("users", "roles"), 8: ("channels",)}
+
+
+def _select_resolved(
+    component: Mapping[str, Any], chosen: Sequence[str], guild: FakeGuild | None
+) -> dict[str, dict[str, Any]]:
+    """Check ``chosen`` as Discord's client would let a member pick it, and build the ``resolved`` data
+    Discord sends with user, role, mentionable and channel selects (discord.py reads values from it)."""
+    low, high = int(component.get("min_values", 1)), int(component.get("max_values", 1))
+    if not low <= len(chosen) <= high:
+        raise ValueError(
+            f"select {component.get('custom_id')!r} takes {low} to {high} values, not {len(chosen)}"
+        )
+    if component["type"] == 3:
+        offered = {option["value"] for option in component.get("options") or []}
+        unknown = set(chosen) - offered
+        if unknown:
+            raise ValueError(f"select {component.get('custom_id')!r} offers no {sorted(unknown)}")
+        return {}
+    kinds = _SELECT_KINDS.get(int(component["type"]), ())
+    if not kinds or guild is None:
+        return {}
+    resolved: dict[str, dict[str, Any]] = {}
+    for value in chosen:
+        channel = next((c for c in guild.channels if str(c.id) == value), None)
+        role = next((r for r in guild.roles if str(r.id) == value), None)
+        member = guild.members.get(int(value)) if value.isdigit() else None
+        if "channels" in kinds and channel is not None:
+            allowed_types = component.get("channel_types")
+            if allowed_types and channel.type not in allowed_types:
+                raise ValueError(
+                    f"channel {value} is of type {channel.type}, which this select does not offer"
+                )
+            payload = channel.payload() | {"permissions": str(ALL_PERMISSIONS)}
+            resolved.setdefault("channels", {})[value] = payload
+        elif "roles" in kinds and role is not None:
+            resolved.setdefault("roles", {})[value] = role.payload()
+        elif "users" in kinds and member is not None:
+            resolved.setdefault("users", {})[value] = member.user.payload()
+        else:
+            raise ValueError(
+                f"nothing in the server with id {value} fits select {component.get('custom_id')!r}"
+            )
+    return resolved
+
+
 def _submitted(component: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
-    value = fields.get(component["custom_id"], "")
+    # A field the member leaves alone is sent with the text it was pre-filled with, as Discord does.
+    value = fields.get(component["custom_id"], component.get("value") or "")
     return {"type": component["type"], "custom_id": component["custom_id"], "value": value}
 
 
