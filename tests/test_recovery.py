@@ -123,7 +123,8 @@ async def test_a_lost_answer_is_adopted_and_delivered_once(
     assert creates(fake_acedata) == 1
     assert len(pipeline.notifier.deliveries) == 1
     listings = [r.json for r in fake_acedata.requests_to("/kling/tasks") if "ids" not in r.json]
-    assert listings and all(body["created_at_min"] <= time.time() <= body["created_at_max"] for body in listings)
+    now = time.time()
+    assert listings and all(body["created_at_min"] <= now <= body["created_at_max"] for body in listings)
 
 
 async def test_two_identical_requests_in_the_window_make_it_unconfirmed_not_a_wrong_adoption(

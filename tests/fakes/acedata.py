@@ -359,7 +359,8 @@ class FakeAceData:
 
     # --- control API for out-of-process tests -------------------------------------------------
     def _control_routes(self, app: web.Application) -> None:
-        """`GET /_control/stats`; `POST /_control/{outcome|render|inject|finish|fail|balance|reset}` + JSON body."""
+        """`GET /_control/stats`; `POST /_control/{command}` + JSON body, where command is one of
+        outcome, render, inject, finish, fail, balance (`{"exhausted": bool}`) or reset."""
 
         async def stats(_: web.Request) -> web.Response:
             counts = Counter(f"{r.method} {r.path}" for r in self.requests)
