@@ -11,6 +11,7 @@ import discord
 
 from bot.discord_app.access import Refusal
 from bot.discord_app.job_embeds import format_duration, neutralise
+from bot.discord_app.phone import pack
 from bot.quota.models import LimitUnit
 from bot.quota.policy import format_amount, relative_time
 from bot.storage.base import ACTIVE_STATES, Job, JobState
@@ -145,7 +146,7 @@ def _entry_value(job: Job, *, show_member: bool) -> str:
         facts.append(f"[Open]({link})")
     if job.state is not JobState.DELIVERED and job.error_code:
         facts.append(f"reason: {neutralise(job.error_code, 40)}")
-    return f"{prompt}\n{' · '.join(facts)}"
+    return f"{prompt}\n{pack(facts)}"
 
 
 def history_page(query: HistoryQuery, jobs: Sequence[Job], *, page: int, total: int) -> HistoryPage:

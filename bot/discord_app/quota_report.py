@@ -76,8 +76,9 @@ def allowance_text(allowance: Allowance, unit: LimitUnit) -> str:
     remaining = allowance.remaining
     if allowance.limit is None or remaining is None:
         return f"No limit ({used} used)"
+    # Two short lines rather than one that wraps mid-number on a phone.
     text = (
-        f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)} ({used} used)"
+        f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)}\n({used} used)"
     )
     if allowance.resets_at is not None:
         text += f"\nResets {relative_time(allowance.resets_at)}"
