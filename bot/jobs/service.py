@@ -18,10 +18,11 @@ from bot.quota.costs import CostTable
 from bot.quota.models import Decision
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import check_server_policy, evaluate
+from bot.refusals import MemberRefusal
 from bot.storage.base import Admission, NewJob, Store
 
 
-class Refused(Exception):
+class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
 
 
