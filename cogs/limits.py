@@ -35,7 +35,6 @@ from bot.discord_app.limit_settings import (
     update_text,
 )
 from bot.discord_app.limits_panel import LimitsPanel
-from bot.discord_app.replies import refuse
 from bot.kling.models import Model
 from bot.quota.models import GuildLimits, LimitUnit
 
@@ -80,17 +79,14 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild_id(interaction)
         async with self._locks[guild_id]:
-            try:
-                before = await self.bot.services.store.get_limits(guild_id)
-                update = change(before)
-                new_modlog = update.limits.modlog_channel_id
-                if new_modlog is not None and new_modlog != before.modlog_channel_id:
-                    problem = await self.bot.services.modlog.probe(guild_id, new_modlog, interaction.user.id)
-                    if problem:
-                        raise Refusal(problem)
-            except Refusal as exc:
-                await refuse(interaction, str(exc))
-                return
+            before = await self.bot.services.store.get_limits(guild_id)
+            update = change(before)
+            new_modlog = update.limits.modlog_channel_id
+            if new_modlog is not None and new_modlog != before.modlog_channel_id:
+                # A mod-log the bot can't post in would stay silent: refuse it now, nothing saved.
+                problem = await self.bot.services.modlog.probe(guild_id, new_modlog, interaction.user.id)
+                if problem:
+                    raise Refusal(problem)
             if update.changed:
                 await self.bot.services.store.set_limits(guild_id, update.limits)
         if not update.changed:

@@ -45,6 +45,7 @@ from bot.discord_app.limit_settings import (
 from bot.discord_app.replies import refuse
 from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits
+from bot.refusals import MemberRefusal
 from bot.storage.base import Store, VersionedLimits
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ class LimitsPanel(discord.ui.View):
                 update = change(current.limits)
                 if update.changed and check is not None:
                     await check(update)
-            except Refusal as exc:
+            except MemberRefusal as exc:
                 self.status = _refusal_text(str(exc))
                 await self.show(interaction)
                 return
