@@ -17,7 +17,7 @@ from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import Requester, VideoService
 from bot.kling.client import KlingClient
-from bot.kling.models import Action, Model, VideoRequest
+from bot.kling.models import Model
 from bot.quota.costs import load_cost_table
 from bot.storage import open_store
 from bot.storage.base import Job, JobState, Store
@@ -108,10 +108,6 @@ async def build_pipeline(
         circuit=circuit,
     )
     return Pipeline(store, http, kling, runner, poller, service, notifier, circuit)
-
-
-def text_request(prompt: str = "a red fox running through snow", **fields: object) -> VideoRequest:
-    return VideoRequest(action=Action.TEXT2VIDEO, prompt=prompt, **fields)  # type: ignore[arg-type]
 
 
 def requester(member_id: int = 1001, *, guild_id: int = 42, interaction_id: int | None = None) -> Requester:

@@ -20,13 +20,14 @@ from bot.quota.costs import CostTable
 from bot.quota.models import Decision
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import check_server_policy, evaluate
+from bot.refusals import MemberRefusal
 from bot.storage.base import Admission, NewJob, Store
 
 #: How long saved defaults are trusted from memory; a change made through the bot applies at once.
 PREFERENCES_CACHE_SECONDS = 60.0
 
 
-class Refused(Exception):
+class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
 
 

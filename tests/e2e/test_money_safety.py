@@ -12,7 +12,7 @@ from bot.quota.models import GuildLimits
 from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     JOB_TIMEOUT,
     delivered_upload,
     edits_of,
