@@ -24,6 +24,7 @@ import discord
 
 from bot.discord_app.history_pages import result_link
 from bot.discord_app.job_embeds import failure_title, neutralise
+from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
 from bot.quota.models import GuildLimits, LimitUnit
@@ -183,6 +184,30 @@ class ModLog:
             await self._send(job.guild_id, job_entry(fresh if fresh.message_id else job, outcome))
 
         self._spawn(post())
+
+    async def circuit_changed(self, event: CircuitEvent) -> None:
+        """AceData out of balance or down, and back: one post in every server's mod-log."""
+        if event.kind is CircuitEventKind.OPENED:
+            if event.reason is OpenReason.BALANCE:
+                text = (
+                    "🛑 **The bot's AceData account is out of credit.** New videos are refused and queued "
+                    "ones wait; nothing is being charged. The bot's operator must top up the AceData "
+                    "balance; the bot resumes by itself once it can."
+                )
+            else:
+                text = (
+                    "🛑 **AceData (the video service) is not responding.** New videos are refused and "
+                    "queued ones wait; nothing is being charged. The bot keeps checking and resumes by "
+                    "itself."
+                )
+            colour = discord.Colour.red()
+        elif event.kind is CircuitEventKind.CLOSED:
+            text = "✅ AceData works again: new videos are accepted and queued ones are starting."
+            colour = discord.Colour.green()
+        else:
+            return
+        for guild in self.client.guilds:
+            self._post(guild.id, discord.Embed(description=text, colour=colour))
 
     def job_started(self, job: Job) -> None:
         self._post_job(job, Outcome.STARTED)
