@@ -164,16 +164,20 @@ class ModLog:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _post(self, guild_id: int, embed: discord.Embed) -> None:
-        self._spawn(self._send(guild_id, embed))
+    def _post(self, guild_id: int, embed: discord.Embed | None = None, *, content: str | None = None) -> None:
+        self._spawn(self._send(guild_id, embed, content=content))
 
-    async def _send(self, guild_id: int, embed: discord.Embed) -> None:
+    async def _send(self, guild_id: int, embed: discord.Embed | None, *, content: str | None = None) -> None:
         limits = await self.store.get_limits(guild_id)
         if limits.modlog_channel_id is None:
             return
         try:
             channel = self.client.get_partial_messageable(limits.modlog_channel_id)
-            await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+            mentions = discord.AllowedMentions.none()
+            if embed is None:
+                await channel.send(content, allowed_mentions=mentions)
+            else:
+                await channel.send(content, embed=embed, allowed_mentions=mentions)
         except discord.HTTPException as exc:
             log.info("guild %s: mod-log post failed (HTTP %s)", guild_id, exc.status)
 
@@ -200,14 +204,13 @@ class ModLog:
                     "queued ones wait; nothing is being charged. The bot keeps checking and resumes by "
                     "itself."
                 )
-            colour = discord.Colour.red()
         elif event.kind is CircuitEventKind.CLOSED:
             text = "✅ AceData works again: new videos are accepted and queued ones are starting."
-            colour = discord.Colour.green()
         else:
             return
         for guild in self.client.guilds:
-            self._post(guild.id, discord.Embed(description=text, colour=colour))
+            # Plain text: an alert for everyone reading the channel, not an entry about one job.
+            self._post(guild.id, content=text)
 
     def job_started(self, job: Job) -> None:
         self._post_job(job, Outcome.STARTED)
