@@ -120,6 +120,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
             guild_id=guild_id,
             opener_id=interaction.user.id,
             current=await services.store.get_versioned_limits(guild_id),
+            fallback_model=services.settings.DEFAULT_MODEL,
         )
         view.message = await interaction.followup.send(**view.parts(), ephemeral=True, wait=True)
 

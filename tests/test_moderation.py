@@ -44,10 +44,22 @@ def test_every_declared_field_fits_discord_and_known_ones_are_offered() -> None:
     for form in FORMS:
         assert len(form.title) <= 45 and len(form.fields) <= 5
         assert all(len(field.label) <= 45 for field in form.fields)
-    known = set(form_options())
+    known = set(form_options()) | set(GuildLimits.model_fields)
     offered = [field.option for form in available_forms() for field in form.available()]
     assert offered and set(offered) <= known
-    assert {"guild_daily", "member_cooldown", "timezone"} <= set(offered)
+    assert {"guild_daily", "member_cooldown", "timezone", "default_model"} <= set(offered)
+
+
+def submitted(limits: GuildLimits, edits: dict[str, str]) -> GuildLimits | None:
+    """Every available form filled in as the panel pre-fills it, with `edits` typed over it."""
+    after = limits
+    for form in available_forms():
+        prefilled = {field.option: option_text(after, field.option) for field in form.available()}
+        typed = prefilled | {k: v for k, v in edits.items() if k in prefilled}
+        change = form.change(prefilled, typed, Model.V1)
+        if change is not None:
+            after = change(after).limits
+    return after
 
 
 @pytest.mark.parametrize(
@@ -56,24 +68,49 @@ def test_every_declared_field_fits_discord_and_known_ones_are_offered() -> None:
         GuildLimits(),
         GuildLimits(unit=LimitUnit.CREDITS, guild_daily=12.5, member_daily=0, member_cooldown_seconds=5400),
         GuildLimits(member_concurrent=None, guild_concurrent=1, max_duration=10, timezone="Europe/Paris"),
+        GuildLimits(default_model=Model.V3, default_mode=Mode.PRO, default_duration=10),
     ],
 )
-def test_prefilled_text_parses_back_to_the_same_settings(limits: GuildLimits) -> None:
-    options = [field.option for form in available_forms() for field in form.available()]
-    form = LimitsForm(**{option: option_text(limits, option) for option in options})
-    assert apply_form(limits, form).limits == limits
+def test_prefilled_text_sent_back_changes_nothing(limits: GuildLimits) -> None:
+    for form in available_forms():
+        prefilled = {field.option: option_text(limits, field.option) for field in form.available()}
+        assert form.change(prefilled, dict(prefilled), Model.V1) is None
+    # And the texts parse back to the same values when they are applied.
+    options = [f.option for form in available_forms() for f in form.available() if f.option in form_options()]
+    assert apply_form(limits, LimitsForm(**{o: option_text(limits, o) for o in options})).limits == limits
 
 
 def test_only_edited_fields_are_applied() -> None:
     prefilled = {"guild_daily": "none", "member_daily": "3"}
     assert typed_changes(prefilled, {"guild_daily": "none", "member_daily": " 3 "}) is None
-    assert typed_changes(prefilled, {"guild_daily": "none", "member_daily": "5"}) == LimitsForm(
-        member_daily="5"
-    )
+    assert typed_changes(prefilled, {"guild_daily": "none", "member_daily": "5"}) == {"member_daily": "5"}
     # Clearing a field means "no limit", like typing none.
-    assert typed_changes(prefilled, {"guild_daily": "none", "member_daily": ""}) == LimitsForm(
-        member_daily=""
+    assert typed_changes(prefilled, {"guild_daily": "none", "member_daily": ""}) == {"member_daily": ""}
+    after = submitted(GuildLimits(member_daily=3, guild_daily=9), {"member_daily": "5"})
+    assert after is not None and (after.member_daily, after.guild_daily) == (5, 9)
+
+
+def test_server_defaults_follow_the_defaults_rules() -> None:
+    after = submitted(GuildLimits(), {"default_model": "kling-v2-6", "default_duration": "10"})
+    assert after is not None and (after.default_model, after.default_duration) == (Model.V2_6, 10)
+    form = next(form for form in FORMS if form.key == "defaults")
+    prefilled = {field.option: option_text(after, field.option) for field in form.available()}
+    update_change = form.change(
+        prefilled, prefilled | {"default_model": "none", "default_duration": ""}, Model.V1
     )
+    assert update_change is not None
+    cleared = update_change(after)
+    assert cleared.limits.default_model is None and any("Server defaults" in c for c in cleared.changes)
+    for bad, words in (({"default_duration": "soon"}, "whole"), ({"default_model": "kling-v9"}, "model")):
+        change = form.change(prefilled, prefilled | bad, Model.V1)
+        assert change is not None
+        with pytest.raises(Refusal, match=words):
+            change(after)
+    only_v1 = GuildLimits(allowed_models=frozenset({Model.V1}))
+    change = form.change(prefilled, prefilled | {"default_model": "kling-v3"}, Model.V1)
+    assert change is not None
+    with pytest.raises(Refusal, match="enabled"):
+        change(only_v1)
 
 
 def test_out_of_range_numbers_are_refused_with_every_problem_named() -> None:
@@ -82,7 +119,7 @@ def test_out_of_range_numbers_are_refused_with_every_problem_named() -> None:
     )
     assert form is not None
     with pytest.raises(Refusal) as refused:
-        apply_form(GuildLimits(), form)
+        apply_form(GuildLimits(), LimitsForm(**form))
     assert "member_daily" in str(refused.value) and "member_concurrent" in str(refused.value)
 
 
@@ -174,8 +211,8 @@ def test_history_and_quota_lines_fit_a_phone() -> None:
         facts = (field.value or "").splitlines()[1:]  # the first line is the prompt: prose may wrap
         assert all(display_width(line) <= PHONE_WIDTH for line in facts), facts
         assert display_width(field.name or "") <= PHONE_WIDTH
-    limits = GuildLimits(unit=LimitUnit.CREDITS, member_daily=2000.5, guild_monthly=123456.25)
-    usage = UsageSnapshot(member_day_credits=1234.75, guild_month_credits=99999.5)
+    limits = GuildLimits(unit=LimitUnit.CREDITS, member_daily=200, guild_monthly=4000)
+    usage = UsageSnapshot(member_day_credits=12.5, guild_month_credits=999.5)
     status = quota_status(limits, usage, member_role_ids=(), now=NOW, resets=(NOW + 10, NOW + 20))
     for field in quota_embed(status).fields:
         assert all(display_width(line) <= PHONE_WIDTH for line in (field.value or "").splitlines()), field

@@ -34,6 +34,7 @@ from bot.discord_app.limit_settings import (
     LimitsForm,
     LimitsUpdate,
     apply_form,
+    describe_changes,
     form_options,
     limits_embed,
     option_text,
@@ -43,8 +44,10 @@ from bot.discord_app.limit_settings import (
     update_text,
 )
 from bot.discord_app.replies import refuse
+from bot.discord_app.saved_defaults import Typed, read_preferences, with_server_defaults
 from bot.kling.models import Mode, Model
-from bot.quota.models import GuildLimits
+from bot.quota.models import GuildLimits, Preferences
+from bot.quota.policy import NO_LIMIT_WORDS
 from bot.refusals import MemberRefusal
 from bot.storage.base import Store, VersionedLimits
 
@@ -93,17 +96,86 @@ class FormField:
     max_length: int = 20
 
 
+#: Applies a form's fields that are not `/limits set` options: (settings, typed texts of those fields,
+#: the bot's default model) -> the change.
+CustomApply = Callable[[GuildLimits, dict[str, str], Model], LimitsUpdate]
+
+
 @dataclass(frozen=True, slots=True)
 class PanelForm:
     key: str
     button: str
     title: str  # at most 45 characters
     fields: tuple[FormField, ...]
+    #: For fields `/limits set` doesn't take (e.g. the server defaults of `/defaults server`).
+    apply_custom: CustomApply | None = None
 
     def available(self) -> tuple[FormField, ...]:
-        """The fields `/limits set` knows today (at most 5: Discord's limit for one form)."""
+        """The fields that exist today (at most 5: Discord's limit for one form): `/limits set`
+        options, and settings this form applies itself."""
         known = set(form_options())
+        if self.apply_custom is not None:
+            known |= set(GuildLimits.model_fields)
         return tuple(field for field in self.fields if field.option in known)[:5]
+
+    def change(
+        self, prefilled: dict[str, str], typed: dict[str, str], fallback_model: Model
+    ) -> Callable[[GuildLimits], LimitsUpdate] | None:
+        """What submitting the form changes (None: nothing was edited). `/limits set` options go
+        through `apply_form`; the rest through `apply_custom`, given all of their texts."""
+        edited = typed_changes(prefilled, typed)
+        if edited is None:
+            return None
+        options = set(form_options())
+        limits_set: dict[str, Any] = {option: text for option, text in edited.items() if option in options}
+        form = LimitsForm(**limits_set)
+        custom_edited = any(
+            text.strip() != prefilled[option] for option, text in typed.items() if option not in options
+        )
+        custom = {option: text for option, text in typed.items() if option not in options}
+        apply_custom = self.apply_custom
+
+        def change(limits: GuildLimits) -> LimitsUpdate:
+            after, notes = limits, []
+            if form != LimitsForm():
+                first = apply_form(limits, form)
+                after, notes = first.limits, list(first.notes)
+            if custom_edited and apply_custom is not None:
+                second = apply_custom(after, custom, fallback_model)
+                after, notes = second.limits, [*notes, *second.notes]
+            return LimitsUpdate(after, describe_changes(limits, after), tuple(notes))
+
+        return change
+
+
+def server_defaults_change(limits: GuildLimits, typed: dict[str, str], fallback_model: Model) -> LimitsUpdate:
+    """The server defaults (`/defaults server`'s rules): all four fields together; all empty clears them."""
+
+    def value(option: str) -> str | None:
+        text = typed.get(option, "").strip()
+        return None if text.lower() in NO_LIMIT_WORDS else text
+
+    duration_text = value("default_duration")
+    try:
+        duration = None if duration_text is None else int(duration_text.lower().removesuffix("s").strip())
+    except ValueError:
+        raise Refusal(
+            f"Nothing was changed. **default_duration**: {(duration_text or '')[:20]!r} isn't a whole "
+            "number of seconds; type one like 5, or none."
+        ) from None
+    wanted = Typed(
+        model=value("default_model"),
+        mode=value("default_mode"),
+        duration=duration,
+        aspect_ratio=value("default_aspect_ratio"),
+    )
+    preferences = (
+        Preferences()
+        if wanted.is_empty()
+        else read_preferences(wanted, limits, fallback_model=fallback_model)
+    )
+    after = GuildLimits.model_validate(with_server_defaults(limits, preferences).model_dump())
+    return LimitsUpdate(after, describe_changes(limits, after))
 
 
 FORMS: tuple[PanelForm, ...] = (
@@ -142,6 +214,7 @@ FORMS: tuple[PanelForm, ...] = (
             FormField("default_duration", "Default duration in seconds", "e.g. 5, or none", 10),
             FormField("default_aspect_ratio", "Default aspect ratio", "16:9, 9:16 or 1:1, or none", 10),
         ),
+        apply_custom=server_defaults_change,
     ),
 )
 
@@ -154,13 +227,11 @@ def form_named(key: str) -> PanelForm:
     return next(form for form in FORMS if form.key == key)
 
 
-def typed_changes(prefilled: dict[str, str], typed: dict[str, str]) -> LimitsForm | None:
-    """The options whose text the moderator edited (untouched pre-filled text is not re-applied,
+def typed_changes(prefilled: dict[str, str], typed: dict[str, str]) -> dict[str, str] | None:
+    """The fields whose text the moderator edited (untouched pre-filled text is not re-applied,
     so a form never "changes" what it only displayed); None when nothing was edited."""
-    edited: dict[str, Any] = {
-        option: text.strip() for option, text in typed.items() if text.strip() != prefilled[option]
-    }
-    return LimitsForm(**edited) if edited else None
+    edited = {option: text.strip() for option, text in typed.items() if text.strip() != prefilled[option]}
+    return edited or None
 
 
 # --- what each select means -------------------------------------------------------------------------
@@ -219,6 +290,7 @@ class LimitsPanel(discord.ui.View):
         guild_id: int,
         opener_id: int,
         current: VersionedLimits,
+        fallback_model: Model = Model.V1,
         timeout: float = PANEL_TIMEOUT,
     ) -> None:
         super().__init__(timeout=timeout)
@@ -227,6 +299,8 @@ class LimitsPanel(discord.ui.View):
         self.lock = lock
         self.guild_id = guild_id
         self.opener_id = opener_id
+        #: The bot's DEFAULT_MODEL: what server defaults are checked against when they name no model.
+        self.fallback_model = fallback_model
         self.limits = current.limits
         self.version = current.version
         self.page = Page.SETUP if current.first_run else Page.RULES
@@ -565,6 +639,7 @@ class SettingsForm(discord.ui.Modal):
     def __init__(self, panel: LimitsPanel, form: PanelForm) -> None:
         super().__init__(title=form.title, custom_id=_custom_id("form", form.key), timeout=PANEL_TIMEOUT)
         self.panel = panel
+        self.form = form
         self.prefilled: dict[str, str] = {}
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for field in form.available():
@@ -586,10 +661,10 @@ class SettingsForm(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         typed = {option: text_input.value for option, text_input in self.inputs.items()}
-        form = typed_changes(self.prefilled, typed)
-        if form is None:
+        change = self.form.change(self.prefilled, typed, self.panel.fallback_model)
+        if change is None:
             await interaction.response.defer()
             self.panel.status = "Nothing changed: the form was sent as it was."
             await self.panel.show(interaction)
             return
-        await self.panel.apply(interaction, lambda limits: apply_form(limits, form))
+        await self.panel.apply(interaction, change)

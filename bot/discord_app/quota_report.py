@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import discord
 
+from bot.discord_app.phone import PHONE_WIDTH, display_width
 from bot.quota.models import Allowance, GuildLimits, LimitUnit, UsageSnapshot
 from bot.quota.policy import allowances, format_amount, format_seconds, is_exempt, relative_time
 
@@ -76,9 +77,12 @@ def allowance_text(allowance: Allowance, unit: LimitUnit) -> str:
     remaining = allowance.remaining
     if allowance.limit is None or remaining is None:
         return f"No limit ({used} used)"
-    # Two short lines rather than one that wraps mid-number on a phone.
+    left = f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)}"
+    # On one line when it fits a phone, else the usage goes below (credits make long numbers).
     text = (
-        f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)}\n({used} used)"
+        f"{left} ({used} used)"
+        if display_width(f"{left} ({used} used)") <= PHONE_WIDTH
+        else f"{left}\n({used} used)"
     )
     if allowance.resets_at is not None:
         text += f"\nResets {relative_time(allowance.resets_at)}"

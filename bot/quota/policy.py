@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model, VideoRequest, parse_model
-from bot.quota.models import Allowance, Decision, GuildLimits, LimitUnit, UsageSnapshot
+from bot.quota.models import Allowance, Decision, GuildLimits, LimitUnit, Preferences, UsageSnapshot
 from bot.quota.text import find_blocked_word, normalise_for_matching
 
 # Sums of float credits drift by far less than this; it keeps "exactly at the limit" exact.
@@ -414,7 +414,18 @@ def describe_limits(limits: GuildLimits) -> list[tuple[str, str]]:
         ("Blocked words", str(len(limits.blocked_words))),
         ("Mod-log channel", f"<#{limits.modlog_channel_id}>" if limits.modlog_channel_id else "Not set"),
         ("Time zone", limits.timezone),
+        ("Server defaults", _server_defaults_text(limits)),
     ]
+
+
+def _server_defaults_text(limits: GuildLimits) -> str:
+    defaults = Preferences(
+        model=limits.default_model,
+        mode=limits.default_mode,
+        duration=limits.default_duration,
+        aspect_ratio=limits.default_aspect_ratio,
+    )
+    return defaults.describe().replace("**", "").capitalize()
 
 
 # --- Parsing moderators' input for /limits set ---------------------------------------------------

@@ -140,8 +140,14 @@ async def test_the_panel_sets_up_a_server_with_pickers_and_forms(
     await submit(fake, panel, "pace", {"member_cooldown": "1m", "timezone": "europe/paris"})
     assert "1 min" in panel["content"] and "Europe/Paris" in panel["content"]
 
+    await submit(fake, panel, "defaults", {"default_model": "kling-v1", "default_duration": "5"})
+    assert "Server defaults: None → Model kling-v1, 5 s" in panel["content"]
+    await submit(fake, panel, "defaults", {"default_model": "kling-v3"})  # not an allowed model
+    assert panel["content"].startswith("❌") and "kling-v3" in panel["content"]
+
     shown = await shown_settings(fake)
     assert "5 videos" in shown and "Europe/Paris" in shown and "kling-v2-6" in shown
+    assert "Model kling-v1, 5 s" in shown
 
     # The second page: mod-log picker and the toggles.
     await pick(fake, panel, "panel:page:more")
