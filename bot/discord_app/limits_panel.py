@@ -371,34 +371,35 @@ class LimitsPanel(discord.ui.View):
         result ("old → new", a refusal, or the refreshed settings) on the panel."""
         await interaction.response.defer()
         async with self.lock:
-            current = await self.store.get_versioned_limits(self.guild_id)
-            if current.version != self.version:
-                self.adopt(current)
-                self.status = STALE
-                await self.show(interaction)
-                return
-            try:
-                update = change(current.limits)
-                if update.changed and check is not None:
-                    await check(update)
-            except MemberRefusal as exc:
-                self.status = _refusal_text(str(exc))
-                await self.show(interaction)
-                return
-            if not update.changed:
-                self.status = "Nothing changed: those were already the settings."
-                await self.show(interaction)
-                return
-            version = await self.store.set_limits_if_version(self.guild_id, update.limits, current.version)
-            if version is None:  # saved by someone else between the read and the write
-                self.adopt(await self.store.get_versioned_limits(self.guild_id))
-                self.status = STALE
-                await self.show(interaction)
-                return
-            self.adopt(VersionedLimits(update.limits, version))
-        self.modlog.limits_changed(self.guild_id, interaction.user.id, update.summary())
-        self.status = update_text(update)
+            self.status = await self._save(interaction.user.id, change, check)
         await self.show(interaction)
+
+    async def _save(
+        self,
+        moderator_id: int,
+        change: Callable[[GuildLimits], LimitsUpdate],
+        check: Callable[[LimitsUpdate], Awaitable[None]] | None,
+    ) -> str:
+        """The compare-and-set under the server's settings lock; returns the panel's status line."""
+        current = await self.store.get_versioned_limits(self.guild_id)
+        if current.version != self.version:
+            self.adopt(current)
+            return STALE
+        try:
+            update = change(current.limits)
+            if update.changed and check is not None:
+                await check(update)
+        except MemberRefusal as exc:
+            return _refusal_text(str(exc))
+        if not update.changed:
+            return "Nothing changed: those were already the settings."
+        version = await self.store.set_limits_if_version(self.guild_id, update.limits, current.version)
+        if version is None:  # saved by someone else between the read and the write
+            self.adopt(await self.store.get_versioned_limits(self.guild_id))
+            return STALE
+        self.adopt(VersionedLimits(update.limits, version))
+        self.modlog.limits_changed(self.guild_id, moderator_id, update.summary())
+        return update_text(update)
 
     async def refresh(self, interaction: discord.Interaction[Any], *, page: Page | None = None) -> None:
         await interaction.response.defer()
