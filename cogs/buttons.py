@@ -20,6 +20,7 @@ from discord.ext import commands
 from bot import video_edit
 from bot.discord_app import button_texts as texts
 from bot.discord_app.client import KlingBot
+from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.job_files import job_message, renewed_order, video_attachment
 from bot.discord_app.launch import Home, launch
 from bot.discord_app.replies import refuse
@@ -81,6 +82,12 @@ class RemixModal(discord.ui.Modal):
         self.add_item(self.settings)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._submit(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         prompt = f"{self.prompt.value} {self.settings.value or ''}".strip()
         order = await renewed_order(bot, self.job, interaction, prompt=prompt)
@@ -111,6 +118,12 @@ class NextShotModal(discord.ui.Modal):
         self.add_item(self.settings)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._submit(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         job = self.job
         await interaction.response.defer(thinking=True)
@@ -180,6 +193,12 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         return cls(JobAction(match["action"]), match["job_id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._handle(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def _handle(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         job = await bot.services.store.get_job(self.job_id)
         in_its_server = job is not None and job.guild_id == interaction.guild_id

@@ -10,7 +10,7 @@ from PIL import Image
 from bot.video_edit import duration_seconds, last_frame
 from tests.e2e.fake_discord import FakeAttachment, FakeDiscord
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     CALLBACK,
     CHANNEL_POST,
     FOLLOWUP,
