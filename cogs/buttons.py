@@ -7,11 +7,13 @@ view has to be re-registered per message after a restart.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from bot.discord_app.access import JobRight, job_action_refusal
 from bot.discord_app.client import KlingBot
 from bot.discord_app.launch import launch
 from bot.discord_app.replies import refuse
@@ -20,21 +22,54 @@ from bot.jobs.orders import extend_order, order_from_request
 from bot.kling.capabilities import supports_extend
 from bot.storage.base import Job, JobState
 
+#: How long a Remix form may stay open: its custom id carries who opened it and when.
+REMIX_FORM_SECONDS = 15 * 60
 
-def _can_manage(interaction: discord.Interaction[Any], job: Job) -> bool:
-    permissions = interaction.permissions
-    return interaction.user.id == job.member_id or permissions.manage_messages or permissions.manage_guild
+#: Button action -> who may use it (bot/discord_app/access.py).
+ACTION_RIGHTS = {
+    JobAction.RERUN: JobRight.OWNER_OR_MODERATOR,
+    JobAction.REMIX: JobRight.OWNER_OR_MODERATOR,
+    JobAction.EXTEND: JobRight.SERVER_MEMBER,
+    JobAction.DELETE: JobRight.OWNER_OR_MODERATOR,
+    JobAction.CANCEL: JobRight.OWNER_OR_MODERATOR,
+}
 
 
 class RemixModal(discord.ui.Modal, title="Remix this video"):
+    """Bound to the member who opened it, the job's server and message, and a deadline: discord.py
+    finds a submitted modal by custom id alone, so anyone replaying the id would reach this object."""
+
     prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
         label="Prompt", style=discord.TextStyle.paragraph, max_length=2500
     )
 
-    def __init__(self, job: Job) -> None:
-        super().__init__(custom_id=f"kling-remix-modal:{job.id}")
+    def __init__(self, job: Job, opener: discord.Interaction[Any]) -> None:
+        self.issued_at = int(time.time())
+        super().__init__(
+            custom_id=f"kling-remix-modal:{job.id}:{opener.user.id}:{self.issued_at}",
+            timeout=REMIX_FORM_SECONDS,
+        )
         self.job = job
+        self.opener_id = opener.user.id
+        self.message_id = opener.message.id if opener.message is not None else None
         self.prompt.default = (job.request.prompt or "")[:2500]
+
+    def refusal(self, interaction: discord.Interaction[Any]) -> str | None:
+        if interaction.user.id != self.opener_id:
+            return "This form belongs to whoever clicked Remix; click Remix yourself to make your own."
+        if time.time() - self.issued_at > REMIX_FORM_SECONDS:
+            return "This form has expired. Click Remix again to start a new one."
+        if interaction.message is not None and interaction.message.id != self.message_id:
+            return "That form doesn't belong to this message, so I did nothing."
+        return job_action_refusal(interaction, self.job, JobRight.OWNER_OR_MODERATOR, action="remix")
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        refusal = self.refusal(interaction)
+        if refusal is not None:
+            # Not stopped: the member who opened it can still send it.
+            await refuse(interaction, refusal)
+            return False
+        return True
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         order = order_from_request(self.job.request, prompt=self.prompt.value)
@@ -56,8 +91,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         job = await bot.services.store.get_job(self.job_id)
-        if job is None or job.guild_id != interaction.guild_id:
-            await refuse(interaction, "I can't find that job any more.")
+        refusal = job_action_refusal(interaction, job, ACTION_RIGHTS[self.action], action=self.action.value)
+        if refusal is not None or job is None:
+            await refuse(interaction, refusal or "I can't find that job any more.")
             return
         handler = getattr(self, f"_{self.action.value}")
         await handler(bot, interaction, job)
@@ -66,7 +102,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await launch(bot.services, interaction, order_from_request(job.request), parent_job_id=job.id)
 
     async def _remix(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        await interaction.response.send_modal(RemixModal(job))
+        await interaction.response.send_modal(RemixModal(job, interaction))
 
     async def _extend(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not job.video_id or not supports_extend(job.request.model):
@@ -76,9 +112,6 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await launch(bot.services, interaction, order, parent_job_id=job.id)
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        if not _can_manage(interaction, job):
-            await refuse(interaction, "Only the member who made this video or a moderator can delete it.")
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             if interaction.message is not None:
@@ -88,11 +121,6 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await interaction.followup.send("I couldn't delete that message.", ephemeral=True)
 
     async def _cancel(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        if not _can_manage(interaction, job):
-            await refuse(
-                interaction, "Only the member who asked for this video or a moderator can cancel it."
-            )
-            return
         if job.state is not JobState.QUEUED:
             await refuse(interaction, "This video has already started, so it can't be cancelled any more.")
             return

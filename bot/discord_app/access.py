@@ -1,9 +1,15 @@
-"""Who counts as a moderator, and the refusal type every admin function raises."""
+"""Who may do what: moderators, the refusal type every admin function raises, and the checks every
+job button and modal makes before acting (`job_action_refusal`)."""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Any
+
 import discord
 from discord import app_commands
+
+from bot.storage.base import Job
 
 
 class Refusal(Exception):
@@ -21,3 +27,57 @@ moderator_only = app_commands.checks.has_permissions(**{MODERATOR_PERMISSION: Tr
 def is_moderator(permissions: discord.Permissions) -> bool:
     """Manage Server, as `moderator_only` checks it (Discord sets every bit for administrators)."""
     return bool(getattr(permissions, MODERATOR_PERMISSION))
+
+
+# --- buttons and modals on job messages -------------------------------------------------------------
+#
+# A component or modal interaction carries a custom id anyone can read and a client can replay: from
+# another channel, another server, or another member's account. Every job button and modal therefore
+# checks, before acting: the server (the job's own), the member's right for that action, and that the
+# job is the one of the message the button sits on. New buttons (Next shot, Stitch, ...) call
+# `job_action_refusal` with the `JobRight` they need.
+
+
+class JobRight(Enum):
+    #: Anyone in the job's server (Extend: the same rule as `/extend`, which lists the server's videos).
+    SERVER_MEMBER = "server member"
+    #: The member who made the job, or a moderator (Manage Messages or Manage Server): Rerun, Remix,
+    #: Try again, Delete, Cancel. A repeat builds a job from the request's prompt and frames, which are
+    #: the member's own; a moderator may act for them.
+    OWNER_OR_MODERATOR = "owner or moderator"
+
+
+def may_manage(user_id: int, permissions: discord.Permissions, owner_id: int) -> bool:
+    return user_id == owner_id or bool(permissions.manage_messages) or is_moderator(permissions)
+
+
+def _message_is_private(message: discord.Message) -> bool:
+    return bool(message.flags.ephemeral)
+
+
+def job_action_refusal(
+    interaction: discord.Interaction[Any], job: Job | None, right: JobRight, *, action: str
+) -> str | None:
+    """Why this member may not use `action` on `job` from where they clicked, or None when they may.
+
+    `action` is the button's word as the member reads it ("rerun", "delete"...), for the refusal.
+    """
+    if interaction.guild_id is None:
+        return "That button only works in the server where the video was made."
+    if job is None or job.guild_id != interaction.guild_id:
+        return "I can't find that job any more."
+    message = interaction.message
+    # A public message carries only its own job's buttons. Private (ephemeral) messages, such as
+    # /history pages, list several jobs, and only the member who asked for them can see them.
+    if (
+        message is not None
+        and job.message_id is not None
+        and message.id != job.message_id
+        and not _message_is_private(message)
+    ):
+        return "That button doesn't belong to this message, so I did nothing."
+    if right is JobRight.OWNER_OR_MODERATOR and not may_manage(
+        interaction.user.id, interaction.permissions, job.member_id
+    ):
+        return f"Only the member who made this video or a moderator can {action} it."
+    return None

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discord_app.error_handler import on_app_command_error
+from bot.discord_app.input_guard import GuardedTree
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
@@ -51,8 +52,14 @@ class KlingBot(commands.Bot):
 
     def __init__(self, settings: Settings) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
+        # No pings unless a message names whom it may ping (the member, when their video is ready):
+        # replies quote member input. The guarded tree refuses DMs and undeclared choices first.
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=discord.Intents(guilds=True), help_command=None
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=GuardedTree,
         )
         self.settings = settings
         self.costs = load_cost_table(settings.CREDIT_COSTS_FILE)

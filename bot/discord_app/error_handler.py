@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.replies import refuse
+from bot.echo import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,13 @@ async def on_app_command_error(
         return
     if isinstance(error, app_commands.CheckFailure):
         await refuse(interaction, str(error) or "You can't use this command here.")
+        return
+    if isinstance(error, app_commands.TransformerError):
+        # A value of the wrong kind or out of the declared range (Discord's client would not send it).
+        await refuse(
+            interaction,
+            f"{excerpt(str(error.value))} isn't a valid value there. Please pick or type it again.",
+        )
         return
     if isinstance(error, app_commands.CommandOnCooldown):
         await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
