@@ -1,11 +1,12 @@
 """Pre-flight checks of the files a member attaches, so nothing AceData would reject is ever paid for.
 
-Order (constraints §4.3): the declared size and type first (no download), then a capped download,
-then real decoding with Pillow restricted to JPEG and PNG, then dimensions and shape. Animated
-pictures are refused, not cut to their first frame: GIF and WebP are not accepted formats at all, and
-an animated PNG (APNG, which Discord labels image/png) is refused with a sentence saying so, because
-which frame AceData would take is not documented and the member should choose the frame. Every refusal
-is an `AttachmentRefused` whose `str()` is a sentence the member can act on.
+Order (docs/reference/discord-bot-constraints.md §4.3): the declared size and type first (no
+download), then a capped download, then real decoding with Pillow restricted to JPEG and PNG, then
+dimensions and shape. Animated pictures are refused, not cut to their first frame: GIF and WebP are
+not accepted formats at all, and an animated PNG (APNG, which Discord labels image/png) is refused
+with a sentence saying so, because which frame AceData would take is not documented and the member
+should choose the frame. Every refusal is an `AttachmentRefused` whose `str()` is a sentence the
+member can act on.
 
 The attachment URL is used exactly as Discord gave it (it is not typed by the member), but only
 over http(s) and without following redirects.
