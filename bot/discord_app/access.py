@@ -1,5 +1,5 @@
-"""Who may do what: moderators, the refusal type every admin function raises, and the checks every
-job button and modal makes before acting (`job_action_refusal`)."""
+"""Who may do what: moderators, the refusal every moderator and member command function raises, and
+the checks every job button and modal makes before acting (`job_action_refusal`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.refusals import MemberRefusal
 from bot.storage.base import Job
 
 
-class Refusal(Exception):
+class Refusal(MemberRefusal):
     """An input or request turned down before anything was stored. `str()` is what the member reads."""
 
 

@@ -12,8 +12,7 @@ from PIL import Image
 
 from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, RestCall, SentInteraction
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_member_commands import command
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     CALLBACK,
     FOLLOWUP,
     JOB_TIMEOUT,
@@ -24,6 +23,7 @@ from tests.e2e.test_scenarios import (
     run_video,
     walk_components,
 )
+from tests.e2e.test_member_commands import command
 from tests.fakes.acedata import FakeAceData
 from tests.images import png_bytes
 
