@@ -37,11 +37,12 @@ def test_the_owner_may_act_on_their_job_from_its_message(right: JobRight) -> Non
     assert job_action_refusal(clicked(), make_job(), right, action="rerun") is None
 
 
-def test_nothing_works_from_a_dm_or_another_server() -> None:
+def test_nothing_works_from_another_server_or_someone_elses_dm() -> None:
     job = make_job()
-    assert "server where the video was made" in str(
-        job_action_refusal(clicked(guild=None), job, JobRight.SERVER_MEMBER, action="extend")
-    )
+    # In a DM (a result the bot could only deliver there) only the job's own member may act.
+    assert job_action_refusal(clicked(guild=None), job, JobRight.OWNER_OR_MODERATOR, action="rerun") is None
+    from_a_stranger = clicked(user=STRANGER, guild=None, permissions=discord.Permissions.all())
+    assert "can't find" in str(job_action_refusal(from_a_stranger, job, JobRight.SERVER_MEMBER, action="x"))
     assert "can't find" in str(job_action_refusal(clicked(guild=99), job, JobRight.SERVER_MEMBER, action="x"))
     assert "can't find" in str(job_action_refusal(clicked(), None, JobRight.SERVER_MEMBER, action="x"))
 
@@ -67,3 +68,17 @@ def test_other_members_need_a_moderator_permission_for_owner_actions() -> None:
     for moderator in (discord.Permissions(manage_messages=True), discord.Permissions(manage_guild=True)):
         who = clicked(user=STRANGER, permissions=moderator)
         assert job_action_refusal(who, job, JobRight.OWNER_OR_MODERATOR, action="delete") is None
+
+
+async def test_a_job_form_answers_only_its_opener_from_its_message_until_it_expires() -> None:
+    from bot.discord_app.access import FORM_SECONDS, JobForm
+
+    job = make_job()
+    form = JobForm(job, clicked(), kind="remix", title="Remix", right=JobRight.OWNER_OR_MODERATOR)
+    assert form.custom_id.startswith(f"kling-remix-modal:{job.id}:{OWNER}:")
+    assert form.refusal(clicked()) is None
+    assert "belongs to the member who opened it" in str(form.refusal(clicked(user=STRANGER)))
+    assert "doesn't belong to this message" in str(form.refusal(clicked(message=77)))
+    assert "can't find" in str(form.refusal(clicked(guild=99)))
+    later = form.issued_at + FORM_SECONDS + 1
+    assert "expired" in str(form.refusal(clicked(), now=later))

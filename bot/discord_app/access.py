@@ -3,12 +3,14 @@ the checks every job button and modal makes before acting (`job_action_refusal`)
 
 from __future__ import annotations
 
+import time
 from enum import Enum
 from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.discord_app.replies import refuse
 from bot.refusals import MemberRefusal
 from bot.storage.base import Job
 
@@ -63,15 +65,21 @@ def job_action_refusal(
 
     `action` is the button's word as the member reads it ("rerun", "delete"...), for the refusal.
     """
+    if job is None:
+        return "I can't find that job any more."
     if interaction.guild_id is None:
-        return "That button only works in the server where the video was made."
-    if job is None or job.guild_id != interaction.guild_id:
+        # A result the bot sent by DM: only the member it was made for can use its buttons there.
+        if interaction.user.id != job.member_id:
+            return "I can't find that job any more."
+    elif job.guild_id != interaction.guild_id:
         return "I can't find that job any more."
     message = interaction.message
     # A public message carries only its own job's buttons. Private (ephemeral) messages, such as
-    # /history pages, list several jobs, and only the member who asked for them can see them.
+    # /history pages, list several jobs, and only the member who asked for them can see them; so
+    # does a DM (a result the bot could only deliver there, whose id the job does not record).
     if (
-        message is not None
+        interaction.guild_id is not None
+        and message is not None
         and job.message_id is not None
         and message.id != job.message_id
         and not _message_is_private(message)
@@ -82,3 +90,54 @@ def job_action_refusal(
     ):
         return f"Only the member who made this video or a moderator can {action} it."
     return None
+
+
+#: How long a job's form (Remix, Next shot...) may stay open before it must be opened again.
+FORM_SECONDS = 15 * 60
+
+
+class JobForm(discord.ui.Modal):
+    """A modal about one job, bound to the member who opened it, the message it was opened from and a
+    deadline. discord.py finds a submitted modal by its custom id alone, so anyone replaying the id
+    (another member, another server, a DM) would reach this object: `interaction_check` refuses them,
+    and the form stays open for its opener. The custom id carries the opener and the issue time."""
+
+    def __init__(
+        self,
+        job: Job,
+        opener: discord.Interaction[Any],
+        *,
+        kind: str,
+        title: str,
+        right: JobRight,
+        action: str | None = None,
+    ) -> None:
+        self.issued_at = int(time.time())
+        super().__init__(
+            title=title,
+            custom_id=f"kling-{kind}-modal:{job.id}:{opener.user.id}:{self.issued_at}",
+            timeout=FORM_SECONDS,
+        )
+        self.job = job
+        self.kind = kind
+        self.action = action or kind
+        self.right = right
+        self.opener_id = opener.user.id
+        self.message_id = opener.message.id if opener.message is not None else None
+
+    def refusal(self, interaction: discord.Interaction[Any], *, now: float | None = None) -> str | None:
+        if interaction.user.id != self.opener_id:
+            return "This form belongs to the member who opened it; use the button yourself to get your own."
+        if (now if now is not None else time.time()) - self.issued_at > FORM_SECONDS:
+            return "This form has expired. Press the button again to open a new one."
+        if interaction.message is not None and interaction.message.id != self.message_id:
+            return "That form doesn't belong to this message, so I did nothing."
+        return job_action_refusal(interaction, self.job, self.right, action=self.action)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        refusal = self.refusal(interaction)
+        if refusal is None:
+            return True
+        # Refused, not stopped: the member who opened the form can still send it.
+        await refuse(interaction, refusal)
+        return False
