@@ -160,6 +160,7 @@ class NextShotModal(discord.ui.Modal):
             parent_job_id=job.id,
             story_parent_id=job.id,
             home=_home(interaction, job),
+            keep_frames_on_message=False,  # the frame is on the message already
         )
 
 
