@@ -178,6 +178,7 @@ class NextShotModal(JobForm):
             parent_job_id=job.id,
             story_parent_id=job.id,
             home=_home(interaction, job),
+            keep_frames_on_message=False,  # the frame is on the message already
         )
 
 

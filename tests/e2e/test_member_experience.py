@@ -246,3 +246,27 @@ async def test_buttons_on_a_result_sent_by_dm_work(
         10,
     )
     await delivered_upload(fake_discord, changed)
+
+
+async def test_try_again_on_an_old_failure_renews_the_start_frame_link(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.next_outcome = "fail"
+    await bot_harness.start()
+    image = fake_discord.add_attachment(png_bytes(640, 400), "meadow.png")
+    sent = await run_video(fake_discord, {"prompt": "the grass sways", "start_image": image})
+    is_edit = edits_of(sent)
+    failure = await fake_discord.wait_for(
+        lambda c: is_edit(c) and c.status == 200 and "kling:remix:" in str(c.json), JOB_TIMEOUT
+    )
+    message = fake_discord.messages[int(failure.response["id"])]
+    assert {"rerun", "remix", "delete"} <= set(job_actions(message))  # Try again, Remix, Delete
+    kept = [a for a in message["attachments"] if a["filename"].startswith("start-frame")]
+    assert kept, "the start frame is kept on the job's own message"
+
+    fake_discord.expire_attachment_links()
+    fake_acedata.next_outcome = "succeed"
+    again = await fake_discord.send_component_click(message, f"kling:rerun:{job_actions(message)['rerun']}")
+    await delivered_upload(fake_discord, again)
+    second = list(fake_acedata.tasks.values())[1].request
+    assert second["start_image_url"] == fake_discord.attachments[int(kept[0]["id"])].url
