@@ -353,7 +353,11 @@ class LimitsPanel(discord.ui.View):
     # --- checks ----------------------------------------------------------------------------------
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """Manage Server, checked at every click: the panel may outlive a role change, and
-        `default_member_permissions` only hides the command."""
+        `default_member_permissions` only hides the command. A custom id can be replayed from another
+        server, whose settings this panel must never touch."""
+        if interaction.guild_id != self.guild_id:
+            await refuse(interaction, "This panel belongs to another server; nothing changed.")
+            return False
         if is_moderator(interaction.permissions):
             return True
         await refuse(interaction, NOT_A_MODERATOR.format(opener=self.opener_id))
@@ -631,16 +635,23 @@ class _FormButton(discord.ui.Button[LimitsPanel]):
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         panel = _panel(self)
-        await interaction.response.send_modal(SettingsForm(panel, self.form))
+        await interaction.response.send_modal(SettingsForm(panel, self.form, opener_id=interaction.user.id))
 
 
 class SettingsForm(discord.ui.Modal):
     """A form of `PanelForm` fields, pre-filled with the settings the panel shows."""
 
-    def __init__(self, panel: LimitsPanel, form: PanelForm) -> None:
-        super().__init__(title=form.title, custom_id=_custom_id("form", form.key), timeout=PANEL_TIMEOUT)
+    def __init__(self, panel: LimitsPanel, form: PanelForm, *, opener_id: int) -> None:
+        # discord.py finds a submitted modal by its custom id alone: the opener and the panel in it
+        # keep two moderators' forms apart.
+        super().__init__(
+            title=form.title,
+            custom_id=_custom_id("form", form.key, str(opener_id), f"{id(panel):x}"),
+            timeout=PANEL_TIMEOUT,
+        )
         self.panel = panel
         self.form = form
+        self.opener_id = opener_id
         self.prefilled: dict[str, str] = {}
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for field in form.available():
@@ -658,6 +669,9 @@ class SettingsForm(discord.ui.Modal):
             self.add_item(text_input)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id != self.opener_id:
+            await refuse(interaction, "This form belongs to the moderator who opened it; nothing changed.")
+            return False
         return await self.panel.interaction_check(interaction)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:

@@ -62,10 +62,16 @@ async def pick(
     return sent
 
 
+def form_id(fake: FakeDiscord, form: str) -> str:
+    """The custom id of the form last shown (it carries the opener and the panel)."""
+    return [key for key in fake.modals if key.startswith(f"panel:form:{form}:")][-1]
+
+
 async def submit(fake: FakeDiscord, panel: Mapping[str, Any], form: str, fields: dict[str, str]) -> None:
     opened = await fake.send_component_click(panel, f"panel:form:{form}", user=fake.owner)
-    assert (await opened.response()).json["type"] == 9, "the button should open a form"
-    await settled(await fake.send_modal_submit(f"panel:form:{form}", fields, user=fake.owner))
+    ack = await opened.response()
+    assert ack.json["type"] == 9, "the button should open a form"
+    await settled(await fake.send_modal_submit(ack.json["data"]["custom_id"], fields, user=fake.owner))
 
 
 def modal_defaults(fake: FakeDiscord, custom_id: str) -> dict[str, str]:
@@ -132,9 +138,11 @@ async def test_the_panel_sets_up_a_server_with_pickers_and_forms(
     # A form, pre-filled; only what the moderator edits changes.
     opened = await fake.send_component_click(panel, "panel:form:budget", user=fake.owner)
     assert (await opened.response()).json["type"] == 9
-    prefilled = modal_defaults(fake, "panel:form:budget")
+    prefilled = modal_defaults(fake, form_id(fake, "budget"))
     assert prefilled["member_daily"] == "0" and prefilled["guild_daily"] == "none"
-    await settled(await fake.send_modal_submit("panel:form:budget", {"member_daily": "5"}, user=fake.owner))
+    await settled(
+        await fake.send_modal_submit(form_id(fake, "budget"), {"member_daily": "5"}, user=fake.owner)
+    )
     assert "Each member per day: 0 videos → 5 videos" in panel["content"]
     assert "Server per day" not in panel["content"]
     await submit(fake, panel, "pace", {"member_cooldown": "1m", "timezone": "europe/paris"})
@@ -184,7 +192,20 @@ async def test_bad_input_in_the_panel_changes_nothing(
     assert "guild_monthly" in panel["content"] and "negative" in panel["content"]
     await submit(fake, panel, "pace", {"member_concurrent": "0", "timezone": "Mars/Olympus"})
     assert panel["content"].startswith("❌") and "member_concurrent" in panel["content"]
-    assert modal_defaults(fake, "panel:form:pace")["member_concurrent"] == "2"
+    assert modal_defaults(fake, form_id(fake, "pace"))["member_concurrent"] == "2"
+
+    # A form replayed by another member, or from another server, changes nothing.
+    opened = await fake.send_component_click(panel, "panel:form:budget", user=fake.owner)
+    assert (await opened.response()).json["type"] == 9
+    intruder = await fake.send_modal_submit(
+        form_id(fake, "budget"), {"member_daily": "99"}, user=fake.default_user
+    )
+    assert "belongs to the moderator who opened it" in await ephemeral_refusal(intruder)
+    other = fake.add_guild("Other Server")
+    replay = await fake.send_modal_submit(
+        form_id(fake, "budget"), {"member_daily": "99"}, user=fake.owner, guild=other
+    )
+    assert "another server" in await ephemeral_refusal(replay)
 
     # A mod-log channel the bot can't post in.
     fake.forbid_channel(secret.id)
