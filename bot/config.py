@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     DEV_GUILD_ID: int | None = None
     LOG_LEVEL: str = "INFO"
 
-    POLL_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    POLL_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     POLL_MAX_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
     JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)

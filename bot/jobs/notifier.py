@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.storage.base import Job
@@ -10,11 +11,13 @@ from bot.storage.base import Job
 
 @dataclass(frozen=True, slots=True)
 class VideoFile:
-    """A downloaded result, or only its link when it is larger than the upload limit."""
+    """A downloaded result (in a temporary file the runner removes after delivery), or only its link
+    when it is larger than the upload limit or could not be downloaded."""
 
     url: str
-    data: bytes | None
+    path: Path | None
     too_large: bool = False
+    size: int = 0
 
 
 class JobNotifier(Protocol):

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bot.jobs.delivery import fetch_video
+from bot.jobs.delivery import discard, fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.kling.client import KlingClient
@@ -38,6 +38,7 @@ class JobRunner:
         notifier: JobNotifier,
         deadline_seconds: float,
         clock: Clock = time.time,
+        max_concurrent_deliveries: int = 4,
     ) -> None:
         self.store = store
         self.kling = kling
@@ -47,6 +48,9 @@ class JobRunner:
         self.clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
+        # At most this many results are downloaded and uploaded at once; the others wait before their
+        # download starts, so a burst of finished jobs holds a bounded amount of memory and bandwidth.
+        self._delivery_slots = asyncio.Semaphore(max(1, max_concurrent_deliveries))
         self._start_locks: dict[int, asyncio.Lock] = {}
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
@@ -237,8 +241,13 @@ class JobRunner:
         self._delivering.add(job.id)
         try:
             await self._notify("delivering", job, self.notifier.progress(job, force=True))
-            video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
-            if not await self._notify("delivery", job, self.notifier.delivered(job, video)):
+            async with self._delivery_slots:
+                video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
+                try:
+                    sent = await self._notify("delivery", job, self.notifier.delivered(job, video))
+                finally:
+                    discard(video)
+            if not sent:
                 return  # stays SUCCEEDED: the next start delivers it
             delivered = await self._move(
                 job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, delivered_at=self.clock()
