@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
+    CALLBACK_HOST: str = "0.0.0.0"
+    CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod
@@ -51,7 +54,12 @@ class Settings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator(
-        "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before"
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "DEV_GUILD_ID",
+        "CREDIT_COSTS_FILE",
+        "CALLBACK_PUBLIC_URL",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -68,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def acedata_base_url(self) -> str:
         return str(self.ACEDATA_BASE_URL).rstrip("/")
+
+    @property
+    def callback_public_url(self) -> str | None:
+        return str(self.CALLBACK_PUBLIC_URL).rstrip("/") if self.CALLBACK_PUBLIC_URL else None
 
     @property
     def discord_api_base(self) -> str | None:

@@ -54,6 +54,8 @@ class JobRunner:
         self._start_locks: dict[int, asyncio.Lock] = {}
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
+        #: The job's callback address for AceData, when the bot can receive callbacks.
+        self.callback_url_for: Callable[[str], str] | None = None
 
     # --- background task hygiene ----------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
@@ -142,7 +144,8 @@ class JobRunner:
         # squeezed between the first message and "Rendering" (saves an edit per job on the token).
         await self._notify("submission", job, self.notifier.progress(job))
         try:
-            submission = await self.kling.create_video(job.request)
+            callback_url = self.callback_url_for(job.id) if self.callback_url_for else None
+            submission = await self.kling.create_video(job.request, callback_url=callback_url)
         except KlingError as exc:
             # SubmissionUnconfirmed (and any error after the body may have left) is not "definitely
             # not created": the job becomes unconfirmed, never retried, never charged.
