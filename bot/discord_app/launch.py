@@ -15,12 +15,10 @@ from typing import Any
 
 import discord
 
-from bot import media
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
-from bot.jobs.service import Refused, Requester
-from bot.kling.capabilities import RequestRefused
+from bot.jobs.service import Requester
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
 log = logging.getLogger(__name__)
@@ -105,12 +103,10 @@ async def launch(
             "Ask a moderator to grant them, or use another channel.",
         )
         return
-    try:
-        preferences = await services.video_service.preferences_for(guild_id, interaction.user.id)
-        request = services.video_service.build(order, preferences)
-    except (RequestRefused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
+    # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
+    # which answers privately whether or not the interaction was acknowledged yet.
+    preferences = await services.video_service.preferences_for(guild_id, interaction.user.id)
+    request = services.video_service.build(order, preferences)
 
     if not interaction.response.is_done():
         await interaction.response.defer(thinking=True)
@@ -120,9 +116,6 @@ async def launch(
         admission = await services.video_service.admit(
             requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
         )
-    except (Refused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
     except DuplicateInteraction:
         log.info("interaction %s already has a job; ignoring the repeat", interaction.id)
         return

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot import media
+from bot.jobs.circuit import Circuit
 from bot.jobs.defaults import Preferences, allowed_by_server, server_preferences
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.runner import Clock
@@ -19,13 +20,14 @@ from bot.quota.costs import CostTable
 from bot.quota.models import Decision
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import check_server_policy, evaluate
+from bot.refusals import MemberRefusal
 from bot.storage.base import Admission, NewJob, Store
 
 #: How long saved defaults are trusted from memory; a change made through the bot applies at once.
 PREFERENCES_CACHE_SECONDS = 60.0
 
 
-class Refused(Exception):
+class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
 
 
@@ -60,7 +62,9 @@ class VideoService:
         costs: CostTable,
         default_model: Model,
         clock: Clock = time.time,
+        circuit: Circuit | None = None,
     ) -> None:
+        self.circuit = circuit
         self.store = store
         self.http = http
         self.costs = costs
@@ -131,6 +135,9 @@ class VideoService:
         story_parent_id: str | None = None,
     ) -> Admission:
         """Server rules, then quota reservation and job creation in one transaction."""
+        refusal = self.circuit.refusal() if self.circuit is not None else None
+        if refusal:
+            raise Refused(refusal)  # AceData is out of balance or down: nothing reserved, nothing sent
         limits = await self.store.get_limits(requester.guild_id)
         refusal = check_server_policy(
             limits,
