@@ -11,8 +11,9 @@ import pytest
 from bot.jobs.poller import QUIET_FRACTION, Poller, next_poll_at
 from bot.quota.models import GuildLimits
 from bot.storage.base import JobState
+from tests.factories import video_request
 from tests.fakes.acedata import FakeAceData
-from tests.pipeline_helpers import Pipeline, build_pipeline, requester, text_request
+from tests.pipeline_helpers import Pipeline, build_pipeline, requester
 
 BASE, MAXIMUM = 2.0, 30.0
 
@@ -36,7 +37,7 @@ def test_a_job_near_or_past_its_expected_end_is_due_after_the_base_interval() ->
 async def _running_jobs(built: Pipeline, count: int) -> None:
     await built.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
     for member in range(count):
-        await built.service.admit(requester(member), text_request())
+        await built.service.admit(requester(member), video_request())
     await built.runner.start_queued(42)
     await built.runner.drain()
     assert len(await built.store.jobs_in_states([JobState.RUNNING])) == count
