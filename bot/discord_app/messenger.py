@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from bot.discord_app import job_embeds
 from bot.discord_app.views import failure_view, queued_view, result_view
 from bot.jobs.notifier import VideoFile
 from bot.jobs.runner import Clock
-from bot.kling.capabilities import supports_extend
+from bot.kling.capabilities import supports_extend, takes_start_frame
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)
@@ -113,17 +114,25 @@ class DiscordMessenger:
         embed = job_embeds.result_embed(
             job, attached=attached, member_mention=member, too_large=video.too_large
         )
+        in_story = bool(await self.store.story_parents([job.id]))
         view = result_view(
             job.id,
             link=None if attached else video.url,
             can_extend=job.video_id is not None and supports_extend(job.request.model),
+            can_next_shot=takes_start_frame(job.request.model),
+            can_stitch=in_story and attached,
         )
         path, filename = video.path, f"kling-{job.id[:8]}.mp4"
 
         def files() -> list[discord.File]:
-            # Opened from the temporary file for each attempt and streamed by discord.py: the video
-            # is never held whole in memory (discord.py closes what it opened after each request).
-            return [discord.File(path, filename=filename)] if path is not None else []
+            # The video, opened from its temporary file for each attempt and streamed by discord.py
+            # (never held whole in memory), and the frames it was made from (kept on the message so
+            # Rerun, Remix and Next shot can renew their links later by fetching it).
+            if path is None:
+                return []
+            made = [discord.File(path, filename=filename)]
+            made += [discord.File(io.BytesIO(data), filename=name) for name, data in video.frames]
+            return made
 
         if await self._edit(job, content=member, embed=embed, view=view, attachments=files()):
             return

@@ -18,6 +18,9 @@ class VideoFile:
     path: Path | None
     too_large: bool = False
     size: int = 0
+    #: The frames the job was made from, (file name, bytes), posted with the video so their links can
+    #: be renewed later by fetching the message (Rerun, Remix and Next shot need them again).
+    frames: tuple[tuple[str, bytes], ...] = ()
 
 
 class JobNotifier(Protocol):

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind
-from bot.jobs.delivery import discard, fetch_video
+from bot.jobs.delivery import discard, fetch_frames, fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.jobs.recovery import Window, find_lost_task
@@ -345,6 +346,10 @@ class JobRunner:
             async with self._delivery_slots:
                 video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
                 try:
+                    if video.path is not None:
+                        budget = job.size_limit - video.size
+                        frames = await fetch_frames(self.http, job.request, budget=budget)
+                        video = replace(video, frames=frames)
                     sent = await self._notify("delivery", job, self.notifier.delivered(job, video))
                 finally:
                     discard(video)
