@@ -41,8 +41,8 @@ class VideoCog(commands.Cog):
         negative_prompt="What you do not want to see (up to 200 characters)",
         cfg_scale="How strictly to follow the prompt, 0 (free) to 1 (strict)",
         camera="Camera movement (kling-v1 at 5 s, kling-v3 std/pro, text-to-video only)",
-        camera_config="For camera 'simple', e.g. pan=0.5, zoom=-0.2 "
-        "(horizontal, vertical, pan, tilt, roll, zoom)",
+        camera_config="For camera 'simple' only: one direction, e.g. zoom=0.5 "
+        "(horizontal, vertical, pan, tilt, roll or zoom)",
         generate_audio="Generate sound too (kling-v3, kling-v3-omni, kling-v2-6 pro)",
         reference_video="Reference video for omni models (MP4/MOV, 3–10 s)",
         reference_video_type="base = the video to edit (default), feature = a style/feature reference",

@@ -82,7 +82,11 @@ class KlingBot(commands.Bot):
             deadline_seconds=settings.JOB_DEADLINE_SECONDS,
         )
         video_service = VideoService(
-            store=self.store, http=self.http_client, costs=self.costs, default_model=settings.DEFAULT_MODEL
+            store=self.store,
+            http=self.http_client,
+            costs=self.costs,
+            default_model=settings.DEFAULT_MODEL,
+            elements_enabled=settings.ENABLE_ELEMENT_LIST,
         )
         self.services = Services(
             settings=settings,

@@ -17,7 +17,7 @@ import discord
 from bot import media
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
-from bot.jobs.orders import AttachmentRef, VideoOrder
+from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import Refused, Requester
 from bot.kling.capabilities import RequestRefused
 from bot.storage.base import DuplicateInteraction, StorageBusy
@@ -93,7 +93,8 @@ async def launch(
     await interaction.response.defer(thinking=True)
     requester = requester_from(interaction)
     try:
-        preflight = await services.video_service.preflight(order)
+        preflight = await services.video_service.preflight(order, request)
+        request = preflight.request or request
         admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
     except (Refused, media.AttachmentRefused) as exc:
         await refuse(interaction, str(exc))
@@ -113,6 +114,8 @@ async def launch(
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
     notes = list(preflight.warnings)
+    if note := prompt_note(order, request):
+        notes.append(note)
     decision = admission.decision
     if decision.cost:
         notes.append(f"This video costs **{decision.cost:g} credits**.")
