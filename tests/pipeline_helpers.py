@@ -16,7 +16,7 @@ from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import Requester, VideoService
 from bot.kling.client import KlingClient
-from bot.kling.models import Action, Model, VideoRequest
+from bot.kling.models import Model
 from bot.quota.costs import load_cost_table
 from bot.storage import open_store
 from bot.storage.base import Job, JobState, Store
@@ -78,17 +78,20 @@ async def build_pipeline(
     kling = KlingClient(http, base_url=fake.base_url, token=SecretStr(fake.token))
     notifier = notifier or RecordingNotifier()
     runner = JobRunner(
-        store=store, kling=kling, http=http, notifier=notifier, deadline_seconds=deadline, clock=clock
+        store=store,
+        kling=kling,
+        http=http,
+        notifier=notifier,
+        deadline_seconds=deadline,
+        clock=clock,
+        # Look-ups of a lost create retried quickly, so "not found" is concluded within a test.
+        recovery_delays=(0.0, 0.05, 0.05, 0.05, 0.05, 0.05),
     )
     poller = Poller(runner, base_interval=0.05, max_interval=0.2, clock=clock)
     service = VideoService(
         store=store, http=http, costs=load_cost_table(None), default_model=Model.V1, clock=clock
     )
     return Pipeline(store, http, kling, runner, poller, service, notifier)
-
-
-def text_request(prompt: str = "a red fox running through snow", **fields: object) -> VideoRequest:
-    return VideoRequest(action=Action.TEXT2VIDEO, prompt=prompt, **fields)  # type: ignore[arg-type]
 
 
 def requester(member_id: int = 1001, *, guild_id: int = 42, interaction_id: int | None = None) -> Requester:

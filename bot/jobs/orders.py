@@ -7,11 +7,13 @@ applies defaults and parses the free-text options, raising `RequestRefused` with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
 from pydantic import ValidationError
 
+from bot.jobs.defaults import Preferences, pick_duration, pick_mode
+from bot.jobs.inline_flags import InlineFlags, split_flags
 from bot.kling.capabilities import (
     Option,
     Problem,
@@ -95,7 +97,7 @@ _PAIR = re.compile(r"^\s*([a-z]+)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def parse_camera_config(text: str) -> CameraConfig:
-    """`"pan=0.5, zoom=-0.2"` -> CameraConfig. Six axes, each in [-1, 1]."""
+    """`"zoom=0.5"` -> CameraConfig: six axes, each in [-1, 1] (the simple move takes exactly one)."""
     values: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in re.split(r"[,;]|\s+(?=[a-z]+\s*[=:])", text.lower()))):
         match = _PAIR.match(part)
@@ -134,27 +136,62 @@ def _choice(option: str, value: str | None, enum: type[StrEnum], default: object
         ) from None
 
 
-def build_request(order: VideoOrder, *, default_model: Model, elements_enabled: bool = False) -> VideoRequest:
+def with_inline_flags(order: VideoOrder) -> tuple[VideoOrder, InlineFlags]:
+    """The order with the prompt's inline parameters taken out and applied over the options."""
+    if not order.prompt:
+        return order, InlineFlags()
+    split = split_flags(order.prompt)
+    if split.flags.is_empty():
+        return order, split.flags
+    changes: dict[str, object] = {"prompt": split.prompt}
+    for item in fields(split.flags):
+        value = getattr(split.flags, item.name)
+        if value is None:
+            continue
+        changes[item.name] = value
+    return replace(order, **changes), split.flags  # type: ignore[arg-type]
+
+
+def build_request(
+    order: VideoOrder,
+    *,
+    default_model: Model,
+    preferences: Preferences | None = None,
+    elements_enabled: bool = False,
+) -> VideoRequest:
     """Build and fully validate the request. Raises RequestRefused listing every problem.
 
+    Inline parameters in the prompt override the options; `preferences` (the member's and the
+    server's saved defaults) fill what is still unset, before the operator's default model.
     Omni references the prompt does not cite are cited at its end (AceData ignores uncited ones);
     `prompt_note` tells the member. Elements are refused unless the operator turned them on.
     """
     if order.elements and order.elements.strip() and not elements_enabled:
         raise RequestRefused([Problem(Option.ELEMENTS, ELEMENTS_CLOSED)])
+    order, _ = with_inline_flags(order)
+    saved = preferences or Preferences()
     try:
-        model = parse_model(order.model) if order.model and order.model.strip() else default_model
+        model = (
+            parse_model(order.model) if order.model and order.model.strip() else saved.model or default_model
+        )
     except ValueError:
         known = ", ".join(f"`{m.value}`" for m in Model)
         raise RequestRefused(
             [Problem("model", f"`{order.model}` is not a model I know; pick one of {known}.")]
         ) from None
-    mode = _choice("mode", order.mode, Mode, Mode.STD)
-    aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, AspectRatio.WIDE)
+    mode = _choice("mode", order.mode, Mode, pick_mode(model, saved.mode) or Mode.STD)
+    aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, saved.aspect_ratio or AspectRatio.WIDE)
+    duration = order.duration
+    if duration is None:
+        duration = pick_duration(model, mode, saved.duration) if isinstance(mode, Mode) else None
     camera = None
-    if order.camera:
-        camera_type = _choice("camera", order.camera, CameraType, None)
-        config = parse_camera_config(order.camera_config) if order.camera_config else None
+    camera_text, config_text = order.camera, order.camera_config
+    if camera_text and "=" in camera_text:
+        # `zoom=0.5` (a preset choice or `--camera`): strengths mean the simple move.
+        camera_text, config_text = CameraType.SIMPLE.value, camera_text
+    if camera_text:
+        camera_type = _choice("camera", camera_text, CameraType, None)
+        config = parse_camera_config(config_text) if config_text else None
         camera = CameraControl(type=camera_type, config=config)  # type: ignore[arg-type]
     elif order.camera_config:
         raise RequestRefused(
@@ -185,11 +222,10 @@ def build_request(order: VideoOrder, *, default_model: Model, elements_enabled: 
     shot_type = None
     if order.multi_shot:
         shot_type = ShotType(str(_choice("shot_type", order.shot_type, ShotType, ShotType.CUSTOMIZE)))
-    duration = order.duration
     if shot_type is ShotType.CUSTOMIZE and order.shots:
         # The global prompt of a customised storyboard is ignored upstream: it carries the shots for show.
         prompt = prompt or storyboard_text(order.shots)
-        if duration is None:
+        if order.duration is None:
             duration = sum(shot.duration for shot in order.shots)
     audio = order.generate_audio
     if audio is None:
@@ -237,15 +273,17 @@ def build_request(order: VideoOrder, *, default_model: Model, elements_enabled: 
 
 def prompt_note(order: VideoOrder, request: VideoRequest) -> str | None:
     """What to tell the member when the bot wrote into their prompt (citing their references)."""
+    order, _ = with_inline_flags(order)
     if order.multi_shot or not order.prompt or not request.prompt:
         return None
     typed = clean_prompt(order.prompt)
     if request.prompt == typed or not request.prompt.startswith(typed.rstrip()):
         return None
     added = request.prompt[len(typed.rstrip()) :].lstrip(". ")
+    # In code formatting: the `_` of `<<<image_1>>>` would otherwise turn into italics.
     return (
-        f"Kling only uses the references a prompt cites, so I added: “{added}” "
-        "(the full prompt is on the progress message)."
+        f"Kling only uses the references a prompt cites, so I added `{added.replace('`', '')}` "
+        "to your prompt (the full prompt is on the progress message)."
     )
 
 
