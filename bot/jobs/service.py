@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot import media, media_video
+from bot.jobs.circuit import Circuit
 from bot.jobs.defaults import Preferences, allowed_by_server, server_preferences
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.runner import Clock
@@ -64,7 +65,9 @@ class VideoService:
         default_model: Model,
         elements_enabled: bool = False,
         clock: Clock = time.time,
+        circuit: Circuit | None = None,
     ) -> None:
+        self.circuit = circuit
         self.store = store
         self.http = http
         self.costs = costs
@@ -156,6 +159,9 @@ class VideoService:
         story_parent_id: str | None = None,
     ) -> Admission:
         """Server rules, then quota reservation and job creation in one transaction."""
+        refusal = self.circuit.refusal() if self.circuit is not None else None
+        if refusal:
+            raise Refused(refusal)  # AceData is out of balance or down: nothing reserved, nothing sent
         limits = await self.store.get_limits(requester.guild_id)
         refusal = check_server_policy(
             limits,
