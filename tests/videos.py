@@ -57,7 +57,9 @@ def video_bytes(
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
         frames = round(seconds * fps)
-        colours = [Image.new("RGB", (width, height), (40 * s % 256, 90, 160)) for s in range(int(seconds) + 2)]
+        colours = [
+            Image.new("RGB", (width, height), (40 * s % 256, 90, 160)) for s in range(int(seconds) + 2)
+        ]
         for index in range(frames):
             frame = av.VideoFrame.from_image(colours[index // fps])
             frame.pts = index
