@@ -23,6 +23,7 @@ from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
+from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
 from bot.quota.costs import load_cost_table
 from bot.storage.base import Store
 
@@ -68,12 +69,20 @@ class KlingBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
+        base_url = settings.acedata_base_url
+        mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        if settings.SIMULATE_ACEDATA:
+            # The simulated AceData answers in this process, for its own host only; the same client
+            # downloads its videos. Discord and attachments still go over the network as usual.
+            mounts[f"all://{SIMULATED_HOST}"] = SimulatedAceData()
+            base_url = SIMULATED_BASE_URL
+            log.warning(
+                "SIMULATE_ACEDATA is on: AceData is simulated in this process; nothing is sent or paid"
+            )
         self.http_client = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
+            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False, mounts=mounts
         )
-        self.kling = KlingClient(
-            self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN
-        )
+        self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
         messenger = DiscordMessenger(
             self,
             self.store,
