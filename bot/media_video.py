@@ -123,7 +123,7 @@ async def preflight_reference_video(
     *,
     url: str,
     name: str,
-    size: int,
+    size: int | None,
     content_type: str | None,
     model: Model,
 ) -> VideoInfo:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.echo import excerpt
 from bot.kling.capabilities import Option, Problem, RequestRefused
 from bot.kling.models import PROMPT_MAX, Shot
 
@@ -36,7 +37,7 @@ def parse_storyboard(text: str) -> tuple[Shot, ...]:
             problems.append(
                 Problem(
                     Option.SHOTS,
-                    f"Line {line_number} (`{line.strip()[:40]}`) is not a shot: write it like `{EXAMPLE}`.",
+                    f"Line {line_number} ({excerpt(line)}) is not a shot: write it like `{EXAMPLE}`.",
                 )
             )
             continue
