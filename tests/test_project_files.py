@@ -118,3 +118,14 @@ def test_the_setup_scripts_refuse_an_old_python_in_one_line(tmp_path: Path) -> N
     [line] = result.stderr.splitlines()
     assert "needs Python 3.11 or newer" in line and "Python 3.10.12" in line
     assert not (tmp_path / "venv").exists()
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    from bot.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, re.MULTILINE)
+    assert [name for name in Settings.model_fields if f"| `{name}` |" not in readme] == []
+    assert [name for name in Settings.model_fields if name not in listed] == []
+    assert [name for name in listed if name not in Settings.model_fields] == []
