@@ -15,6 +15,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.i18n import CatalogTranslator
+from bot.discord_app.input_guard import GuardedTree
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
@@ -54,6 +55,8 @@ class KlingBot(commands.Bot):
 
     def __init__(self, settings: Settings, store: Store) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
+        # No pings unless a message names whom it may ping (the member, when their video is ready):
+        # replies quote member input. The guarded tree refuses DMs and undeclared choices first.
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -61,6 +64,7 @@ class KlingBot(commands.Bot):
             # No message the bot sends pings anyone unless that send opts in (the result that
             # mentions its member does): echoed member input can never ping a role or @everyone.
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=GuardedTree,
         )
         self.settings = settings
         self.store = store

@@ -1043,13 +1043,19 @@ class FakeDiscord:
         user: FakeUser | None = None,
         permissions: int | None = None,
         app_permissions: int | None = None,
+        forged: bool = False,
     ) -> SentInteraction:
-        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent."""
+        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent.
+
+        ``forged``: a hostile client sends ``custom_id`` as if it sat on ``message`` (a button of
+        another message replayed), which Discord's own client never does."""
         message_id = int(message if isinstance(message, int) else message["id"])
         stored = self._visible_message(message_id, channel_id=None, allow_ephemeral=True)
         await self._like_a_member(message_id)
         clickable = _walk_components(stored.get("components") or [])
         component = next((c for c in clickable if c.get("custom_id") == custom_id), None)
+        if component is None and forged:
+            component = {"type": 2, "custom_id": custom_id}
         if component is None:
             raise LookupError(f"message {message_id} has no component {custom_id!r}")
         if component.get("disabled"):
@@ -1072,9 +1078,16 @@ class FakeDiscord:
         )
 
     async def send_modal_submit(
-        self, custom_id: str, fields: Mapping[str, str], *, user: FakeUser | None = None
+        self,
+        custom_id: str,
+        fields: Mapping[str, str],
+        *,
+        user: FakeUser | None = None,
+        guild: FakeGuild | None = None,
     ) -> SentInteraction:
-        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id."""
+        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id.
+
+        ``guild``: a hostile client replays the submission from another server (its first channel)."""
         if custom_id not in self.modals:
             raise LookupError(f"the bot never showed a modal {custom_id!r}: {sorted(self.modals)}")
         modal, origin = self.modals[custom_id]
@@ -1091,8 +1104,11 @@ class FakeDiscord:
                 components.append({"type": 1, "components": inputs})
         source = self.messages.get(origin.source_message_id or 0)
         payload = origin.payload
-        guild = next((g for g in self.guilds if str(g.id) == payload.get("guild_id")), None)
         channel = self._channel(origin.channel_id)
+        if guild is not None:
+            channel = guild.text_channel
+        else:
+            guild = next((g for g in self.guilds if str(g.id) == payload.get("guild_id")), None)
         return await self._send_interaction(
             5,
             {"custom_id": custom_id, "components": components},
