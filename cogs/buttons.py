@@ -26,7 +26,7 @@ from bot.discord_app.job_files import job_message, renewed_order, video_attachme
 from bot.discord_app.launch import Home, launch
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.delivery import START_FRAME, fetch_video
+from bot.jobs.delivery import START_FRAME, discard, fetch_video, fetch_video_bytes
 from bot.jobs.inline_flags import flags_for
 from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
 from bot.kling.capabilities import supports_extend, takes_start_frame
@@ -191,8 +191,7 @@ async def _read_video(bot: KlingBot, job: Job, interaction: discord.Interaction[
     url = await _video_url(bot, job, interaction)
     if url is None:
         return None
-    video = await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
-    return video.data
+    return await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
 
 
 def _megabytes(size: float) -> str:
@@ -275,10 +274,14 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
                 video = await fetch_video(
                     bot.http_client, url, max_bytes=min(room, VIDEO_READ_CAP), attempts=2
                 )
-                if video.too_large:
-                    await self._too_big(interaction, shots, messages, None, limit)
-                    return
-                data = video.data
+                try:
+                    if video.too_large:
+                        await self._too_big(interaction, shots, messages, None, limit)
+                        return
+                    if video.path is not None:
+                        data = await asyncio.to_thread(video.path.read_bytes)
+                finally:
+                    discard(video)
             if data is None:
                 await refuse(interaction, texts.SHOT_GONE.format(number=number))
                 return
