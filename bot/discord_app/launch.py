@@ -19,7 +19,7 @@ from bot.discord_app.i18n import N_
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
-from bot.jobs.orders import AttachmentRef, VideoOrder
+from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import Requester
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
@@ -144,7 +144,8 @@ async def launch(
     )
     requester = requester_from(interaction, home, home_roles=home_roles)
     try:
-        preflight = await services.video_service.preflight(order)
+        preflight = await services.video_service.preflight(order, request)
+        request = preflight.request or request
         admission = await services.video_service.admit(
             requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
         )
@@ -161,6 +162,8 @@ async def launch(
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
     notes = list(preflight.warnings)
+    if note := prompt_note(order, request):
+        notes.append(note)
     decision = admission.decision
     if decision.cost:
         notes.append(f"This video costs **{decision.cost:g} credits**.")
