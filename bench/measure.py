@@ -199,7 +199,7 @@ def summarize(
     idle_rss: int | None,
     peak_rss: int | None,
     wall_seconds: float,
-    baseline: BaselineResult | None = None,
+    per_task: BaselineResult | None = None,
 ) -> Summary:
     delivered = [t for t in traces if t.delivered_at is not None]
     latencies = [t.ack_latency for t in traces if t.ack_latency is not None and t.ack_status == 200]
@@ -258,11 +258,9 @@ def summarize(
         idle_rss_mb=idle_rss / 2**20 if idle_rss is not None else None,
         peak_rss_mb=peak_rss / 2**20 if peak_rss is not None else None,
         wall_seconds=wall_seconds,
-        baseline_per_job=baseline.requests / baseline.tasks if baseline and baseline.tasks else None,
-        baseline_seen_p99=percentile(baseline.seen_lags, 0.99) if baseline else None,
+        baseline_per_job=per_task.requests / per_task.tasks if per_task and per_task.tasks else None,
+        baseline_seen_p99=percentile(per_task.seen_lags, 0.99) if per_task else None,
         measured_ratio=(
-            (baseline.requests / baseline.tasks) / per_job
-            if baseline and baseline.tasks and per_job
-            else None
+            per_task.requests / per_task.tasks / per_job if per_task and per_task.tasks and per_job else None
         ),
     )

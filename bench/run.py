@@ -85,8 +85,8 @@ class VariedRenderAceData(FakeAceData):
         self.spread = spread
         self._random = random.Random(seed)
 
-    def _create_task(self, recorded: RecordedRequest) -> web.Response:
-        response = super()._create_task(recorded)
+    async def _create_task(self, recorded: RecordedRequest) -> web.Response:
+        response = await super()._create_task(recorded)
         if response.status == 200 and self.render_seconds is not None:
             task = next(reversed(self.tasks.values()))
             task.render_seconds = self.render_seconds * self._random.uniform(1 - self.spread, 1 + self.spread)
@@ -304,7 +304,7 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             idle_rss=sampler.idle_rss,
             peak_rss=sampler.peak_rss,
             wall_seconds=wall,
-            baseline=baseline,
+            per_task=baseline,
         )
 
 
