@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     ACEDATA_API_TOKEN: SecretStr
     ACEDATA_BASE_URL: AnyHttpUrl = AnyHttpUrl("https://api.acedata.cloud")
     DATABASE_PATH: Path = Path("data/bot.sqlite3")
+    # postgresql://user:password@host:port/dbname selects PostgreSQL instead of the SQLite file.
+    DATABASE_URL: SecretStr | None = None
     DISCORD_API_BASE: AnyHttpUrl | None = None
     DISCORD_GATEWAY_URL: str | None = None
     DEV_GUILD_ID: int | None = None
@@ -57,6 +59,18 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("DATABASE_URL", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not text.lower().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (leave it empty to use SQLite at DATABASE_PATH)")
+        return SecretStr(text)
+
     @field_validator("LOG_LEVEL")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -68,6 +82,19 @@ class Settings(BaseSettings):
     @property
     def acedata_base_url(self) -> str:
         return str(self.ACEDATA_BASE_URL).rstrip("/")
+
+    @property
+    def database_url(self) -> str | None:
+        return self.DATABASE_URL.get_secret_value() if self.DATABASE_URL else None
+
+    @property
+    def database_label(self) -> str:
+        """Where the data lives, for messages: the SQLite path or the server URL without its password."""
+        if self.DATABASE_URL is None:
+            return str(self.DATABASE_PATH)
+        from bot.storage.postgres import redact_url
+
+        return redact_url(self.DATABASE_URL.get_secret_value())
 
     @property
     def discord_api_base(self) -> str | None:

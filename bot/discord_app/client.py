@@ -60,7 +60,7 @@ class KlingBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        self.store = await open_store(settings.DATABASE_PATH)
+        self.store = await open_store(settings.DATABASE_PATH, database_url=settings.database_url)
         self.http_client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
         )

@@ -78,10 +78,11 @@ class Migration:
         return f"{self.version:03d}_{self.name}"
 
 
-def bundled_migrations() -> list[Migration]:
-    """The `NNN_name.sql` files shipped in `bot/storage/migrations`, read through importlib.resources
-    so they are found in an installed wheel as well as in a checkout."""
-    folder = resources.files("bot.storage").joinpath("migrations")
+def bundled_migrations(folder_name: str = "migrations") -> list[Migration]:
+    """The `NNN_name.sql` files shipped in `bot/storage/<folder_name>` (`migrations` for SQLite,
+    `migrations_postgres` for PostgreSQL), read through importlib.resources so they are found in an
+    installed wheel as well as in a checkout."""
+    folder = resources.files("bot.storage").joinpath(folder_name)
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_FILE.match(entry.name)
