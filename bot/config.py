@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         return self.DATABASE_URL.get_secret_value() if self.DATABASE_URL else None
 
     @property
+    def database_password(self) -> str | None:
+        """The password inside DATABASE_URL, for the log redaction list."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.database_url).password if self.database_url else None
+
+    @property
     def database_label(self) -> str:
         """Where the data lives, for messages: the SQLite path or the server URL without its password."""
         if self.DATABASE_URL is None:

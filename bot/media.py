@@ -1,8 +1,9 @@
 """Pre-flight checks of the files a member attaches, so nothing AceData would reject is ever paid for.
 
-Order (constraints §4.3): the declared size and type first (no download), then a capped download,
-then real decoding with Pillow restricted to JPEG and PNG, then dimensions and shape. Every refusal
-is an `AttachmentRefused` whose `str()` is a sentence the member can act on.
+Order (docs/reference/discord-bot-constraints.md §4.3): the declared size and type first (no
+download), then a capped download, then real decoding with Pillow restricted to JPEG and PNG, then
+dimensions and shape. Every refusal is an `AttachmentRefused` whose `str()` is a sentence the member
+can act on.
 
 The attachment URL is used exactly as Discord gave it (it is not typed by the member), but only
 over http(s) and without following redirects.

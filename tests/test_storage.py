@@ -448,7 +448,8 @@ async def test_every_write_runs_inside_begin_immediate(sqlite_store: Store) -> N
 
 
 def test_a_deferred_read_then_write_fails_at_once_where_begin_immediate_waits(tmp_path: Path) -> None:
-    """Regression guard for constraints §2.4: why every write transaction starts with BEGIN IMMEDIATE.
+    """Regression guard for docs/reference/discord-bot-constraints.md §2.4: why every write
+    transaction starts with BEGIN IMMEDIATE.
 
     A deferred transaction that read before another connection committed cannot upgrade to a write:
     SQLite reports SQLITE_BUSY_SNAPSHOT without consulting the busy handler, even though nobody

@@ -22,7 +22,6 @@ from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
 from bot.quota.costs import load_cost_table
-from bot.storage import open_store
 from bot.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -49,18 +48,23 @@ class KlingBot(commands.Bot):
     poller: Poller
     services: Services
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=discord.Intents(guilds=True), help_command=None
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            help_command=None,
+            # No message the bot sends pings anyone unless that send opts in (the result that
+            # mentions its member does): echoed member input can never ping a role or @everyone.
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self.store = store
         self.costs = load_cost_table(settings.CREDIT_COSTS_FILE)
         self.tree.error(on_app_command_error)
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        self.store = await open_store(settings.DATABASE_PATH, database_url=settings.database_url)
         self.http_client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
         )

@@ -53,8 +53,8 @@ class Submission:
 
 
 # --- parsing ---------------------------------------------------------------------------------
-# The shapes below are only partly documented (kling-api.md §2), so every reader is total: an odd
-# record becomes Running or NotFound, never an exception that would stall the poller.
+# The shapes below are only partly documented (docs/reference/kling-api.md §2), so every reader is
+# total: an odd record becomes Running or NotFound, never an exception that would stall the poller.
 
 _SUCCESS_STATE = "succeed"
 _FAILED_STATES = frozenset({"failed", "error", "cancelled", "canceled"})
@@ -90,7 +90,7 @@ def _field(response: dict[str, Any], key: str) -> Any:
 
 
 def parse_task_record(record: object, task_id: str) -> TaskStatus:
-    """The status of one task record from `POST /kling/tasks` (see kling-api.md §2 for the rules)."""
+    """The status of one task record from `POST /kling/tasks` (rules: docs/reference/kling-api.md §2)."""
     if not isinstance(record, dict) or as_text(record.get("id")) is None:
         return NotFound(task_id)
     raw_response = record.get("response")

@@ -1,7 +1,7 @@
 """What a video costs in AceData credits, for quotas counted in credits and for showing the price.
 
 **The built-in prices are defaults, not AceData's price list.** AceData publishes no per-model price
-table for `/kling/videos` (prices are served dynamically; see `shared/docs/kling-api.md` §6), so the
+table for `/kling/videos` (prices are served dynamically; see `docs/reference/kling-api.md` §6), so the
 defaults below are estimates built from the few documented hints:
 
 * kling-v2-1-master costs about 14 credits for 5 s (talking-photo = image2video + lip-sync:
