@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -59,6 +60,8 @@ COMMANDS = {
     "run": "connect to Discord and serve /video and the other commands until stopped (the default)",
     "check": "check the settings, the Discord token, the AceData token and the database without "
     "starting the bot, then print the invite URL; exits non-zero when something is wrong",
+    "migrate": "copy the SQLite database (DATABASE_PATH, or --from) into the PostgreSQL database given "
+    "by --to postgresql://…, jobs in flight included, and verify the row counts; stop the bot first",
 }
 
 
@@ -75,11 +78,44 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", nargs="?", default="run", choices=list(COMMANDS), help="what to do")
+    parser.add_argument("--to", metavar="URL", help="migrate: the postgresql:// database to copy into")
+    parser.add_argument("--from", dest="source", metavar="PATH", help="migrate: the SQLite file to copy")
     return parser
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """`python -m bot migrate --to postgresql://…`: needs no Discord or AceData token."""
+    from pathlib import Path
+
+    from bot.storage import StorageUnavailable
+    from bot.storage.postgres import is_postgres_url, redact_url
+    from bot.storage.transfer import TransferError, migrate_to_postgres
+
+    if not args.to or not is_postgres_url(args.to):
+        print("migrate needs --to postgresql://user:password@host:port/dbname", file=sys.stderr)
+        return 2
+    if args.source:
+        source = Path(args.source)
+    else:
+        try:
+            source = load_settings().DATABASE_PATH
+        except ConfigError:  # the tokens are not needed here; the path may still come from the env
+            source = Path(os.environ.get("DATABASE_PATH") or "data/bot.sqlite3")
+    try:
+        copied = asyncio.run(migrate_to_postgres(source, args.to))
+    except (TransferError, StorageUnavailable) as exc:
+        print(f"Migration failed: {exc}", file=sys.stderr)
+        return 1
+    for table in copied:
+        print(f"✓ {table.table}: {table.rows} rows copied and verified")
+    print(f"Copied {source} into {redact_url(args.to)}. Set DATABASE_URL to it and start the bot.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "migrate":
+        return _migrate(args)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,7 +20,7 @@ import pytest
 from bot.config import load_settings
 from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits
-from bot.storage import ACTIVE_STATES, JobState, StorageBusy, StorageUnavailable, open_store
+from bot.storage import ACTIVE_STATES, JobState, SqliteStore, StorageBusy, StorageUnavailable, open_store
 from bot.storage.postgres import PostgresStore, postgres_migrations, redact_url
 from bot.storage.sqlite import Migration, bundled_migrations
 from tests.postgres_cluster import PostgresCluster, free_port
@@ -169,3 +174,73 @@ def test_database_url_selects_postgresql_and_is_a_secret(monkeypatch: pytest.Mon
     monkeypatch.setenv("DATABASE_URL", "mysql://x")
     with pytest.raises(Exception, match="DATABASE_URL"):
         load_settings(_env_file=None)
+
+
+# --- python -m bot migrate --------------------------------------------------------------------
+
+
+def run_migrate(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"DISCORD_TOKEN", "ACEDATA_API_TOKEN"}
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "migrate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+async def test_migrate_copies_a_sqlite_database_with_jobs_in_flight_and_verifies_the_counts(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "bot.sqlite3"
+    lite = await SqliteStore.open(source)
+    try:
+        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
+            admitted = await lite.admit_job(
+                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
+            )
+            assert admitted.job is not None
+            if state is not JobState.QUEUED:
+                await lite.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        # A follow-up job pointing at its parent, and a tie on created_at that only insertion order breaks.
+        child = dataclasses.replace(new_job(90), parent_job_id="job-5", created_at=1_001.0)
+        assert (await lite.admit_job(child, allow)).job is not None
+        await lite.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
+        await lite.reset_member_usage(GUILD, 2002, 900.0)
+        jobs = await lite.history(GUILD, limit=100)
+        usage = await lite.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
+        report = await lite.usage_report(GUILD, since=0.0)
+        queue = [await lite.queue_position(job.id) for job in jobs]
+    finally:
+        await lite.close()
+
+    result = run_migrate("--from", str(source), "--to", postgres_url)
+    assert result.returncode == 0, result.stderr
+    assert f"✓ jobs: {len(IN_FLIGHT) + 1} rows copied and verified" in result.stdout
+    assert "✓ member_resets: 1 rows" in result.stdout and "✓ guild_limits: 1 rows" in result.stdout
+
+    store = await PostgresStore.open(postgres_url)
+    try:
+        assert await store.history(GUILD, limit=100) == jobs
+        assert await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH) == usage
+        assert await store.usage_report(GUILD, since=0.0) == report
+        assert [await store.queue_position(job.id) for job in jobs] == queue
+        assert (await store.get_limits(GUILD)).blocked_words == ("gore",)
+        # The jobs in flight carry on in PostgreSQL.
+        running = await store.transition("job-3", expect=[JobState.RUNNING], to=JobState.SUCCEEDED)
+        assert running is not None and running.task_id == "task-3"
+    finally:
+        await store.close()
+
+    again = run_migrate("--from", str(source), "--to", postgres_url)
+    assert again.returncode == 1 and "already holds" in again.stderr
+
+
+def test_migrate_explains_a_missing_target_or_source(tmp_path: Path, postgres_url: str) -> None:
+    assert "--to postgresql://" in run_migrate("--from", str(tmp_path / "x.sqlite3")).stderr
+    missing = run_migrate("--from", str(tmp_path / "nowhere.sqlite3"), "--to", postgres_url)
+    assert missing.returncode == 1 and "no SQLite database at" in missing.stderr

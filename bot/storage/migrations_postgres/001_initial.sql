@@ -33,7 +33,8 @@ CREATE TABLE jobs (
     submitted_at    DOUBLE PRECISION,
     finished_at     DOUBLE PRECISION,
     delivered_at    DOUBLE PRECISION,
-    parent_job_id   TEXT REFERENCES jobs (id) ON DELETE SET NULL
+    -- Deferrable so `python -m bot migrate` can copy a child before its parent within one transaction.
+    parent_job_id   TEXT REFERENCES jobs (id) ON DELETE SET NULL DEFERRABLE INITIALLY IMMEDIATE
 );
 
 CREATE INDEX jobs_by_guild_state ON jobs (guild_id, state);
