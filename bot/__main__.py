@@ -12,6 +12,7 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
+from bot.storage.base import Store
 
 log = logging.getLogger("bot")
 
@@ -24,13 +25,41 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 async def run_bot(settings: Settings) -> None:
-    from bot.discord_app.client import KlingBot
     from bot.discord_app.endpoints import configure_discord_endpoints
     from bot.storage import open_store
 
     configure_discord_endpoints(settings.discord_api_base, settings.DISCORD_GATEWAY_URL)
     # The database first: a bad path or permission fails here, in one line, before logging in.
     store = await open_store(settings.DATABASE_PATH, database_url=settings.database_url)
+    metrics_server = None
+    if settings.METRICS_PORT is not None:
+        from bot.metrics import Discord429Counter
+        from bot.metrics_server import MetricsServer
+
+        Discord429Counter.install()
+        metrics_server = MetricsServer(store, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
+        try:
+            await metrics_server.start()
+        except OSError as exc:
+            await store.close()
+            raise MetricsUnavailable(
+                f"Cannot serve metrics on {settings.METRICS_HOST}:{settings.METRICS_PORT}: "
+                f"{exc.strerror or exc}. Check METRICS_HOST and METRICS_PORT."
+            ) from exc
+    try:
+        await _serve(settings, store)
+    finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
+
+
+class MetricsUnavailable(Exception):
+    """The metrics port cannot be opened (in use, bad address)."""
+
+
+async def _serve(settings: Settings, store: Store) -> None:
+    from bot.discord_app.client import KlingBot
+
     bot = KlingBot(settings, store)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -135,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from bot.storage import StorageUnavailable
 
+        if isinstance(exc, MetricsUnavailable):
+            print(f"Metrics error: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, StorageUnavailable):
             setting = "DATABASE_URL" if settings.DATABASE_URL else "DATABASE_PATH"
             print(f"Database error: {exc}. Check {setting}.", file=sys.stderr)

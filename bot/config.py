@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    # Prometheus /metrics and /healthz on METRICS_HOST:METRICS_PORT; unset = no server.
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    METRICS_HOST: str = "127.0.0.1"
 
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod
@@ -53,7 +56,12 @@ class Settings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator(
-        "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before"
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "DEV_GUILD_ID",
+        "CREDIT_COSTS_FILE",
+        "METRICS_PORT",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -973,3 +973,13 @@ async def test_store_stays_consistent_when_every_kind_of_call_runs_at_once(store
     jobs = await store.history(GUILD, limit=100)
     assert len(jobs) == 4 + 5
     assert sum(job.state is JobState.SUBMITTING for job in jobs) == 3
+
+
+async def test_state_totals_count_jobs_and_credits_per_state_across_guilds(store: Store) -> None:
+    assert await store.state_totals() == []
+    await admit_in_state(store, JobState.QUEUED, cost=1.0)
+    await admit_in_state(store, JobState.QUEUED, cost=2.5, guild_id=7)
+    await admit_in_state(store, JobState.DELIVERED, cost=4.0)
+    await admit_in_state(store, JobState.FAILED, cost=8.0)
+    totals = {total.state: (total.jobs, total.credits) for total in await store.state_totals()}
+    assert totals == {JobState.QUEUED: (2, 3.5), JobState.DELIVERED: (1, 4.0), JobState.FAILED: (1, 8.0)}

@@ -21,6 +21,7 @@ from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
+from bot.metrics import MeteredTransport
 from bot.quota.costs import load_cost_table
 from bot.storage.base import Store
 
@@ -66,7 +67,12 @@ class KlingBot(commands.Bot):
     async def setup_hook(self) -> None:
         settings = self.settings
         self.http_client = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
+            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5),
+            follow_redirects=False,
+            # Counts and times the AceData requests for /metrics; downloads pass unrecorded.
+            transport=MeteredTransport(
+                httpx.AsyncHTTPTransport(), hosts=[httpx.URL(settings.acedata_base_url).host]
+            ),
         )
         self.kling = KlingClient(
             self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN

@@ -17,6 +17,7 @@ import time
 from bot.jobs.runner import Clock, JobRunner
 from bot.kling.errors import KlingError, RateLimited
 from bot.kling.tasks import NotFound
+from bot.metrics import METRICS
 from bot.storage.base import JobState
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class Poller:
     async def _run(self) -> None:
         while True:
             try:
-                await self.cycle()
+                with METRICS.poll_cycle.time():
+                    await self.cycle()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -142,6 +142,15 @@ class UsageReport:
     by_member: list[UsageRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    """How many jobs are in one state, and their credits, over the whole database (for metrics)."""
+
+    state: JobState
+    jobs: int
+    credits: float
+
+
 #: Pure function run inside the admission transaction: usage now -> decision.
 AdmitRule = Callable[[UsageSnapshot], Decision]
 
@@ -217,6 +226,10 @@ class Store(Protocol):
         ...
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport: ...
+
+    async def state_totals(self) -> list[StateTotal]:
+        """Jobs and credits per state over every guild; states without jobs are left out."""
+        ...
 
     async def get_limits(self, guild_id: int) -> GuildLimits: ...
 

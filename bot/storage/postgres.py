@@ -47,6 +47,7 @@ from bot.storage.base import (
     Job,
     JobState,
     NewJob,
+    StateTotal,
     StorageBusy,
     UsageReport,
     UsageRow,
@@ -537,6 +538,13 @@ class PostgresStore:
             by_model=groups["model"],
             by_member=groups["member"],
         )
+
+    async def state_totals(self) -> list[StateTotal]:
+        rows = await self._fetch(
+            "SELECT state, COUNT(*) AS jobs, COALESCE(SUM(cost), 0.0) AS credits FROM jobs "
+            'GROUP BY state ORDER BY state COLLATE "C"'
+        )
+        return [StateTotal(JobState(row["state"]), int(row["jobs"]), float(row["credits"])) for row in rows]
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._fetch("SELECT limits FROM guild_limits WHERE guild_id = %s", (guild_id,))

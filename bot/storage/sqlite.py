@@ -43,6 +43,7 @@ from bot.storage.base import (
     Job,
     JobState,
     NewJob,
+    StateTotal,
     StorageBusy,
     UsageReport,
     UsageRow,
@@ -650,6 +651,10 @@ class SqliteStore:
             by_model=groups["model"],
             by_member=groups["member"],
         )
+
+    async def state_totals(self) -> list[StateTotal]:
+        rows = await self._read("SELECT state, COUNT(*), TOTAL(cost) FROM jobs GROUP BY state ORDER BY state")
+        return [StateTotal(JobState(row[0]), int(row[1]), float(row[2])) for row in rows]
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._read("SELECT limits FROM guild_limits WHERE guild_id = ?", (guild_id,))
