@@ -78,7 +78,14 @@ async def build_pipeline(
     kling = KlingClient(http, base_url=fake.base_url, token=SecretStr(fake.token))
     notifier = notifier or RecordingNotifier()
     runner = JobRunner(
-        store=store, kling=kling, http=http, notifier=notifier, deadline_seconds=deadline, clock=clock
+        store=store,
+        kling=kling,
+        http=http,
+        notifier=notifier,
+        deadline_seconds=deadline,
+        clock=clock,
+        # Look-ups of a lost create retried quickly, so "not found" is concluded within a test.
+        recovery_delays=(0.0, 0.05, 0.05, 0.05, 0.05, 0.05),
     )
     poller = Poller(runner, base_interval=0.05, max_interval=0.2, clock=clock)
     service = VideoService(

@@ -4,6 +4,7 @@ failures, the queue and restarts. Discord is replaced by a recording notifier.""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -246,8 +247,10 @@ async def test_restart_with_a_submission_in_flight_marks_it_unconfirmed(
     first = await build_pipeline(fake_acedata, db)
     admission = await first.service.admit(requester(), text_request())
     assert admission.job is not None
-    claimed = await first.store.claim_next_queued(42, None)  # committed as SUBMITTING, then the crash
+    claimed = await first.store.claim_next_queued(42, None)  # committed as SUBMITTING
     assert claimed is not None and claimed.state is JobState.SUBMITTING
+    # Stamped as about to be sent, then the crash: the create may have left, and AceData has no task.
+    await first.store.update_job(claimed.id, submitted_at=time.time())
     await first.close()
 
     second = await build_pipeline(fake_acedata, db)

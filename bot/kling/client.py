@@ -146,15 +146,43 @@ class KlingClient:
         body = await self._query({"action": "retrieve", "id": task_id}, self._query_backoff.attempts)
         return parse_task_record(body, task_id)
 
-    async def retrieve_batch(self, task_ids: Sequence[str]) -> dict[str, TaskStatus]:
-        """Statuses of many tasks in ONE request; every asked id is in the answer (`NotFound` if unknown)."""
+    async def retrieve_batch(
+        self,
+        task_ids: Sequence[str] = (),
+        *,
+        created_at_min: float | None = None,
+        created_at_max: float | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, TaskStatus]:
+        """Statuses of many tasks in ONE request.
+
+        With ids, every asked id is in the answer (`NotFound` if unknown). Without ids but with list
+        filters, it lists this token's tasks created in the window (kling-api.md §2 and §9): the way a
+        create whose answer was lost is found again. Each status carries its record's `request`.
+        """
         wanted = list(dict.fromkeys(task_ids))
-        if not wanted:
+        filters = {
+            key: value
+            for key, value in (
+                ("created_at_min", created_at_min),
+                ("created_at_max", created_at_max),
+                ("limit", limit),
+                ("offset", offset),
+            )
+            if value is not None
+        }
+        if not wanted and not filters:
             return {}
-        body = await self._query({"action": "retrieve_batch", "ids": wanted}, self._query_backoff.attempts)
+        payload: dict[str, Any] = {"action": "retrieve_batch", **filters}
+        if wanted:
+            payload["ids"] = wanted
+        body = await self._query(payload, self._query_backoff.attempts)
         if not isinstance(body, dict):
             raise ServiceError("the task list answer was not a JSON object")
         found = parse_batch(body)
+        if not wanted:
+            return found
         return {task_id: found.get(task_id, NotFound(task_id)) for task_id in wanted}
 
     async def check_token(self) -> None:

@@ -189,6 +189,17 @@ class Store(Protocol):
         `running_cap` of its jobs are SUBMITTING/RUNNING (None = no cap)."""
         ...
 
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        """Recovery of a lost create: move a SUBMITTING job to RUNNING with `task_id`, only if no job
+        holds that task id already (so one paid task is never adopted by two jobs). None otherwise."""
+        ...
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        """Which of these AceData task ids some job already holds."""
+        ...
+
     async def queue_position(self, job_id: str) -> int:
         """1-based position among the guild's QUEUED jobs, 0 when not queued."""
         ...

@@ -548,6 +548,29 @@ class SqliteStore:
             rows = await _fetch(db, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap})
         return _job_from_row(rows[0]) if rows else None
 
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.RUNNING.value}', updated_at = :now, task_id = :task,
+                            trace_id = COALESCE(:trace, trace_id), submitted_at = :submitted
+             WHERE id = :id AND state = '{JobState.SUBMITTING.value}'
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE task_id = :task)
+            RETURNING {_SELECT_JOB}"""
+        params = {"now": self._clock(), "task": task_id, "trace": trace_id, "submitted": submitted_at}
+        async with self._write() as db:
+            rows = await _fetch(db, sql, {**params, "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(task_ids))
+        if not wanted:
+            return set()
+        rows = await self._read(
+            f"SELECT task_id FROM jobs WHERE task_id IN {_placeholders(len(wanted))}", wanted
+        )
+        return {str(row[0]) for row in rows}
+
     async def queue_position(self, job_id: str) -> int:
         rows = await self._read(
             """SELECT COUNT(*) FROM jobs AS mine JOIN jobs AS ahead ON ahead.guild_id = mine.guild_id
