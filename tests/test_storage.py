@@ -983,3 +983,29 @@ async def test_state_totals_count_jobs_and_credits_per_state_across_guilds(store
     await admit_in_state(store, JobState.FAILED, cost=8.0)
     totals = {total.state: (total.jobs, total.credits) for total in await store.state_totals()}
     assert totals == {JobState.QUEUED: (2, 3.5), JobState.DELIVERED: (1, 4.0), JobState.FAILED: (1, 8.0)}
+
+
+async def test_a_task_is_adopted_by_one_job_only_even_from_two_stores_at_once(backend: Backend) -> None:
+    first, second = await two_stores(backend)
+    jobs = [await admit_in_state(first, JobState.SUBMITTING) for _ in range(6)]
+    queued = await admit(first)
+    results = await asyncio.gather(
+        *(
+            store.adopt_task(job_id, "task-lost", trace_id="trace-9", submitted_at=1_234.0)
+            for store, job_id in zip((first, second) * 3, jobs, strict=True)
+        )
+    )
+    adopted = [job for job in results if job is not None]
+    assert len(adopted) == 1
+    (job,) = adopted
+    assert (job.state, job.task_id, job.trace_id, job.submitted_at) == (
+        JobState.RUNNING,
+        "task-lost",
+        "trace-9",
+        1_234.0,
+    )
+    assert (
+        await second.adopt_task(queued, "task-other", trace_id=None, submitted_at=1.0) is None
+    )  # not SUBMITTING
+    assert await first.known_task_ids(["task-lost", "task-other", "task-lost"]) == {"task-lost"}
+    assert await first.known_task_ids([]) == set()

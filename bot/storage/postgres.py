@@ -116,6 +116,7 @@ def _assignments(fields: Mapping[str, Any]) -> str:
     return "".join(f", {name} = %({name})s" for name in fields)
 
 
+_TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
 _FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 _STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
@@ -429,6 +430,30 @@ class PostgresStore:
         async with self._transaction(guild_id) as conn:
             rows = await _fetch(conn, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap})
         return _job_from_row(rows[0]) if rows else None
+
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.RUNNING.value}', updated_at = %(now)s, task_id = %(task)s,
+                            trace_id = COALESCE(%(trace)s::text, trace_id), submitted_at = %(submitted)s
+             WHERE id = %(id)s AND state = '{JobState.SUBMITTING.value}'
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE task_id = %(task)s)
+            RETURNING {_SELECT_JOB}"""
+        params = {"now": self._clock(), "task": task_id, "trace": trace_id, "submitted": submitted_at}
+        async with self._transaction() as conn:
+            # Under READ COMMITTED two adoptions of one task could both pass NOT EXISTS; the lock on
+            # the task id makes the second one run after the first committed, and see its row.
+            await _fetch(conn, _TASK_LOCK_SQL, (task_id,))
+            rows = await _fetch(conn, sql, {**params, "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(task_ids))
+        if not wanted:
+            return set()
+        rows = await self._fetch("SELECT task_id FROM jobs WHERE task_id = ANY(%s::text[])", (wanted,))
+        return {str(row["task_id"]) for row in rows}
 
     async def queue_position(self, job_id: str) -> int:
         rows = await self._fetch(

@@ -43,6 +43,8 @@ CREATE INDEX jobs_by_state ON jobs (state);
 CREATE INDEX jobs_by_guild_day ON jobs (guild_id, day_key);
 CREATE INDEX jobs_by_guild_month ON jobs (guild_id, month_key);
 CREATE INDEX jobs_by_guild_created ON jobs (guild_id, created_at, seq);
+-- Recovery looks jobs up by AceData task id (known_task_ids, adopt_task).
+CREATE INDEX jobs_by_task ON jobs (task_id);
 
 CREATE TABLE guild_limits (
     guild_id    BIGINT PRIMARY KEY,
