@@ -101,7 +101,15 @@ class Poller:
         now = self.clock()
         if now < self._pause_until:
             return 0
-        running = [job for job in await self.runner.store.jobs_in_states([JobState.RUNNING]) if job.task_id]
+        store = self.runner.store
+        if store.shared:
+            # Several processes: carry on the jobs whose owner died; poll only the jobs this one owns.
+            await self.runner.take_over()
+        running = [
+            job
+            for job in await store.jobs_in_states([JobState.RUNNING])
+            if job.task_id and store.owns(job.id)
+        ]
         live = {job.id for job in running}
         for stale in set(self._next_due) - live:
             del self._next_due[stale]

@@ -22,6 +22,7 @@ Selected by `DATABASE_URL=postgresql://…`. Same contract as the SQLite backend
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -41,6 +42,7 @@ from bot.storage.base import (
     ACTIVE_STATES,
     MUTABLE_JOB_FIELDS,
     RELEASED_STATES,
+    TERMINAL_STATES,
     Admission,
     AdmitRule,
     DuplicateInteraction,
@@ -116,6 +118,25 @@ def _assignments(fields: Mapping[str, Any]) -> str:
     return "".join(f", {name} = %({name})s" for name in fields)
 
 
+_GUILD_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-guild:' || %s::text, 0))"
+
+
+def _job_key(expression: str) -> str:
+    """The advisory lock key of a job (session-level: held while this process owns the job)."""
+    return f"hashtextextended('kling-job:' || {expression}, 0)"
+
+
+#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~11 s.
+_LEASE_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
+#: The same on the server's side of it, so the server ends the session of a process whose HOST
+#: died (no FIN ever comes) within ~11 s, and its job locks with it. A killed process's socket is
+#: closed by its kernel at once.
+_LEASE_SERVER_KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
 _TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
 _FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
@@ -246,11 +267,24 @@ async def apply_migrations(conn: Connection, label: str, migrations: Sequence[Mi
 class PostgresStore:
     """`Store` on a PostgreSQL database. Open it with `PostgresStore.open` (or `bot.storage.open_store`)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Connection], label: str, clock: Clock) -> None:
+    #: Several bot processes may share the database: jobs are owned through session advisory locks.
+    shared = True
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Connection], label: str, clock: Clock, url: str = ""
+    ) -> None:
         self.label = label
         self._pool = pool
         self._clock = clock
         self._closed = False
+        self._url = url
+        # Job ownership: a session-level advisory lock per owned job, all held by this one connection.
+        # PostgreSQL drops them when the session ends, so a process that dies (or whose host does:
+        # see _LEASE_KEEPALIVES) frees its jobs for the others without anyone writing anything.
+        self._lease_conn: Connection | None = None
+        self._lease_lock = asyncio.Lock()
+        self._owned: set[str] = set()
+        self._busy_timeout_ms = BUSY_TIMEOUT_MS
 
     @classmethod
     async def open(
@@ -309,13 +343,71 @@ class PostgresStore:
                 f"Cannot connect to the database {label} within {_CONNECT_TIMEOUT_SECONDS:.0f} s; "
                 "check DATABASE_URL and that the server is running."
             ) from exc
-        return cls(pool, label, clock)
+        store = cls(pool, label, clock, url)
+        store._busy_timeout_ms = busy_timeout_ms
+        return store
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        async with self._lease_lock:
+            if self._lease_conn is not None:
+                await self._lease_conn.close()  # frees every job this process owned
+                self._lease_conn = None
         await self._pool.close()
+
+    # --- job ownership ------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _lease(self) -> AsyncIterator[Connection]:
+        """The connection holding this process's job locks, (re)connected when needed. If it was
+        lost, so were the locks: ownership starts from nothing and is claimed again."""
+        async with self._lease_lock:
+            conn = self._lease_conn
+            if conn is None or conn.closed or conn.broken:
+                if conn is not None:
+                    log.warning("the connection holding this process's job leases was lost; claiming again")
+                    self._owned.clear()
+                conn = self._lease_conn = await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, row_factory=dict_row, **_LEASE_KEEPALIVES
+                )
+                settings = {**_LEASE_SERVER_KEEPALIVES, "lock_timeout": int(self._busy_timeout_ms)}
+                for name, value in settings.items():
+                    await conn.execute(f"SET {name} = {value:d}")
+            try:
+                yield conn
+            except psycopg.OperationalError:
+                self._owned.clear()
+                with contextlib.suppress(psycopg.Error):
+                    await conn.close()
+                self._lease_conn = None
+                raise
+
+    async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        async with self._lease() as conn:
+            wanted = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in self._owned]
+            if not wanted:
+                await conn.execute("SELECT 1")  # notices a lost session, and with it lost leases
+                return set()
+            rows = await _fetch(
+                conn,
+                f"SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock({_job_key('id')})",
+                (wanted,),
+            )
+            new = {str(row["id"]) for row in rows}
+            self._owned |= new
+            return new
+
+    def owns(self, job_id: str) -> bool:
+        return job_id in self._owned
+
+    async def _release(self, job_id: str) -> None:
+        if job_id not in self._owned:
+            return
+        self._owned.discard(job_id)
+        with contextlib.suppress(psycopg.Error):
+            async with self._lease() as conn:
+                await conn.execute(f"SELECT pg_advisory_unlock({_job_key('%(id)s')})", {"id": job_id})
 
     # --- plumbing -------------------------------------------------------------------------
     async def _fetch(self, sql: str, params: Any = None) -> list[Row]:
@@ -330,11 +422,7 @@ class PostgresStore:
             try:
                 async with conn.transaction():
                     if guild_id is not None:
-                        await _fetch(
-                            conn,
-                            "SELECT pg_advisory_xact_lock(hashtextextended('kling-guild:' || %s::text, 0))",
-                            (guild_id,),
-                        )
+                        await _fetch(conn, _GUILD_LOCK_SQL, (guild_id,))
                     yield conn
             except pg_errors.LockNotAvailable as exc:
                 raise _busy_error() from exc
@@ -398,6 +486,8 @@ class PostgresStore:
         }
         async with self._transaction() as conn:
             rows = await _fetch(conn, sql, params)
+        if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
+            await self._release(job_id)  # nothing left to do for its owner
         return _job_from_row(rows[0]) if rows else None
 
     async def update_job(self, job_id: str, **fields: Any) -> Job | None:
@@ -427,8 +517,22 @@ class PostgresStore:
                         SELECT COUNT(*) FROM jobs WHERE guild_id = %(guild)s::bigint
                            AND state IN {_sql_states(_IN_FLIGHT_STATES)}))
             RETURNING {_SELECT_JOB}"""
-        async with self._transaction(guild_id) as conn:
-            rows = await _fetch(conn, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap})
+        # On the lease connection, and the job's lock taken before COMMIT: no other process ever sees
+        # this SUBMITTING job without an owner (it would take it for a dead process's and requeue it).
+        async with self._lease() as conn:
+            try:
+                async with conn.transaction():
+                    await _fetch(conn, _GUILD_LOCK_SQL, (guild_id,))
+                    rows = await _fetch(
+                        conn, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap}
+                    )
+                    if rows:
+                        await _fetch(
+                            conn, f"SELECT pg_advisory_lock({_job_key('%(id)s')})", {"id": rows[0]["id"]}
+                        )
+                        self._owned.add(str(rows[0]["id"]))
+            except pg_errors.LockNotAvailable as exc:
+                raise _busy_error() from exc
         return _job_from_row(rows[0]) if rows else None
 
     async def adopt_task(

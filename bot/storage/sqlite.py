@@ -404,6 +404,9 @@ SELECT * FROM grouped
 class SqliteStore:
     """`Store` on one SQLite file. Open it with `SqliteStore.open` (or `bot.storage.open_store`)."""
 
+    #: One bot process per file: WAL serialises writers, but nothing hands jobs between processes.
+    shared = False
+
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path, clock: Clock
     ) -> None:
@@ -413,6 +416,7 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._clock = clock
         self._closed = False
+        self._claimed: set[str] = set()
 
     @classmethod
     async def open(
@@ -570,6 +574,15 @@ class SqliteStore:
             f"SELECT task_id FROM jobs WHERE task_id IN {_placeholders(len(wanted))}", wanted
         )
         return {str(row[0]) for row in rows}
+
+    async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        # One process per SQLite file: it owns everything; only "new to this process" is tracked.
+        new = set(job_ids) - self._claimed
+        self._claimed |= new
+        return new
+
+    def owns(self, job_id: str) -> bool:
+        return True
 
     async def queue_position(self, job_id: str) -> int:
         rows = await self._read(
