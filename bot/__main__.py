@@ -58,9 +58,9 @@ class MetricsUnavailable(Exception):
 
 
 async def _serve(settings: Settings, store: Store) -> None:
-    from bot.discord_app.client import KlingBot
+    from bot.discord_app.client import make_bot
 
-    bot = KlingBot(settings, store)
+    bot = make_bot(settings, store)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.kling.models import Model
@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Prometheus /metrics and /healthz on METRICS_HOST:METRICS_PORT; unset = no server.
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     METRICS_HOST: str = "127.0.0.1"
+    # Gateway shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process runs.
+    SHARD_COUNT: int | None = Field(default=None, ge=1)
+    SHARD_IDS: str | None = None
 
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod
@@ -61,6 +64,8 @@ class Settings(BaseSettings):
         "DEV_GUILD_ID",
         "CREDIT_COSTS_FILE",
         "METRICS_PORT",
+        "SHARD_COUNT",
+        "SHARD_IDS",
         mode="before",
     )
     @classmethod
@@ -78,6 +83,42 @@ class Settings(BaseSettings):
         if not text.lower().startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL (leave it empty to use SQLite at DATABASE_PATH)")
         return SecretStr(text)
+
+    @field_validator("SHARD_IDS")
+    @classmethod
+    def _shard_list(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ValueError("must be shard numbers separated by commas, e.g. 0,1")
+        if len(set(parts)) != len(parts):
+            raise ValueError("lists a shard twice")
+        return ",".join(str(int(part)) for part in parts)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.SHARD_IDS is not None:
+            if self.SHARD_COUNT is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT (the number of shards of all processes)")
+            too_big = [shard for shard in self.shard_ids or [] if shard >= self.SHARD_COUNT]
+            if too_big:
+                raise ValueError(
+                    f"SHARD_IDS has shards {too_big} but SHARD_COUNT is {self.SHARD_COUNT} (0-based)"
+                )
+            if len(self.shard_ids or []) < self.SHARD_COUNT and self.DATABASE_URL is None:
+                raise ValueError(
+                    "SHARD_IDS runs only some shards, so other processes run the rest: they must share "
+                    "a PostgreSQL database (DATABASE_URL); SQLite serves one process"
+                )
+        return self
+
+    @property
+    def shard_ids(self) -> list[int] | None:
+        """The shards this process runs: SHARD_IDS, else all of SHARD_COUNT, else None (no sharding)."""
+        if self.SHARD_IDS is not None:
+            return [int(part) for part in self.SHARD_IDS.split(",")]
+        return list(range(self.SHARD_COUNT)) if self.SHARD_COUNT else None
 
     @field_validator("LOG_LEVEL")
     @classmethod

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import logging
 import pkgutil
+from typing import Any
 
 import discord
 import httpx
@@ -42,6 +43,15 @@ def extension_names() -> list[str]:
     )
 
 
+def make_bot(settings: Settings, store: Store) -> KlingBot:
+    """The bot for this process: sharded (SHARD_COUNT, SHARD_IDS) or not."""
+    shard_ids = settings.shard_ids
+    if shard_ids is None:
+        return KlingBot(settings, store)
+    log.info("running shards %s of %d", ",".join(map(str, shard_ids)), settings.SHARD_COUNT)
+    return ShardedKlingBot(settings, store, shard_ids=shard_ids, shard_count=settings.SHARD_COUNT)
+
+
 class KlingBot(commands.Bot):
     store: Store
     http_client: httpx.AsyncClient
@@ -49,7 +59,7 @@ class KlingBot(commands.Bot):
     poller: Poller
     services: Services
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -58,6 +68,7 @@ class KlingBot(commands.Bot):
             # No message the bot sends pings anyone unless that send opts in (the result that
             # mentions its member does): echoed member input can never ping a role or @everyone.
             allowed_mentions=discord.AllowedMentions.none(),
+            **options,
         )
         self.settings = settings
         self.store = store
@@ -148,3 +159,7 @@ class KlingBot(commands.Bot):
             await self.http_client.aclose()
         if hasattr(self, "store"):
             await self.store.close()
+
+
+class ShardedKlingBot(KlingBot, commands.AutoShardedBot):
+    """KlingBot on several gateway shards in one process (discord.py's AutoShardedClient)."""

@@ -871,7 +871,9 @@ class FakeDiscord:
             "v": 10,
             "user": self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "email": None},
             "guilds": [
-                {"id": str(guild.id), "unavailable": True} for guild in self.guilds if session.serves(guild.id)
+                {"id": str(guild.id), "unavailable": True}
+                for guild in self.guilds
+                if session.serves(guild.id)
             ],
             "session_id": session.session_id,
             "session_type": "normal",

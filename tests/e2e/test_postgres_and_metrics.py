@@ -130,3 +130,76 @@ async def test_an_unreachable_database_url_fails_in_one_line_naming_the_setting(
     assert output.startswith("Database error:") and "Check DATABASE_URL" in output, output
     assert "hunter2-secret" not in output and "Traceback" not in output
     assert not fake_discord.gateway_connections  # never logged in
+
+
+# --- two processes, one PostgreSQL ----------------------------------------------------------------
+
+
+def shard_of(guild_id: int, count: int = 2) -> int:
+    return (guild_id >> 22) % count
+
+
+async def test_two_processes_split_the_shards_and_the_survivor_delivers_a_killed_ones_job_once(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData, postgres_url: str
+) -> None:
+    first_guild = fake_discord.guild
+    other_guild = fake_discord.add_guild("Other Server")
+    while shard_of(other_guild.id) == shard_of(first_guild.id):
+        await asyncio.sleep(0.002)  # ids carry the time: a later one may land on the other shard
+        other_guild = fake_discord.add_guild("Other Server")
+    other_member = fake_discord.add_member(other_guild, "other-tester")
+
+    processes: dict[int, BotHarness] = {}
+    for shard in (0, 1):
+        folder = tmp_path / f"process-{shard}"
+        folder.mkdir()
+        processes[shard] = BotHarness(
+            folder,
+            discord=fake_discord,
+            acedata=fake_acedata,
+            env={
+                "DATABASE_URL": postgres_url,
+                "SHARD_COUNT": "2",
+                "SHARD_IDS": str(shard),
+                "DEV_GUILD_ID": "",  # global commands: the fake serves them in every guild
+            },
+        )
+    try:
+        for shard in (0, 1):
+            await processes[shard].start()
+        assert set(fake_discord.shard_sessions) == {(0, 2), (1, 2)}
+
+        fake_acedata.render_seconds = None  # renders until the test finishes it
+        victim = processes[shard_of(first_guild.id)]
+        survivor = processes[shard_of(other_guild.id)]
+        sent = await run_video(fake_discord, {"prompt": "a paper boat on a river"})
+        await eventually(lambda: fake_acedata.created_tasks == 1, "the paid create")
+        assert "job " in victim.output() and "job " not in survivor.output()  # the guild's shard took it
+        queried = len(fake_acedata.requests_to("/kling/tasks"))
+        await eventually(
+            lambda: len(fake_acedata.requests_to("/kling/tasks")) > queried, "a poll of the task"
+        )
+
+        assert await victim.kill() == -9
+        [task_id] = fake_acedata.tasks
+        fake_acedata.finish(task_id)
+        upload = await delivered_upload(fake_discord, sent, within=40.0)
+        assert "taken over from a process that is gone" in survivor.output()
+
+        # The survivor still serves its own shard.
+        fake_acedata.render_seconds = 0.3
+        other = await run_video(
+            fake_discord, {"prompt": "a kite over dunes"}, user=other_member, guild=other_guild
+        )
+        await delivered_upload(fake_discord, other)
+        await asyncio.sleep(1.0)  # room for a duplicate to show up
+
+        assert paid_creates(fake_acedata) == 2 and fake_acedata.created_tasks == 2
+        uploads = [c.index for c in fake_discord.calls if c.files]
+        assert len(uploads) == 2 and upload.index in uploads
+        assert not fake_discord.find_calls("POST", CHANNEL_POST)
+    finally:
+        for harness in processes.values():
+            await harness.stop()
+    for harness in processes.values():
+        assert harness.leaked_secrets() == []
