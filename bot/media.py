@@ -23,6 +23,8 @@ from pathlib import PurePosixPath
 import httpx
 from PIL import Image, UnidentifiedImageError
 
+from bot.refusals import MemberRefusal
+
 MB = 1024 * 1024
 #: AceData's limits for `start_image_url`, `end_image_url` and `image_list` entries.
 MAX_IMAGE_BYTES = 10 * MB
@@ -52,7 +54,7 @@ _GONE_STATUSES = frozenset({403, 404, 410})
 _WARNINGS_LOCK = threading.Lock()
 
 
-class AttachmentRefused(Exception):
+class AttachmentRefused(MemberRefusal):
     """An attachment AceData would reject. `str()` is the friendly sentence shown to the member."""
 
     def __init__(self, message: str, *, label: str) -> None:

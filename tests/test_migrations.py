@@ -185,7 +185,7 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
     await store.close()
     assert user_version(path) == len(bundled_migrations())
     tables = {name for kind, name, _ in schema(path) if kind == "table"}
-    assert tables == {"jobs", "guild_limits", "member_resets"}
+    assert tables == {"jobs", "guild_limits", "member_resets", "member_defaults", "story_links"}
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
     assert {"jobs_by_guild_state", "jobs_by_guild_day", "jobs_by_request_shape"} <= indexes
     assert {"model", "mode", "duration"} <= set(columns(path))

@@ -15,8 +15,9 @@ from bot.jobs.failures import FailureCode
 from bot.jobs.recovery import PAGE_SIZE, Window, find_lost_task, request_matches
 from bot.kling.tasks import Running, TaskStatus
 from bot.storage.base import JobState
+from tests.factories import video_request
 from tests.fakes.acedata import FakeAceData
-from tests.pipeline_helpers import Pipeline, build_pipeline, requester, text_request, wait_for_state
+from tests.pipeline_helpers import Pipeline, build_pipeline, requester, wait_for_state
 
 DONE = {JobState.DELIVERED, JobState.FAILED, JobState.UNCONFIRMED, JobState.TIMED_OUT}
 
@@ -51,7 +52,7 @@ async def create_elsewhere(fake: FakeAceData, body: dict[str, Any]) -> str:
 
 
 def test_a_record_matches_only_the_same_video_request() -> None:
-    sent = text_request("a fox").to_payload()
+    sent = video_request("a fox").to_payload()
     assert request_matches(sent, dict(sent))
     # AceData may leave the exchange fields out of its record, or add its own.
     recorded = {k: v for k, v in sent.items() if k != "async"} | {"callback_url": "x", "extra": 1}
@@ -87,7 +88,7 @@ async def _nobody_holds(ids: Sequence[str]) -> set[str]:
 
 
 async def test_a_server_that_ignores_offset_does_not_loop_and_times_outside_the_window_are_skipped() -> None:
-    body = text_request("a fox").to_payload()
+    body = video_request("a fox").to_payload()
     window = Window.around_send(1_000_000.0)
     statuses: dict[str, TaskStatus] = {
         f"other-{i}": Running(f"other-{i}", request={**body, "prompt": str(i)}, created_at=1_000_000.0)
@@ -111,7 +112,7 @@ async def test_a_lost_answer_is_adopted_and_delivered_once(
     pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:
     lose_the_next_answer(fake_acedata)
-    admission = await pipeline.service.admit(requester(), text_request())
+    admission = await pipeline.service.admit(requester(), video_request())
     assert admission.job is not None
     await pipeline.runner.start_queued(42)
 
@@ -130,7 +131,7 @@ async def test_a_lost_answer_is_adopted_and_delivered_once(
 async def test_two_identical_requests_in_the_window_make_it_unconfirmed_not_a_wrong_adoption(
     pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:
-    request = text_request("the same lighthouse")
+    request = video_request("the same lighthouse")
     twin = await create_elsewhere(fake_acedata, request.to_payload())
     lose_the_next_answer(fake_acedata)
     admission = await pipeline.service.admit(requester(), request)
@@ -152,7 +153,7 @@ async def test_two_identical_requests_in_the_window_make_it_unconfirmed_not_a_wr
 async def test_a_members_identical_earlier_job_is_not_mistaken_for_the_lost_one(
     pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:
-    request = text_request("rerun twice")
+    request = video_request("rerun twice")
     first = await pipeline.service.admit(requester(), request)
     assert first.job is not None
     await pipeline.runner.start_queued(42)
@@ -173,8 +174,8 @@ async def test_a_members_identical_earlier_job_is_not_mistaken_for_the_lost_one(
 
 
 async def test_a_task_is_never_adopted_by_two_jobs(pipeline: Pipeline, fake_acedata: FakeAceData) -> None:
-    first = await pipeline.service.admit(requester(), text_request())
-    second = await pipeline.service.admit(requester(2), text_request())
+    first = await pipeline.service.admit(requester(), video_request())
+    second = await pipeline.service.admit(requester(2), video_request())
     assert first.job is not None and second.job is not None
     for job in (first.job, second.job):
         await pipeline.store.transition(job.id, expect=[JobState.QUEUED], to=JobState.SUBMITTING)
@@ -192,7 +193,7 @@ async def test_restart_after_the_create_left_adopts_the_task_made_upstream(
 ) -> None:
     db = tmp_path / "bot.sqlite3"
     first = await build_pipeline(fake_acedata, db)
-    admission = await first.service.admit(requester(), text_request("a kite"))
+    admission = await first.service.admit(requester(), video_request("a kite"))
     assert admission.job is not None
     claimed = await first.store.claim_next_queued(42, None)
     assert claimed is not None
@@ -217,7 +218,7 @@ async def test_restart_before_the_create_was_sent_queues_the_job_again(
 ) -> None:
     db = tmp_path / "bot.sqlite3"
     first = await build_pipeline(fake_acedata, db)
-    admission = await first.service.admit(requester(), text_request())
+    admission = await first.service.admit(requester(), video_request())
     assert admission.job is not None
     assert await first.store.claim_next_queued(42, None) is not None  # claimed, never stamped nor sent
     await first.close()

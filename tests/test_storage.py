@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.kling.models import Action, Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, LimitUnit, RoleCap, UsageSnapshot
+from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.quota.models import Decision, GuildLimits, LimitUnit, Preferences, RoleCap, UsageSnapshot
 from bot.storage import (
     ACTIVE_STATES,
     RELEASED_STATES,
@@ -37,6 +37,7 @@ from bot.storage import (
     open_store,
 )
 from bot.storage.postgres import PostgresStore
+from tests.factories import make_new_job, video_request
 from tests.storage_backends import Backend
 
 GUILD = 42
@@ -49,9 +50,7 @@ _ids = itertools.count(1)
 
 
 def request(model: Model = Model.V1, mode: Mode = Mode.STD, duration: int = 5) -> VideoRequest:
-    return VideoRequest(
-        action=Action.TEXT2VIDEO, prompt="a red fox in snow", model=model, mode=mode, duration=duration
-    )
+    return video_request("a red fox in snow", model=model, mode=mode, duration=duration)
 
 
 def new_job(**fields: Any) -> NewJob:
@@ -60,17 +59,13 @@ def new_job(**fields: Any) -> NewJob:
         "id": f"job-{number}",
         "interaction_id": 10_000 + number,
         "guild_id": GUILD,
-        "channel_id": 7,
         "member_id": MEMBER,
         "request": request(),
-        "cost": 2.0,
-        "size_limit": 10 * 1024 * 1024,
         "day_key": DAY,
         "month_key": MONTH,
         "created_at": 1_000.0 + number,
     }
-    values.update(fields)
-    return NewJob(**values)
+    return make_new_job(**(values | fields))
 
 
 def allow(_: UsageSnapshot) -> Decision:
@@ -1009,3 +1004,28 @@ async def test_a_task_is_adopted_by_one_job_only_even_from_two_stores_at_once(ba
     )  # not SUBMITTING
     assert await first.known_task_ids(["task-lost", "task-other", "task-lost"]) == {"task-lost"}
     assert await first.known_task_ids([]) == set()
+
+
+async def test_member_defaults_round_trip_per_server_and_empty_forgets_them(store: Store) -> None:
+    assert await store.get_member_defaults(GUILD, MEMBER) == Preferences()
+    saved = Preferences(model=Model.V2_6, mode=Mode.PRO, duration=10, aspect_ratio=AspectRatio.TALL)
+    await store.set_member_defaults(GUILD, MEMBER, saved)
+    await store.set_member_defaults(GUILD, MEMBER, Preferences(mode=Mode.STD))  # replaces, not merges
+    await store.set_member_defaults(7, MEMBER, saved)
+    assert await store.get_member_defaults(GUILD, MEMBER) == Preferences(mode=Mode.STD)
+    assert await store.get_member_defaults(7, MEMBER) == saved
+    await store.set_member_defaults(7, MEMBER, Preferences())
+    assert await store.get_member_defaults(7, MEMBER) == Preferences()
+
+
+async def test_a_story_follows_next_shot_links_first_shot_first(store: Store) -> None:
+    first = await admit(store)
+    second = await admit(store, story_parent_id=first)
+    third = await admit(store, story_parent_id=second)
+    rerun = await admit(store, parent_job_id=third)  # a rerun is not part of the story
+    assert [job.id for job in await store.story(third)] == [first, second, third]
+    assert [job.id for job in await store.story(third, limit=2)] == [second, third]
+    assert [job.id for job in await store.story(rerun)] == [rerun]
+    assert await store.story("missing") == []
+    assert await store.story_parents([first, second, third, rerun]) == {second: first, third: second}
+    assert await store.story_parents([]) == {}

@@ -18,6 +18,7 @@ from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
+from bot.jobs.circuit import Circuit
 from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
@@ -57,6 +58,7 @@ class KlingBot(commands.Bot):
     http_client: httpx.AsyncClient
     kling: KlingClient
     poller: Poller
+    circuit: Circuit
     services: Services
 
     def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
@@ -95,15 +97,24 @@ class KlingBot(commands.Bot):
             edit_interval=settings.PROGRESS_EDIT_INTERVAL_SECONDS,
         )
         modlog = ModLog(self, self.store)
+        # Out of balance or down: stop sending, alert once, probe with a free task query.
+        self.circuit = Circuit(self.kling.check_token, probe_interval=settings.ACEDATA_PROBE_INTERVAL_SECONDS)
+        self.kling.observer = self.circuit
+        self.circuit.subscribe(modlog.circuit_changed)
         runner = JobRunner(
             store=self.store,
             kling=self.kling,
             http=self.http_client,
             notifier=FanoutNotifier(messenger, modlog),
             deadline_seconds=settings.JOB_DEADLINE_SECONDS,
+            circuit=self.circuit,
         )
         video_service = VideoService(
-            store=self.store, http=self.http_client, costs=self.costs, default_model=settings.DEFAULT_MODEL
+            store=self.store,
+            http=self.http_client,
+            costs=self.costs,
+            default_model=settings.DEFAULT_MODEL,
+            circuit=self.circuit,
         )
         self.services = Services(
             settings=settings,
@@ -152,6 +163,8 @@ class KlingBot(commands.Bot):
         """Stop cleanly: jobs stay resumable, so nothing is marked failed on the way out."""
         if hasattr(self, "poller"):
             await self.poller.stop()
+        if hasattr(self, "circuit"):
+            await self.circuit.aclose()
         if hasattr(self, "services"):
             await self.services.runner.shutdown()
         await super().close()

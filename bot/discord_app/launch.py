@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from bot import media
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
-from bot.jobs.service import Refused, Requester
-from bot.kling.capabilities import RequestRefused
+from bot.jobs.service import Requester
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
 log = logging.getLogger(__name__)
@@ -49,19 +48,33 @@ def attachment_ref(attachment: discord.Attachment | None) -> AttachmentRef | Non
     )
 
 
-def requester_from(interaction: discord.Interaction[Any]) -> Requester:
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where a job launched from a DM belongs: the server and channel of the job it came from.
+
+    A button on a result the bot sent by DM starts the new job in the DM, but the server's rules,
+    quota and channel list still apply, so those are taken from here."""
+
+    guild_id: int
+    channel_id: int
+
+
+def requester_from(interaction: discord.Interaction[Any], home: Home | None = None) -> Requester:
     member = interaction.user
     roles = frozenset(role.id for role in getattr(member, "roles", ()))
     permissions = interaction.permissions
+    in_dm = interaction.guild_id is None and home is not None
     return Requester(
-        guild_id=interaction.guild_id or 0,
+        guild_id=interaction.guild_id or (home.guild_id if home else 0),
         channel_id=interaction.channel_id or 0,
         member_id=member.id,
         role_ids=roles,
-        is_moderator=permissions.manage_guild,
+        is_moderator=permissions.manage_guild and not in_dm,
         interaction_id=interaction.id,
         size_limit=interaction.filesize_limit,
-        parent_channel_id=getattr(interaction.channel, "parent_id", None),
+        parent_channel_id=home.channel_id
+        if in_dm and home
+        else getattr(interaction.channel, "parent_id", None),
     )
 
 
@@ -71,12 +84,18 @@ async def launch(
     order: VideoOrder,
     *,
     parent_job_id: str | None = None,
+    story_parent_id: str | None = None,
+    home: Home | None = None,
 ) -> None:
-    """Check, acknowledge, admit and start one job for this interaction."""
-    if interaction.guild_id is None:
+    """Check, acknowledge, admit and start one job for this interaction.
+
+    `home` lets a button in a DM start a job for the server its source job belongs to. The
+    interaction may already be deferred (Next shot prepares its start frame first)."""
+    guild_id = interaction.guild_id or (home.guild_id if home is not None else None)
+    if guild_id is None:
         await refuse(interaction, "Videos can only be made in a server, not in DMs.")
         return
-    missing = missing_permissions(interaction)
+    missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
         await refuse(
             interaction,
@@ -84,20 +103,19 @@ async def launch(
             "Ask a moderator to grant them, or use another channel.",
         )
         return
-    try:
-        request = services.video_service.build(order)
-    except (RequestRefused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
+    # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
+    # which answers privately whether or not the interaction was acknowledged yet.
+    preferences = await services.video_service.preferences_for(guild_id, interaction.user.id)
+    request = services.video_service.build(order, preferences)
 
-    await interaction.response.defer(thinking=True)
-    requester = requester_from(interaction)
+    if not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    requester = requester_from(interaction, home)
     try:
         preflight = await services.video_service.preflight(order)
-        admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
-    except (Refused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
+        admission = await services.video_service.admit(
+            requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
+        )
     except DuplicateInteraction:
         log.info("interaction %s already has a job; ignoring the repeat", interaction.id)
         return

@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 
+from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind
 from bot.jobs.delivery import fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.jobs.recovery import Window, find_lost_task
 from bot.kling.client import KlingClient
-from bot.kling.errors import KlingError
+from bot.kling.errors import KlingError, OutOfCredits
 from bot.kling.tasks import Failed, NotFound, Running, Succeeded, TaskStatus
 from bot.storage.base import Job, JobState, Store
 
@@ -46,6 +47,7 @@ class JobRunner:
         clock: Clock = time.time,
         recovery_delays: Sequence[float] = RECOVERY_DELAYS,
         recovery_misses: int = RECOVERY_MISSES,
+        circuit: Circuit | None = None,
     ) -> None:
         self.store = store
         self.kling = kling
@@ -55,6 +57,9 @@ class JobRunner:
         self.clock = clock
         self.recovery_delays = tuple(recovery_delays)
         self.recovery_misses = recovery_misses
+        self.circuit = circuit
+        if circuit is not None:
+            circuit.subscribe(self._on_circuit)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
         self._start_locks: dict[int, asyncio.Lock] = {}
@@ -120,11 +125,24 @@ class JobRunner:
         lock = self._start_locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
             limits = await self.store.get_limits(guild_id)
-            while (job := await self.store.claim_next_queued(guild_id, limits.guild_concurrent)) is not None:
+            # While the circuit is open (AceData out of balance or down) queued jobs wait.
+            while self.circuit is None or self.circuit.may_submit():
+                job = await self.store.claim_next_queued(guild_id, limits.guild_concurrent)
+                if job is None:
+                    if self.circuit is not None:
+                        self.circuit.release_trial()
+                    break
                 self._log_state(job)
                 self.spawn(self.submit(job), name=f"submit-{job.id}")
             for queued in await self.store.history(guild_id, states=[JobState.QUEUED], limit=50):
                 self.spawn(self.notifier.progress(queued), name=f"queue-progress-{queued.id}")
+
+    async def _on_circuit(self, event: CircuitEvent) -> None:
+        """Creates may go again (closed, or one trial): start the jobs that waited in every queue."""
+        if event.kind is CircuitEventKind.OPENED:
+            return
+        for guild_id in {job.guild_id for job in await self.store.jobs_in_states([JobState.QUEUED])}:
+            self.spawn(self.start_queued(guild_id), name=f"kick-{guild_id}")
 
     async def cancel(self, job: Job) -> Job | None:
         """Cancel a job still waiting in the queue; its quota goes back at once."""
@@ -156,7 +174,12 @@ class JobRunner:
         try:
             submission = await self.kling.create_video(stamped.request)
         except KlingError as exc:
-            if exc.definitely_not_created:
+            if isinstance(exc, OutOfCredits) and self.circuit is not None:
+                # Nothing was made or charged; the circuit is now open, so the job waits its turn.
+                requeued = await self._move(job.id, {JobState.SUBMITTING}, JobState.QUEUED, submitted_at=None)
+                if requeued is not None:
+                    self.spawn(self.notifier.progress(requeued, force=True), name=f"requeued-{job.id}")
+            elif exc.definitely_not_created:
                 await self._fail(
                     stamped,
                     {JobState.SUBMITTING},

@@ -39,6 +39,7 @@ from bot.kling.models import (
     Model,
     VideoRequest,
 )
+from bot.refusals import MemberRefusal
 
 
 class Option(StrEnum):
@@ -261,7 +262,7 @@ class Problem:
     message: str
 
 
-class RequestRefused(Exception):
+class RequestRefused(MemberRefusal):
     """The request breaks the rules; nothing was sent and nothing was charged.
 
     `str()` is the friendly text to show the member; `problems` keeps each reason with its option.

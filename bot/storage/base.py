@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.kling.models import Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, UsageSnapshot
+from bot.quota.models import Decision, GuildLimits, Preferences, UsageSnapshot
 
 
 class JobState(StrEnum):
@@ -66,6 +66,8 @@ class NewJob:
     created_at: float
     message_id: int | None = None
     parent_job_id: str | None = None
+    #: The shot this job continues (Next shot): following these links gives a story.
+    story_parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,3 +263,21 @@ class Store(Protocol):
     async def get_limits(self, guild_id: int) -> GuildLimits: ...
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None: ...
+
+    async def get_member_defaults(self, guild_id: int, member_id: int) -> Preferences:
+        """The member's saved defaults in this server (empty when none)."""
+        ...
+
+    async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
+        """Save (or, with empty preferences, forget) the member's defaults in this server."""
+        ...
+
+    # --- stories ---------------------------------------------------------------------------
+    async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
+        """The shots leading to `job_id` (NewJob.story_parent_id links), first shot first, `job_id`
+        last; at most `limit` shots, the latest ones. Just `[job]` for a job outside any story."""
+        ...
+
+    async def story_parents(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """job id -> the shot it continues, for those of `job_ids` that are Next shots."""
+        ...

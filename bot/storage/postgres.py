@@ -28,7 +28,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -36,8 +37,8 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.kling.models import Mode, Model, VideoRequest
-from bot.quota.models import GuildLimits, UsageSnapshot
+from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.storage.base import (
     ACTIVE_STATES,
     MUTABLE_JOB_FIELDS,
@@ -94,7 +95,10 @@ def postgres_migrations() -> list[Migration]:
 # --- rows ---------------------------------------------------------------------------------------
 
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
-_NEW_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(NewJob))
+# The story link lives in its own table (story_links), written in the same transaction.
+_NEW_JOB_COLUMNS = tuple(
+    field.name for field in dataclasses.fields(NewJob) if field.name != "story_parent_id"
+)
 _SELECT_JOB = ", ".join(_JOB_COLUMNS)
 
 
@@ -454,6 +458,12 @@ class PostgresStore:
                     f"VALUES ({', '.join(f'%({c})s' for c in columns)}) RETURNING {_SELECT_JOB}",
                     values,
                 )
+                if new.story_parent_id is not None:
+                    await _fetch(
+                        conn,
+                        "INSERT INTO story_links (job_id, parent_id) VALUES (%s, %s)",
+                        (new.id, new.story_parent_id),
+                    )
         except pg_errors.UniqueViolation as exc:
             # The same interaction admitted meanwhile under another guild id (never in practice).
             raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job") from exc
@@ -688,6 +698,84 @@ class PostgresStore:
                    DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at""",
                 (guild_id, limits.model_dump_json(), self._clock()),
             )
+
+    async def get_member_defaults(self, guild_id: int, member_id: int) -> Preferences:
+        rows = await self._fetch(
+            "SELECT model, mode, duration, aspect_ratio FROM member_defaults "
+            "WHERE guild_id = %s AND member_id = %s",
+            (guild_id, member_id),
+        )
+        if not rows:
+            return Preferences()
+        row = rows[0]
+        # A value this version no longer knows (a retired model) is dropped, not an error.
+        return Preferences(
+            model=_known(Model, row["model"]),
+            mode=_known(Mode, row["mode"]),
+            duration=int(row["duration"]) if row["duration"] is not None else None,
+            aspect_ratio=_known(AspectRatio, row["aspect_ratio"]),
+        )
+
+    async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
+        async with self._transaction() as conn:
+            if preferences.is_empty():
+                await _fetch(
+                    conn,
+                    "DELETE FROM member_defaults WHERE guild_id = %s AND member_id = %s",
+                    (guild_id, member_id),
+                )
+                return
+            await _fetch(
+                conn,
+                """INSERT INTO member_defaults
+                       (guild_id, member_id, model, mode, duration, aspect_ratio, updated_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (guild_id, member_id) DO UPDATE SET
+                       model = excluded.model, mode = excluded.mode, duration = excluded.duration,
+                       aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
+                (
+                    guild_id,
+                    member_id,
+                    preferences.model.value if preferences.model else None,
+                    preferences.mode.value if preferences.mode else None,
+                    preferences.duration,
+                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
+                    self._clock(),
+                ),
+            )
+
+    async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
+        rows = await self._fetch(
+            f"""WITH RECURSIVE chain (id, depth) AS (
+                    SELECT id, 0 FROM jobs WHERE id = %(job)s
+                    UNION ALL
+                    SELECT story_links.parent_id, chain.depth + 1
+                      FROM story_links JOIN chain ON story_links.job_id = chain.id
+                     WHERE chain.depth < %(limit)s::integer - 1
+                )
+                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                  FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
+            {"job": job_id, "limit": limit},
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def story_parents(self, job_ids: Sequence[str]) -> dict[str, str]:
+        if not job_ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT job_id, parent_id FROM story_links WHERE job_id = ANY(%s::text[])", (list(job_ids),)
+        )
+        return {str(row["job_id"]): str(row["parent_id"]) for row in rows}
+
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _known(enum: type[_E], value: object) -> _E | None:
+    try:
+        return enum(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _busy_error() -> StorageBusy:

@@ -8,13 +8,16 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.quota.models import GuildLimits
+from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     JOB_TIMEOUT,
     delivered_upload,
     edits_of,
     embed_text,
+    ephemeral_refusal,
     eventually,
     paid_creates,
     run_video,
@@ -91,3 +94,39 @@ async def test_a_kill_with_two_identical_requests_upstream_is_unconfirmed_not_gu
     assert not [c for c in fake_discord.calls if c.files]  # nobody got a video that may not be theirs
     assert paid_creates(fake_acedata) == 2  # the twin and ours, never resent
     assert "identical requests" in bot_harness.runs[1].output
+
+
+# --- AceData out of balance ------------------------------------------------------------------------------
+
+
+async def test_an_empty_balance_alerts_once_refuses_new_videos_and_resumes_by_itself(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    modlog = fake_discord.guild.channel("mod-log")
+    store = await open_store(bot_harness.database_path)
+    await store.set_limits(fake_discord.guild.id, GuildLimits(modlog_channel_id=modlog.id))
+    await store.close()
+    bot_harness.extra_env["ACEDATA_PROBE_INTERVAL_SECONDS"] = "1"
+    fake_acedata.balance_exhausted = True
+    await bot_harness.start()
+
+    def modlog_posts(text: str) -> list[str]:
+        posts = (str(m.get("content") or "") for m in fake_discord.messages_in(modlog.id))
+        return [post for post in posts if text in post]
+
+    first = await run_video(fake_discord, {"prompt": "a kettle on the boil"})
+    await eventually(lambda: bool(modlog_posts("out of credit")), "the mod-log alert")
+    second = await fake_discord.send_slash_command("video", {"prompt": "a second kettle"})
+    refusal = await ephemeral_refusal(second)
+
+    assert "run out of credit" in refusal and "Nothing was charged" in refusal
+    assert fake_acedata.created_tasks == 0
+
+    fake_acedata.balance_exhausted = False  # the operator tops up
+    await delivered_upload(fake_discord, first, within=JOB_TIMEOUT + 5)
+    await eventually(lambda: bool(modlog_posts("works again")), "the all-clear")
+
+    assert len(modlog_posts("out of credit")) == 1  # one alert, not one per job or per probe
+    assert [task.request["prompt"] for task in fake_acedata.tasks.values()] == ["a kettle on the boil"]
+    assert all(r.json["prompt"] == "a kettle on the boil" for r in fake_acedata.requests_to("/kling/videos"))
+    assert bot_harness.output().count("AceData circuit OPEN") == 1
