@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     CHANNEL_POST,
     CREATE_PATH,
     WEBHOOK_MESSAGE,
