@@ -38,6 +38,7 @@ from bot.storage import (
 )
 from bot.storage.postgres import PostgresStore
 from tests.factories import make_new_job, video_request
+from tests.postgres_cluster import PostgresCluster
 from tests.storage_backends import Backend
 
 GUILD = 42
@@ -741,41 +742,65 @@ def expected_usage(specs: list[JobSpec], reset_at: float | None) -> UsageSnapsho
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(specs=st.lists(job_specs, max_size=12), reset_at=st.none() | st.integers(0, 100).map(float))
+async def usage_seen(
+    store: Store, specs: list[JobSpec], reset_at: float | None
+) -> tuple[UsageSnapshot, UsageSnapshot]:
+    """Store the jobs, then read member 10's usage in guild 1 both ways: the snapshot, and what
+    admission's rule sees."""
+    try:
+        for spec in specs:
+            await admit_in_state(
+                store,
+                spec.state,
+                guild_id=spec.guild_id,
+                member_id=spec.member_id,
+                day_key=spec.day_key,
+                month_key=spec.month_key,
+                cost=spec.cost,
+                created_at=spec.created_at,
+            )
+        if reset_at is not None:
+            await store.reset_member_usage(1, 10, reset_at)
+        seen: list[UsageSnapshot] = []
+
+        def record(usage: UsageSnapshot) -> Decision:
+            seen.append(usage)
+            return Decision(allowed=False)
+
+        # Admission reads through the very same computation as the snapshot.
+        await store.admit_job(new_job(guild_id=1, member_id=10), record)
+        return await store.usage_snapshot(1, 10, DAY, MONTH), seen[0]
+    finally:
+        await store.close()
+
+
+ANY_MIX = given(specs=st.lists(job_specs, max_size=12), reset_at=st.none() | st.integers(0, 100).map(float))
+EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@EXAMPLES
+@ANY_MIX
 def test_usage_snapshot_matches_the_rules_for_any_mix_of_jobs(
     specs: list[JobSpec], reset_at: float | None
 ) -> None:
     async def scenario(folder: Path) -> tuple[UsageSnapshot, UsageSnapshot]:
-        store = await open_store(folder / "bot.sqlite3")
-        try:
-            for spec in specs:
-                await admit_in_state(
-                    store,
-                    spec.state,
-                    guild_id=spec.guild_id,
-                    member_id=spec.member_id,
-                    day_key=spec.day_key,
-                    month_key=spec.month_key,
-                    cost=spec.cost,
-                    created_at=spec.created_at,
-                )
-            if reset_at is not None:
-                await store.reset_member_usage(1, 10, reset_at)
-            seen: list[UsageSnapshot] = []
-
-            def record(usage: UsageSnapshot) -> Decision:
-                seen.append(usage)
-                return Decision(allowed=False)
-
-            # Admission reads through the very same computation as the snapshot.
-            await store.admit_job(new_job(guild_id=1, member_id=10), record)
-            return await store.usage_snapshot(1, 10, DAY, MONTH), seen[0]
-        finally:
-            await store.close()
+        return await usage_seen(await open_store(folder / "bot.sqlite3"), specs, reset_at)
 
     with tempfile.TemporaryDirectory() as folder:
         snapshot, seen_by_rule = asyncio.run(scenario(Path(folder)))
+    assert snapshot == seen_by_rule == expected_usage(specs, reset_at)
+
+
+@EXAMPLES
+@ANY_MIX
+def test_usage_snapshot_matches_the_rules_for_any_mix_of_jobs_on_postgresql(
+    postgres_cluster: PostgresCluster, specs: list[JobSpec], reset_at: float | None
+) -> None:
+    async def scenario(url: str) -> tuple[UsageSnapshot, UsageSnapshot]:
+        return await usage_seen(await PostgresStore.open(url), specs, reset_at)
+
+    with postgres_cluster.fresh_database() as url:
+        snapshot, seen_by_rule = asyncio.run(scenario(url))
     assert snapshot == seen_by_rule == expected_usage(specs, reset_at)
 
 
