@@ -18,7 +18,7 @@ from bot.jobs.runner import Clock, JobRunner
 from bot.kling.errors import KlingError, RateLimited
 from bot.kling.tasks import NotFound
 from bot.metrics import METRICS
-from bot.storage.base import JobState
+from bot.storage.base import JobState, StorageBusy
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class Poller:
                     await self.cycle()
             except asyncio.CancelledError:
                 raise
+            except StorageBusy as exc:  # the database is locked or away: the next cycle tries again
+                log.warning("poll cycle skipped: %s", exc)
             except Exception:
                 log.exception("poll cycle failed; continuing")
             await self._sleep_until_due()

@@ -289,6 +289,7 @@ class PostgresStore:
         self._lease_lock = asyncio.Lock()
         self._owned: set[str] = set()
         self._busy_timeout_ms = BUSY_TIMEOUT_MS
+        self._down_since: float | None = None  # monotonic time the database stopped answering
 
     @classmethod
     async def open(
@@ -372,20 +373,33 @@ class PostgresStore:
                 if conn is not None:
                     log.warning("the connection holding this process's job leases was lost; claiming again")
                     self._owned.clear()
-                conn = self._lease_conn = await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True, row_factory=dict_row, **_LEASE_KEEPALIVES
-                )
+                    self._lease_conn = None
+                try:
+                    conn = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        row_factory=dict_row,
+                        connect_timeout=int(_CONNECT_TIMEOUT_SECONDS),
+                        **_LEASE_KEEPALIVES,
+                    )
+                except psycopg.OperationalError as exc:
+                    raise self._unreachable(exc) from exc
+                self._lease_conn = conn
                 settings = {**_LEASE_SERVER_KEEPALIVES, "lock_timeout": int(self._busy_timeout_ms)}
                 for name, value in settings.items():
                     await conn.execute(f"SET {name} = {value:d}")
             try:
                 yield conn
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
+                if not _is_unreachable(exc) and not conn.broken:
+                    raise
+                log.warning("the connection holding this process's job leases was lost; claiming again")
                 self._owned.clear()
                 with contextlib.suppress(psycopg.Error):
                     await conn.close()
                 self._lease_conn = None
-                raise
+                raise self._unreachable(exc) from exc
+            self._reachable()
 
     async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
         async with self._lease() as conn:
@@ -414,15 +428,48 @@ class PostgresStore:
                 await conn.execute(f"SELECT pg_advisory_unlock({_job_key('%(id)s')})", {"id": job_id})
 
     # --- plumbing -------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection. A server that does not answer (restarting, network down) becomes
+        StorageBusy ("nothing was written, try again"), logged once per outage, and its return is
+        logged too; the pool replaces the broken connections meanwhile."""
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if not _is_unreachable(exc):
+                raise
+            raise self._unreachable(exc) from exc
+        self._reachable()
+
+    def _unreachable(self, exc: BaseException) -> StorageBusy:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "the database %s is unreachable (%s); waiting for it, jobs carry on when it is back",
+                self.label,
+                type(exc).__name__,
+            )
+        return StorageBusy("The database could not be reached; nothing was written.")
+
+    def _reachable(self) -> None:
+        if self._down_since is not None:
+            log.warning(
+                "the database %s is reachable again after %.1f s",
+                self.label,
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = None
+
     async def _fetch(self, sql: str, params: Any = None) -> list[Row]:
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             return await _fetch(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def _transaction(self, guild_id: int | None = None) -> AsyncIterator[Connection]:
         """One transaction on one pooled connection; with `guild_id`, it first waits for that guild's
         advisory lock so check-then-write sequences of the guild run one at a time, across processes."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             try:
                 async with conn.transaction():
                     if guild_id is not None:
@@ -644,7 +691,7 @@ class PostgresStore:
     async def usage_snapshot(
         self, guild_id: int, member_id: int, day_key: str, month_key: str
     ) -> UsageSnapshot:
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             return await _usage(conn, guild_id, member_id, day_key, month_key)
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
@@ -776,6 +823,16 @@ def _known(enum: type[_E], value: object) -> _E | None:
         return enum(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A server that does not answer: no pooled connection in time, a connection refused or cut
+    (no SQLSTATE, or class 08), or the server shutting down (57P01-57P03). A lock timeout, a
+    deadlock or a serialization failure are answers, not an outage."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
 
 
 def _busy_error() -> StorageBusy:

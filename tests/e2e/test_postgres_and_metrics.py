@@ -24,7 +24,7 @@ from tests.e2e.scenario_helpers import (
     run_video,
 )
 from tests.fakes.acedata import FakeAceData
-from tests.postgres_cluster import free_port
+from tests.postgres_cluster import PostgresCluster, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -203,3 +203,38 @@ async def test_two_processes_split_the_shards_and_the_survivor_delivers_a_killed
             await harness.stop()
     for harness in processes.values():
         assert harness.leaked_secrets() == []
+
+
+# --- PostgreSQL going away -------------------------------------------------------------------------
+
+
+async def test_postgresql_gone_for_a_few_seconds_the_bot_waits_recovers_and_delivers_once(
+    pg_harness: BotHarness,
+    fake_discord: FakeDiscord,
+    fake_acedata: FakeAceData,
+    postgres_cluster: PostgresCluster,
+    metrics_port: int,
+) -> None:
+    fake_acedata.render_seconds = None  # renders until the test finishes it
+    await pg_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "a lantern in fog"})
+    await eventually(lambda: fake_acedata.created_tasks == 1, "the paid create")
+
+    await asyncio.to_thread(postgres_cluster.pause)
+    try:
+        await asyncio.sleep(3.0)
+        unhealthy = await scrape(metrics_port, "/healthz")
+        assert unhealthy.status_code == 503
+    finally:
+        await asyncio.to_thread(postgres_cluster.resume)
+    [task_id] = fake_acedata.tasks
+    fake_acedata.finish(task_id)
+    upload = await delivered_upload(fake_discord, sent, within=40.0)
+    await asyncio.sleep(1.0)  # room for a duplicate to show up
+
+    assert pg_harness.process is not None and pg_harness.process.returncode is None  # it never died
+    assert paid_creates(fake_acedata) == 1
+    assert [c.index for c in fake_discord.calls if c.files] == [upload.index]
+    output = pg_harness.output()
+    assert "is unreachable" in output and "reachable again after" in output, output[-3000:]
+    assert (await scrape(metrics_port, "/healthz")).status_code == 200
