@@ -210,14 +210,17 @@ def table(timings: Sequence[Timing], rows: int, repeat: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(output: Path, section: str, body: str) -> None:
+def write_section(
+    output: Path, section: str, body: str, *, title: str = "Storage latency: SQLite and PostgreSQL"
+) -> None:
+    """Replace the marked section of `output` (or append it under `title`)."""
     start, end = markers(section)
     text = output.read_text(encoding="utf-8")
     block = f"{start}\n{body}{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
-        text = text.rstrip("\n") + f"\n\n## Storage latency: SQLite and PostgreSQL\n\n{block}\n"
+        text = text.rstrip("\n") + f"\n\n## {title}\n\n{block}\n"
     output.write_text(text, encoding="utf-8")
 
 
