@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.kling.models import Model
+from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
 
@@ -51,6 +53,27 @@ class Settings(BaseSettings):
     # Gateway shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process runs.
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: str | None = None
+    #: Run every command against a simulated AceData inside the bot: nothing is sent or paid.
+    SIMULATE_ACEDATA: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _simulation_needs_no_token(cls, data: Any) -> Any:
+        """With SIMULATE_ACEDATA on, ACEDATA_API_TOKEN may be left out: nothing is sent to AceData."""
+        if not isinstance(data, dict):
+            return data
+        simulate = str(data.get("SIMULATE_ACEDATA", "")).strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "t",
+            "y",
+        }
+        token = data.get("ACEDATA_API_TOKEN")
+        if simulate and (token is None or (isinstance(token, str) and not token.strip())):
+            return {**data, "ACEDATA_API_TOKEN": SIMULATED_TOKEN}
+        return data
 
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discord_app.error_handler import on_app_command_error
+from bot.discord_app.i18n import CatalogTranslator
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
@@ -23,6 +24,7 @@ from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
+from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
 from bot.metrics import MeteredTransport
 from bot.quota.costs import load_cost_table
 from bot.storage.base import Store
@@ -79,17 +81,24 @@ class KlingBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
+        base_url = settings.acedata_base_url
+        mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        if settings.SIMULATE_ACEDATA:
+            # The simulated AceData answers in this process, for its own host only; the same client
+            # downloads its videos. Discord and attachments still go over the network as usual.
+            mounts[f"all://{SIMULATED_HOST}"] = SimulatedAceData()
+            base_url = SIMULATED_BASE_URL
+            log.warning(
+                "SIMULATE_ACEDATA is on: AceData is simulated in this process; nothing is sent or paid"
+            )
         self.http_client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5),
             follow_redirects=False,
+            mounts=mounts,
             # Counts and times the AceData requests for /metrics; downloads pass unrecorded.
-            transport=MeteredTransport(
-                httpx.AsyncHTTPTransport(), hosts=[httpx.URL(settings.acedata_base_url).host]
-            ),
+            transport=MeteredTransport(httpx.AsyncHTTPTransport(), hosts=[httpx.URL(base_url).host]),
         )
-        self.kling = KlingClient(
-            self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN
-        )
+        self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
         messenger = DiscordMessenger(
             self,
             self.store,
@@ -129,6 +138,7 @@ class KlingBot(commands.Bot):
             base_interval=settings.POLL_INTERVAL_SECONDS,
             max_interval=settings.POLL_MAX_INTERVAL_SECONDS,
         )
+        await self.tree.set_translator(CatalogTranslator())
         for name in extension_names():
             await self.load_extension(name)
         # Resume here, not in on_ready: on_ready fires again after every gateway reconnect.
@@ -142,7 +152,14 @@ class KlingBot(commands.Bot):
         guild = discord.Object(self.settings.DEV_GUILD_ID) if self.settings.DEV_GUILD_ID else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # The translated payload, so a changed catalog re-syncs as a changed description would.
+        translator = self.tree.translator
+        commands_here = self.tree.get_commands(guild=guild)
+        payload = (
+            [await command.get_translated_payload(self.tree, translator) for command in commands_here]
+            if translator is not None
+            else [command.to_dict(self.tree) for command in commands_here]
+        )
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         marker = self.settings.DATABASE_PATH.with_name(
             f"{self.settings.DATABASE_PATH.name}.commands-{guild.id if guild else 'global'}"
