@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     DEV_GUILD_ID: int | None = None
     LOG_LEVEL: str = "INFO"
 
-    POLL_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    POLL_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     POLL_MAX_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
     JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Gateway shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process runs.
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: str | None = None
+    CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
+    CALLBACK_HOST: str = "0.0.0.0"
+    CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
     #: Run every command against a simulated AceData inside the bot: nothing is sent or paid.
     SIMULATE_ACEDATA: bool = False
 
@@ -90,6 +93,7 @@ class Settings(BaseSettings):
         "METRICS_PORT",
         "SHARD_COUNT",
         "SHARD_IDS",
+        "CALLBACK_PUBLIC_URL",
         mode="before",
     )
     @classmethod
@@ -175,6 +179,10 @@ class Settings(BaseSettings):
         from bot.storage.postgres import redact_url
 
         return redact_url(self.DATABASE_URL.get_secret_value())
+
+    @property
+    def callback_public_url(self) -> str | None:
+        return str(self.CALLBACK_PUBLIC_URL).rstrip("/") if self.CALLBACK_PUBLIC_URL else None
 
     @property
     def discord_api_base(self) -> str | None:
