@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.kling.models import Model
+from bot.kling.models import Model, parse_model
 from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Gateway shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process runs.
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: str | None = None
+
+    #: `element_list` is unpublished on AceData (kling-api.md §9): off unless the operator opts in.
+    ENABLE_ELEMENT_LIST: bool = False
     CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
     CALLBACK_HOST: str = "0.0.0.0"
     CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
@@ -147,6 +150,18 @@ class Settings(BaseSettings):
         if self.SHARD_IDS is not None:
             return [int(part) for part in self.SHARD_IDS.split(",")]
         return list(range(self.SHARD_COUNT)) if self.SHARD_COUNT else None
+
+    @field_validator("DEFAULT_MODEL", mode="before")
+    @classmethod
+    def _model_alias(cls, value: object) -> object:
+        # The same names `/video model:` accepts, aliases included (e.g. kling-video-o1).
+        if isinstance(value, str):
+            try:
+                return parse_model(value)
+            except ValueError:
+                known = ", ".join(m.value for m in Model)
+                raise ValueError(f"must be one of {known}") from None
+        return value
 
     @field_validator("LOG_LEVEL")
     @classmethod
