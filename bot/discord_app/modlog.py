@@ -24,6 +24,7 @@ import discord
 
 from bot.discord_app.history_pages import result_link
 from bot.discord_app.job_embeds import failure_title, neutralise
+from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
@@ -154,9 +155,11 @@ def settings_entry(moderator_id: int, changes: str) -> discord.Embed:
 
 
 class ModLog:
-    def __init__(self, client: discord.Client, store: Store) -> None:
+    def __init__(self, client: discord.Client, store: Store, queue: SendQueue | None = None) -> None:
         self.client = client
         self.store = store
+        # Shared with the messenger: mod-log posts count against the same budgets, after results.
+        self.queue = queue or SendQueue()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, coroutine: Any) -> None:
@@ -174,10 +177,15 @@ class ModLog:
         try:
             channel = self.client.get_partial_messageable(limits.modlog_channel_id)
             mentions = discord.AllowedMentions.none()
-            if embed is None:
-                await channel.send(content, allowed_mentions=mentions)
-            else:
-                await channel.send(content, embed=embed, allowed_mentions=mentions)
+
+            async def send() -> Any:
+                if embed is None:
+                    return await channel.send((content or "")[:2000], allowed_mentions=mentions)
+                return await channel.send(content, embed=embed, allowed_mentions=mentions)
+
+            await self.queue.send(
+                f"modlog:{guild_id}", Priority.LOG, Lane.channel(limits.modlog_channel_id), send
+            )
         except discord.HTTPException as exc:
             log.info("guild %s: mod-log post failed (HTTP %s)", guild_id, exc.status)
 
