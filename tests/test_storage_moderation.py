@@ -3,13 +3,11 @@ spending per day and the jobs of a period for the CSV export. Real temporary SQL
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.quota.models import GuildLimits
-from bot.storage import JobState, SqliteStore
+from bot.storage import JobState, Store
+from tests.conftest import Backend
 from tests.test_storage import GUILD, FakeClock, admit_in_state
 
 
@@ -19,19 +17,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "bot.sqlite3", clock=clock)
-    yield opened
-    await opened.close()
+async def store(backend: Backend, clock: FakeClock) -> Store:
+    """SQLite and (when its server binaries are installed) PostgreSQL, like tests/test_storage.py."""
+    return await backend.open(clock=clock)
 
 
-async def test_a_server_that_never_saved_is_at_version_zero(store: SqliteStore) -> None:
+async def test_a_server_that_never_saved_is_at_version_zero(store: Store) -> None:
     read = await store.get_versioned_limits(GUILD)
     assert read.first_run and read.limits == GuildLimits()
 
 
 async def test_a_write_at_the_read_version_succeeds_and_moves_the_version(
-    store: SqliteStore, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
     first = await store.set_limits_if_version(GUILD, GuildLimits(member_daily=3), 0.0)
     assert first is not None
@@ -41,7 +38,7 @@ async def test_a_write_at_the_read_version_succeeds_and_moves_the_version(
     assert second is not None and second > first  # grows even though the clock did not move
 
 
-async def test_a_stale_write_changes_nothing(store: SqliteStore, clock: FakeClock) -> None:
+async def test_a_stale_write_changes_nothing(store: Store, clock: FakeClock) -> None:
     opened = await store.get_versioned_limits(GUILD)  # a panel opens on a fresh server
     await store.set_limits(GUILD, GuildLimits(member_daily=9))  # someone uses /limits set meanwhile
     assert await store.set_limits_if_version(GUILD, GuildLimits(member_daily=1), opened.version) is None
@@ -53,7 +50,7 @@ async def test_a_stale_write_changes_nothing(store: SqliteStore, clock: FakeCloc
     assert (await store.get_versioned_limits(GUILD)).limits.member_daily == 8
 
 
-async def test_daily_usage_counts_spent_jobs_per_stored_day(store: SqliteStore) -> None:
+async def test_daily_usage_counts_spent_jobs_per_stored_day(store: Store) -> None:
     await admit_in_state(store, JobState.DELIVERED, cost=2.0, created_at=100.0, day_key="2026-11-01")
     await admit_in_state(store, JobState.RUNNING, cost=5.0, created_at=200.0, day_key="2026-11-03")
     await admit_in_state(store, JobState.DELIVERED, cost=1.5, created_at=210.0, day_key="2026-11-03")
@@ -67,7 +64,7 @@ async def test_daily_usage_counts_spent_jobs_per_stored_day(store: SqliteStore) 
     ]
 
 
-async def test_jobs_since_lists_the_period_oldest_first(store: SqliteStore) -> None:
+async def test_jobs_since_lists_the_period_oldest_first(store: Store) -> None:
     late = await admit_in_state(store, JobState.FAILED, created_at=300.0)
     early = await admit_in_state(store, JobState.DELIVERED, created_at=100.0)
     await admit_in_state(store, JobState.DELIVERED, created_at=10.0)
