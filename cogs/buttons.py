@@ -26,7 +26,7 @@ from bot.discord_app.job_files import job_message, renewed_order, video_attachme
 from bot.discord_app.launch import Home, launch
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.delivery import START_FRAME, fetch_video
+from bot.jobs.delivery import START_FRAME, fetch_video_bytes
 from bot.jobs.inline_flags import flags_for
 from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
 from bot.kling.capabilities import supports_extend, takes_start_frame
@@ -191,8 +191,7 @@ async def _read_video(bot: KlingBot, job: Job, interaction: discord.Interaction[
     url = await _video_url(bot, job, interaction)
     if url is None:
         return None
-    video = await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
-    return video.data
+    return await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
 
 
 def _megabytes(size: float) -> str:
@@ -267,7 +266,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             url = attachment.url if attachment is not None else shot.video_url
             data = None
             if url is not None:
-                data = (await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)).data
+                data = await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
             if data is None:
                 await refuse(interaction, texts.SHOT_GONE.format(number=number))
                 return
