@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib.util
 import json
@@ -27,7 +26,6 @@ from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
 from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
-from bot.quota import blocked_words
 from bot.quota.costs import load_cost_table
 from bot.storage.base import Store
 
@@ -77,8 +75,6 @@ class KlingBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        # The blocked-word match's English word list loads in a worker thread while the bot connects.
-        self._word_list = asyncio.create_task(asyncio.to_thread(blocked_words.warm_up))
         base_url = settings.acedata_base_url
         mounts: dict[str, httpx.AsyncBaseTransport] = {}
         if settings.SIMULATE_ACEDATA:
