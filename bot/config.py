@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     DEV_GUILD_ID: int | None = None
     LOG_LEVEL: str = "INFO"
 
-    POLL_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    POLL_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     POLL_MAX_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
     JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
+    CALLBACK_HOST: str = "0.0.0.0"
+    CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
     #: Run every command against a simulated AceData inside the bot: nothing is sent or paid.
     SIMULATE_ACEDATA: bool = False
 
@@ -75,7 +78,12 @@ class Settings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator(
-        "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before"
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "DEV_GUILD_ID",
+        "CREDIT_COSTS_FILE",
+        "CALLBACK_PUBLIC_URL",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -92,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def acedata_base_url(self) -> str:
         return str(self.ACEDATA_BASE_URL).rstrip("/")
+
+    @property
+    def callback_public_url(self) -> str | None:
+        return str(self.CALLBACK_PUBLIC_URL).rstrip("/") if self.CALLBACK_PUBLIC_URL else None
 
     @property
     def discord_api_base(self) -> str | None:
