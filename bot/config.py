@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.kling.models import Model
+from bot.kling.models import Model, parse_model
 from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    #: `element_list` is unpublished on AceData (kling-api.md §9): off unless the operator opts in.
+    ENABLE_ELEMENT_LIST: bool = False
     CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
     CALLBACK_HOST: str = "0.0.0.0"
     CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
@@ -88,6 +90,18 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("DEFAULT_MODEL", mode="before")
+    @classmethod
+    def _model_alias(cls, value: object) -> object:
+        # The same names `/video model:` accepts, aliases included (e.g. kling-video-o1).
+        if isinstance(value, str):
+            try:
+                return parse_model(value)
+            except ValueError:
+                known = ", ".join(m.value for m in Model)
+                raise ValueError(f"must be one of {known}") from None
+        return value
 
     @field_validator("LOG_LEVEL")
     @classmethod

@@ -113,6 +113,7 @@ class KlingBot(commands.Bot):
             http=self.http_client,
             costs=self.costs,
             default_model=settings.DEFAULT_MODEL,
+            elements_enabled=settings.ENABLE_ELEMENT_LIST,
             circuit=self.circuit,
         )
         self.services = Services(

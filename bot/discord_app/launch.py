@@ -19,7 +19,7 @@ from bot.discord_app.i18n import N_
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
-from bot.jobs.orders import AttachmentRef, VideoOrder
+from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import Requester
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
@@ -121,7 +121,8 @@ async def launch(
         await interaction.response.defer(thinking=True)
     requester = requester_from(interaction, home)
     try:
-        preflight = await services.video_service.preflight(order)
+        preflight = await services.video_service.preflight(order, request)
+        request = preflight.request or request
         admission = await services.video_service.admit(
             requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
         )
@@ -138,6 +139,8 @@ async def launch(
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
     notes = list(preflight.warnings)
+    if note := prompt_note(order, request):
+        notes.append(note)
     decision = admission.decision
     if decision.cost:
         notes.append(f"This video costs **{decision.cost:g} credits**.")

@@ -29,7 +29,9 @@ Top-level keys are model names (the alias `kling-video-o1` is accepted), then mo
 * `audio_per_second`: surcharge per second when sound is generated.
 
 Fields given in the file replace the same fields of the default; fields left out keep the default
-value. An `extend` job costs what a normal clip of its model, mode and duration costs.
+value. An `extend` job costs what a normal clip of its model, mode and duration costs. A `base`
+reference-video edit is priced by the length of the input video (measured before paying, rounded up
+to a whole second), since that is the length of the output.
 """
 
 from __future__ import annotations
@@ -109,6 +111,11 @@ DEFAULT_PRICES = _frozen(
         Model.V3: _per_second(1.4, audio=0.7),
         Model.V3_OMNI: _per_second(1.4, audio=0.7),
         Model.O1: _per_clip(7.0),
+        # Sound is always on and included in the price; pro (1080p) about 1.33x std (720p).
+        Model.V3_TURBO: {
+            Mode.STD: ModePrice(per_second=1.5),
+            Mode.PRO: ModePrice(per_second=2.0),
+        },
     }
 )
 
@@ -129,7 +136,8 @@ class CostTable:
     def cost(self, request: VideoRequest) -> float:
         """Credits this request costs, rounded to 2 decimals."""
         price = self.price(request.model, request.mode)
-        return round(price.cost(request.duration, audio=request.generate_audio), 2)
+        # A `base` edit is as long as the video it edits: priced by that measured length.
+        return round(price.cost(request.output_seconds, audio=request.generate_audio), 2)
 
 
 class _Overrides(BaseModel):
