@@ -36,6 +36,7 @@ from bot.quota.policy import (
 )
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
+from bot.wording import truncate
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
 MAX_BLOCKED_WORDS = 200
@@ -380,7 +381,7 @@ def blocked_words_text(limits: GuildLimits) -> str:
     if not limits.blocked_words:
         return "No words are blocked on this server."
     listed = ", ".join(neutralise(word, MAX_BLOCKED_WORD_LENGTH * 2) for word in limits.blocked_words)
-    return _cut(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
+    return truncate(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
 
 
 # --- mod-log -------------------------------------------------------------------------------------
@@ -404,20 +405,16 @@ _LONG_SETTINGS = frozenset({"Models", "Channels", "Exempt roles", "Role caps"})
 def limits_embed(limits: GuildLimits, *, title: str = "Video limits on this server") -> discord.Embed:
     embed = discord.Embed(title=title, colour=_LIMITS_COLOUR)
     for name, value in describe_limits(limits):
-        embed.add_field(name=name, value=_cut(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
+        embed.add_field(name=name, value=truncate(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
     embed.set_footer(text="Moderators change these with /limits set, roles, channels and words.")
     return embed
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def update_text(update: LimitsUpdate) -> str:
     """The moderator's reply above the new settings."""
     lines = ["Saved. Changed:", *(f"• {change}" for change in update.changes)]
     lines += [f"⚠️ {note}" for note in update.notes]
-    return _cut("\n".join(lines), 1900)
+    return truncate("\n".join(lines), 1900)
 
 
 def reset_summary(member_id: int) -> str:

@@ -361,6 +361,8 @@ class RestCall:
     at: float
     status: int = 0
     response: Any = None
+    #: The X-RateLimit-* headers of the answer (only with rate limits modelled).
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def error_code(self) -> int | None:
@@ -409,6 +411,13 @@ class GatewaySession:
     seq: int = 0
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
     connection: GatewayConnection | None = None
+    #: (shard id, shard count) from IDENTIFY; (0, 1) when the client did not shard.
+    shard: tuple[int, int] = (0, 1)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Discord's rule: a guild's events go to shard (guild_id >> 22) % shard_count; DMs to shard 0."""
+        shard_id, count = self.shard
+        return (0 if guild_id is None else (guild_id >> 22) % count) == shard_id
 
 
 @dataclass
@@ -436,28 +445,35 @@ class DiscordError(Exception):
         errors: dict[str, Any] | None = None,
         *,
         retry_after: float | None = None,
+        is_global: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.errors = status, code, message, errors
         self.retry_after = retry_after
+        self.is_global = is_global
+        self.extra_headers = dict(extra_headers or {})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors:
             body["errors"] = self.errors
         if self.retry_after is not None:
-            body.update(retry_after=self.retry_after, **{"global": False})
+            body.update(retry_after=self.retry_after, **{"global": self.is_global})
         return body
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
-            return {}
+            return dict(self.extra_headers)
         # discord.py only waits and retries a 429 that came through Discord's proxy (a Via header).
-        return {
+        headers = {
             "Via": "1.1 google",
             "Retry-After": str(max(1, round(self.retry_after))),
-            "X-RateLimit-Scope": "user",
+            "X-RateLimit-Scope": "global" if self.is_global else "user",
         }
+        if self.is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return headers | self.extra_headers
 
 
 def _invalid_form(problems: Mapping[str, str]) -> DiscordError:
@@ -546,6 +562,55 @@ def _modal_problems(data: Mapping[str, Any]) -> dict[str, str]:
 # --- the server ---------------------------------------------------------------------------------
 
 
+@dataclass
+class RateLimits:
+    """Discord's rate limits as the fake models them (opt-in: ``FakeDiscord(rate_limits=RateLimits())``).
+
+    Fixed windows that start with a bucket's first request, as Discord's do: every bot-token request
+    shares the global bucket; creating, editing and deleting messages also take from one bucket per
+    channel; an interaction webhook (follow-ups and edits with the interaction token) has one bucket
+    per token and does not count toward the global limit. Answers carry real ``X-RateLimit-*``
+    headers; a request over a limit gets a 429 that discord.py waits out and retries.
+    """
+
+    global_limit: int = 50
+    global_per: float = 1.0
+    channel_limit: int = 5
+    channel_per: float = 5.0
+    webhook_limit: int = 5
+    webhook_per: float = 2.0
+
+
+@dataclass
+class _Bucket:
+    name: str  # what X-RateLimit-Bucket says: the same for every channel, like Discord's hashes
+    limit: int
+    per: float
+    remaining: int = 0
+    reset_at: float = 0.0  # monotonic
+
+    def take(self, now: float) -> bool:
+        if now >= self.reset_at:
+            self.remaining, self.reset_at = self.limit, now + self.per
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
+
+    def headers(self, now: float) -> dict[str, str]:
+        reset_after = max(0.0, self.reset_at - now)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.remaining)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": self.name,
+        }
+
+
+_CHANNEL_MESSAGE_ROUTES = ("/channels/{channel_id}/messages", "/channels/{channel_id}/messages/{message_id}")
+
+
 class FakeDiscord:
     """Discord's REST API, gateway and CDN for one bot, on 127.0.0.1."""
 
@@ -561,6 +626,7 @@ class FakeDiscord:
         upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT,
         human_delay_seconds: float = 0.25,
         nonce_window_seconds: float = 300.0,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self._bot_token = bot_token
         self.host, self.port = host, port
@@ -574,6 +640,8 @@ class FakeDiscord:
         self.ids = Snowflakes()
         # A message create repeating a recent nonce with enforce_nonce gets the first message back.
         self.nonce_window_seconds = nonce_window_seconds
+        self.rate_limits = rate_limits
+        self._buckets: dict[str, _Bucket] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (channel, nonce) -> (message, at)
         self._holds: list[tuple[Callable[[RestCall], bool], list[int]]] = []
         self._released = asyncio.Event()
@@ -600,6 +668,7 @@ class FakeDiscord:
         self.gateway_connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
         self.current_session: GatewaySession | None = None
+        self.shard_sessions: dict[tuple[int, int], GatewaySession] = {}  # latest session of each shard
         self._interactions: dict[str, _Interaction] = {}  # by token
         self._command_ids: dict[tuple[int | None, str], int] = {}
         self._failures: list[tuple[Callable[[RestCall], bool], DiscordError, list[int]]] = []
@@ -879,13 +948,20 @@ class FakeDiscord:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return
         session = GatewaySession(secrets.token_hex(16))
+        if isinstance(data.get("shard"), list) and len(data["shard"]) == 2:
+            session.shard = (int(data["shard"][0]), int(data["shard"][1]))
         self.sessions[session.session_id] = self.current_session = session
+        self.shard_sessions[session.shard] = session
         session.connection = connection
         connection.identify = {k: v for k, v in data.items() if k != "token"}
         ready: dict[str, Any] = {
             "v": 10,
             "user": self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in self.guilds],
+            "guilds": [
+                {"id": str(guild.id), "unavailable": True}
+                for guild in self.guilds
+                if session.serves(guild.id)
+            ],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -904,7 +980,8 @@ class FakeDiscord:
         await self.dispatch("READY", ready, session=session)
         if int(data.get("intents", 0)) & GUILDS_INTENT:
             for guild in self.guilds:
-                await self.dispatch("GUILD_CREATE", guild.create_payload(), session=session)
+                if session.serves(guild.id):
+                    await self.dispatch("GUILD_CREATE", guild.create_payload(), session=session)
         connection.identified = True
         await self._notify()
 
@@ -915,6 +992,7 @@ class FakeDiscord:
             return
         session.connection = connection
         self.current_session = session
+        self.shard_sessions[session.shard] = session
         for frame in session.history:
             if frame["s"] > int(data.get("seq") or 0):
                 await self._send(connection, frame)
@@ -940,7 +1018,12 @@ class FakeDiscord:
     async def dispatch(
         self, event: str, data: Mapping[str, Any], *, session: GatewaySession | None = None
     ) -> None:
-        """Send a gateway event. While the client is away it is kept and replayed when it resumes."""
+        """Send a gateway event. While the client is away it is kept and replayed when it resumes.
+
+        Without `session`, an event about a guild goes to the session of the guild's shard (when a
+        sharded client identified for it), anything else to the latest session."""
+        if session is None and data.get("guild_id") is not None:
+            session = self.session_for_guild(int(data["guild_id"]))
         session = session or self.current_session
         if session is None:
             raise RuntimeError("the client has not identified on the fake gateway yet")
@@ -949,6 +1032,13 @@ class FakeDiscord:
         session.history.append(frame)
         if session.connection is not None:
             await self._send(session.connection, frame)
+
+    def session_for_guild(self, guild_id: int) -> GatewaySession | None:
+        """The latest session of the shard that serves this guild, if one identified."""
+        for session in reversed(list(self.shard_sessions.values())):
+            if session.shard[1] > 1 and session.serves(guild_id):
+                return session
+        return None
 
     async def disconnect_bot(self, code: int = 4000) -> None:
         """Close the client's websocket with a code it may resume after (as Discord does at times)."""
@@ -1390,14 +1480,21 @@ class FakeDiscord:
             time.time(),
         )
         request[CALL] = call
+        limit_headers: dict[str, str] = {}
         try:
             self._check_injected_failure(call)
             needs_bot_token = request.path.startswith(API_PREFIX) and not _is_webhook_route(call.route)
             if needs_bot_token and request.headers.get("Authorization") != f"Bot {self._bot_token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
+            if prefix and self.rate_limits is not None:
+                limit_headers = self._take_rate_limit(call, request.match_info)
+                call.rate_limit_headers = limit_headers
             response = await handler(request)
+            response.headers.update(limit_headers)
         except DiscordError as error:
             call.status, call.response = error.status, error.body()
+            if error.status == 429:
+                call.rate_limit_headers = error.headers()
             response = _discord_json(call.response, error.status, error.headers())
         except web.HTTPException as exc:  # no such route (404) or method (405)
             call.status, call.response = exc.status, {"message": f"{exc.status}: {exc.reason}", "code": 0}
@@ -1411,6 +1508,51 @@ class FakeDiscord:
         if self._take_hold(call):
             await self._released.wait()
         return response
+
+    def _bucket(self, key: str, name: str, limit: int, per: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(name, limit, per)
+        return bucket
+
+    def _take_rate_limit(self, call: RestCall, params: Mapping[str, str]) -> dict[str, str]:
+        """Count the call against its buckets; a 429 (raised) when one is empty, else its headers."""
+        limits = self.rate_limits
+        assert limits is not None
+        now = time.monotonic()
+        route_bucket: _Bucket | None = None
+        if call.route.startswith("/interactions/"):
+            return {}  # the callback: its own generous limit, not modelled
+        if call.route.startswith("/webhooks/{application_id}/{token}"):
+            route_bucket = self._bucket(
+                f"webhook:{params.get('token')}", "webhook", limits.webhook_limit, limits.webhook_per
+            )
+        else:
+            if call.route in _CHANNEL_MESSAGE_ROUTES and call.method in ("POST", "PATCH", "DELETE"):
+                route_bucket = self._bucket(
+                    f"channel:{params.get('channel_id')}",
+                    "channel-messages",
+                    limits.channel_limit,
+                    limits.channel_per,
+                )
+            global_bucket = self._bucket("global", "global", limits.global_limit, limits.global_per)
+            if not global_bucket.take(now):
+                retry = max(0.001, global_bucket.reset_at - now)
+                raise DiscordError(
+                    429, 0, "You are being rate limited.", retry_after=round(retry, 3), is_global=True
+                )
+        if route_bucket is None:
+            return {}
+        if not route_bucket.take(now):
+            retry = max(0.001, route_bucket.reset_at - now)
+            raise DiscordError(
+                429,
+                0,
+                "You are being rate limited.",
+                retry_after=round(retry, 3),
+                extra_headers=route_bucket.headers(now),
+            )
+        return route_bucket.headers(now)
 
     def _take_hold(self, call: RestCall) -> bool:
         for matches, remaining in self._holds:
