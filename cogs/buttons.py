@@ -22,6 +22,7 @@ from bot.discord_app import button_texts as texts
 from bot.discord_app.access import JobForm, JobRight, job_action_refusal
 from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
+from bot.discord_app.i18n import t
 from bot.discord_app.job_files import job_message, renewed_order, video_attachment
 from bot.discord_app.launch import Home, launch
 from bot.discord_app.replies import refuse
@@ -64,9 +65,11 @@ def _settings_text(job: Job, *, for_next_shot: bool = False) -> str:
     return flags_for(request)
 
 
-def _settings_input(job: Job, *, for_next_shot: bool = False) -> discord.ui.TextInput[Any]:
+def _settings_input(
+    job: Job, locale: discord.Locale, *, for_next_shot: bool = False
+) -> discord.ui.TextInput[Any]:
     return discord.ui.TextInput(
-        label=texts.SETTINGS_LABEL,
+        label=t(locale, texts.SETTINGS_LABEL),
         custom_id="settings",
         required=False,
         max_length=400,
@@ -80,16 +83,20 @@ class RemixModal(JobForm):
 
     def __init__(self, job: Job, opener: discord.Interaction[Any]) -> None:
         super().__init__(
-            job, opener, kind="remix", title=texts.REMIX_TITLE, right=ACTION_RIGHTS[JobAction.REMIX]
+            job,
+            opener,
+            kind="remix",
+            title=t(opener.locale, texts.REMIX_TITLE),
+            right=ACTION_RIGHTS[JobAction.REMIX],
         )
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            label=texts.PROMPT_LABEL,
+            label=t(opener.locale, texts.PROMPT_LABEL),
             custom_id="prompt",
             style=discord.TextStyle.paragraph,
             max_length=2500,
             default=(job.request.prompt or "")[:2500],
         )
-        self.settings = _settings_input(job)
+        self.settings = _settings_input(job, opener.locale)
         self.add_item(self.prompt)
         self.add_item(self.settings)
 
@@ -120,18 +127,18 @@ class NextShotModal(JobForm):
             job,
             opener,
             kind="next",
-            title=texts.NEXT_TITLE,
+            title=t(opener.locale, texts.NEXT_TITLE),
             right=ACTION_RIGHTS[JobAction.NEXT_SHOT],
             action=ACTION_WORDS[JobAction.NEXT_SHOT],
         )
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            label=texts.NEXT_PROMPT_LABEL,
+            label=t(opener.locale, texts.NEXT_PROMPT_LABEL),
             custom_id="prompt",
             style=discord.TextStyle.paragraph,
             max_length=2500,
-            placeholder=texts.NEXT_PROMPT_PLACEHOLDER,
+            placeholder=t(opener.locale, texts.NEXT_PROMPT_PLACEHOLDER),
         )
-        self.settings = _settings_input(job, for_next_shot=True)
+        self.settings = _settings_input(job, opener.locale, for_next_shot=True)
         self.add_item(self.prompt)
         self.add_item(self.settings)
 
@@ -152,12 +159,12 @@ class NextShotModal(JobForm):
         try:
             png = await asyncio.to_thread(video_edit.last_frame_png, data)
         except video_edit.VideoUnreadable as exc:
-            await refuse(interaction, texts.FRAME_UNREADABLE.format(reason=str(exc).rstrip(".")))
+            await refuse(interaction, texts.FRAME_UNREADABLE, reason=str(exc).rstrip("."))
             return
         # The frame goes on this shot's own message: that gives AceData a link, and keeps the frame
         # where its link can be renewed later.
         message = await interaction.edit_original_response(
-            content=texts.NEXT_SHOT_STARTING,
+            content=t(interaction.locale, texts.NEXT_SHOT_STARTING),
             attachments=[discord.File(io.BytesIO(png), filename=f"{START_FRAME}.png")],
         )
         frame = message.attachments[0]
@@ -238,7 +245,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
 
     async def _next_shot(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not takes_start_frame(job.request.model):
-            await refuse(interaction, texts.NO_START_FRAME.format(model=job.request.model.value))
+            await refuse(interaction, texts.NO_START_FRAME, model=job.request.model.value)
             return
         await interaction.response.send_modal(NextShotModal(job, interaction))
 
@@ -249,7 +256,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             return
         for number, shot in enumerate(shots, start=1):
             if shot.state is not JobState.DELIVERED:
-                await refuse(interaction, texts.STORY_NOT_READY.format(number=number))
+                await refuse(interaction, texts.STORY_NOT_READY, number=number)
                 return
         await interaction.response.defer(thinking=True)
         limit = interaction.filesize_limit
@@ -283,20 +290,20 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
                 finally:
                     discard(video)
             if data is None:
-                await refuse(interaction, texts.SHOT_GONE.format(number=number))
+                await refuse(interaction, texts.SHOT_GONE, number=number)
                 return
             videos.append(data)
         try:
             joined = await asyncio.to_thread(video_edit.stitch, videos)
             seconds = await asyncio.to_thread(video_edit.duration_seconds, joined)
         except video_edit.VideoUnreadable as exc:
-            await refuse(interaction, texts.STORY_UNREADABLE.format(reason=str(exc).rstrip(".")))
+            await refuse(interaction, texts.STORY_UNREADABLE, reason=str(exc).rstrip("."))
             return
         if len(joined) > limit:
             await self._too_big(interaction, shots, messages, len(joined), limit)
             return
         await interaction.followup.send(
-            texts.STITCHED.format(count=len(shots), seconds=round(seconds, 1)),
+            t(interaction.locale, texts.STITCHED, count=len(shots), seconds=round(seconds, 1)),
             file=discord.File(io.BytesIO(joined), filename=f"story-{job.id[:8]}.mp4"),
         )
 
@@ -312,17 +319,19 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         for number, (shot, message) in enumerate(zip(shots, messages, strict=True), start=1):
             link = message.jump_url if message is not None else shot.video_url
             links.append(f"{number}. {link or '(gone)'}")
-        text = texts.STORY_TOO_BIG.format(
+        more = t(interaction.locale, texts.MORE_THAN, limit=_megabytes(limit))
+        await refuse(
+            interaction,
+            texts.STORY_TOO_BIG,
             count=len(shots),
-            size=_megabytes(size) if size is not None else texts.MORE_THAN.format(limit=_megabytes(limit)),
+            size=_megabytes(size) if size is not None else more,
             limit=_megabytes(limit),
             links="\n".join(links),
         )
-        await refuse(interaction, text)
 
     async def _extend(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not job.video_id or not supports_extend(job.request.model):
-            await refuse(interaction, texts.NOT_EXTENDABLE.format(model=job.request.model.value))
+            await refuse(interaction, texts.NOT_EXTENDABLE, model=job.request.model.value)
             return
         order = extend_order(job.request, job.video_id)
         await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
@@ -332,9 +341,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         try:
             if interaction.message is not None:
                 await interaction.message.delete()
-            await interaction.followup.send(texts.DELETED, ephemeral=True)
+            await interaction.followup.send(t(interaction.locale, texts.DELETED), ephemeral=True)
         except discord.HTTPException:
-            await interaction.followup.send(texts.DELETE_FAILED, ephemeral=True)
+            await interaction.followup.send(t(interaction.locale, texts.DELETE_FAILED), ephemeral=True)
 
     async def _cancel(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if job.state is not JobState.QUEUED:
@@ -343,7 +352,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot.services.runner.cancel(job)
         await interaction.followup.send(
-            texts.CANCELLED if cancelled else texts.STARTED_JUST_NOW, ephemeral=True
+            t(interaction.locale, texts.CANCELLED if cancelled else texts.STARTED_JUST_NOW), ephemeral=True
         )
 
 

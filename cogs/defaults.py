@@ -9,6 +9,7 @@ from discord.ext import commands
 
 from bot.discord_app.access import Refusal, is_moderator
 from bot.discord_app.client import KlingBot
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.replies import refuse
 from bot.discord_app.saved_defaults import (
     CLEARED_MINE,
@@ -16,6 +17,7 @@ from bot.discord_app.saved_defaults import (
     SAVED_MINE,
     SAVED_SERVER,
     Typed,
+    describe,
     read_preferences,
     show_text,
     with_server_defaults,
@@ -34,7 +36,7 @@ _DESCRIBE = {
     "duration": "Length in seconds when you don't pick one",
     "aspect_ratio": "Frame shape when you don't pick one",
 }
-NOT_MODERATOR = "Only moderators (Manage Server) can change the server's defaults."
+NOT_MODERATOR = N_("Only moderators (Manage Server) can change the server's defaults.")
 
 
 def _guild_id(interaction: Interaction) -> int:
@@ -54,7 +56,9 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
         guild_id = _guild_id(interaction)
         mine = await store.get_member_defaults(guild_id, interaction.user.id)
         server = server_preferences(await store.get_limits(guild_id))
-        text = show_text(mine, server, fallback_model=self.bot.settings.DEFAULT_MODEL)
+        text = show_text(
+            mine, server, fallback_model=self.bot.settings.DEFAULT_MODEL, locale=interaction.locale
+        )
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="set", description="Save your own defaults for this server")
@@ -78,19 +82,20 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
                 Typed(model, mode, duration, aspect_ratio), limits, fallback_model=fallback
             )
         except Refusal as exc:
-            await refuse(interaction, str(exc))
+            await refuse(interaction, exc.message_id, **exc.values)
             return
         saved = typed.over(current)
         await store.set_member_defaults(guild_id, interaction.user.id, saved)
         self.bot.services.video_service.forget_preferences(guild_id, interaction.user.id)
-        await interaction.response.send_message(SAVED_MINE.format(what=saved.describe()), ephemeral=True)
+        text = t(interaction.locale, SAVED_MINE, what=describe(saved, interaction.locale))
+        await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="clear", description="Forget your saved defaults in this server")
     async def clear_mine(self, interaction: Interaction) -> None:
         guild_id = _guild_id(interaction)
         await self.bot.services.store.set_member_defaults(guild_id, interaction.user.id, Preferences())
         self.bot.services.video_service.forget_preferences(guild_id, interaction.user.id)
-        await interaction.response.send_message(CLEARED_MINE, ephemeral=True)
+        await interaction.response.send_message(t(interaction.locale, CLEARED_MINE), ephemeral=True)
 
     @app_commands.command(name="server", description="Moderators: the server's defaults for every member")
     @app_commands.describe(**_DESCRIBE, clear="Forget the server's defaults")
@@ -113,7 +118,7 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
         if clear:
             await store.set_limits(guild_id, with_server_defaults(limits, Preferences()))
             self.bot.services.video_service.forget_preferences(guild_id)
-            text = CLEARED_SERVER.format(model=f"**{self.bot.settings.DEFAULT_MODEL.value}**")
+            text = t(interaction.locale, CLEARED_SERVER, model=f"**{self.bot.settings.DEFAULT_MODEL.value}**")
             await interaction.response.send_message(text, ephemeral=True)
             return
         current = server_preferences(limits)
@@ -123,7 +128,7 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
                 Typed(model, mode, duration, aspect_ratio), limits, fallback_model=fallback
             )
         except Refusal as exc:
-            await refuse(interaction, str(exc))
+            await refuse(interaction, exc.message_id, **exc.values)
             return
         saved = typed.over(current)
         await store.set_limits(guild_id, with_server_defaults(limits, saved))
@@ -131,13 +136,14 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
         self.bot.services.modlog.limits_changed(
             guild_id, interaction.user.id, f"Server defaults: {saved.describe()}"
         )
-        await interaction.response.send_message(SAVED_SERVER.format(what=saved.describe()), ephemeral=True)
+        text = t(interaction.locale, SAVED_SERVER, what=describe(saved, interaction.locale))
+        await interaction.response.send_message(text, ephemeral=True)
 
     @set_mine.autocomplete("model")
     @set_server.autocomplete("model")
     async def _models(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         limits = await self.bot.services.store.get_limits(_guild_id(interaction))
-        offers = model_offers(limits, self.bot.costs, current)
+        offers = model_offers(limits, self.bot.costs, current, locale=interaction.locale)
         return [app_commands.Choice(name=o.name, value=str(o.value)) for o in offers]
 
     @set_mine.autocomplete("duration")
@@ -149,7 +155,8 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
         typed = interaction.namespace.model
         model = (resolve_model(str(typed)) if typed else None) or self.bot.settings.DEFAULT_MODEL
         return [
-            app_commands.Choice(name=o.name, value=int(o.value)) for o in duration_offers(limits, model, None)
+            app_commands.Choice(name=o.name, value=int(o.value))
+            for o in duration_offers(limits, model, None, interaction.locale)
         ]
 
 

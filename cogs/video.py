@@ -78,21 +78,23 @@ class VideoCog(commands.Cog):
         self, interaction: Interaction, current: str, *, references_only: bool = False
     ) -> list[app_commands.Choice[str]]:
         limits = await self._limits(interaction)
-        offers = model_offers(limits, self.bot.costs, current, references_only=references_only)
+        offers = model_offers(
+            limits, self.bot.costs, current, references_only=references_only, locale=interaction.locale
+        )
         return _as_choices(offers)
 
     async def _modes(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         limits = await self._limits(interaction)
         typed = interaction.namespace.model
         model = resolve_model(str(typed)) if typed else None
-        return _as_choices(mode_offers(limits, model))
+        return _as_choices(mode_offers(limits, model, interaction.locale))
 
     async def _durations(
         self, interaction: Interaction, current: int | str
     ) -> list[app_commands.Choice[int]]:
         limits = await self._limits(interaction)
         model = await self._chosen_model(interaction)
-        offers = duration_offers(limits, model, self._chosen_mode(interaction))
+        offers = duration_offers(limits, model, self._chosen_mode(interaction), interaction.locale)
         return [app_commands.Choice(name=o.name, value=int(o.value)) for o in offers]
 
     # --- /video --------------------------------------------------------------------------------

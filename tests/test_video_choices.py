@@ -90,3 +90,23 @@ def test_video_keeps_exactly_the_contract_options_and_omni_takes_the_references(
     } <= omni
     camera = next(p for p in VideoCog.video.parameters if p.name == "camera")
     assert "Pull back and rise" in [c.name for c in camera.choices]
+
+
+@pytest.mark.parametrize(
+    ("locale", "sound", "seconds"), [("ja", "音声あり", "5 秒"), ("zh-CN", "有声音", "5 秒")]
+)
+def test_autocomplete_labels_follow_the_members_language(locale: str, sound: str, seconds: str) -> None:
+    for model in Model:
+        label = model_label(model, GuildLimits(), COSTS, locale)
+        assert 1 <= len(label) <= 100
+        assert label.startswith(model.value)
+    label = model_label(Model.V3, GuildLimits(), COSTS, locale)
+    assert f"· {sound}" in label and "credits" not in label
+    assert seconds in [offer.name for offer in duration_offers(GuildLimits(), Model.V3, None, locale)]
+    english = [offer.name for offer in mode_offers(GuildLimits(), None)]
+    translated = [offer.name for offer in mode_offers(GuildLimits(), None, locale)]
+    assert len(translated) == len(english) and not set(translated) & set(english)
+    # The value the command receives never changes with the language.
+    assert [o.value for o in model_offers(GuildLimits(), COSTS, "", locale=locale)] == [
+        o.value for o in model_offers(GuildLimits(), COSTS, "")
+    ]

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import discord
+
+from bot.discord_app.i18n import N_, t
 from bot.kling.capabilities import (
     allowed_durations,
     allowed_modes,
@@ -26,16 +29,16 @@ from bot.quota.policy import permitted_modes
 
 #: What each model is good at, in a few words. A model missing here is still listed (with its facts).
 MODEL_STRENGTHS: dict[str, str] = {
-    "kling-v1": "the classic; camera moves",
-    "kling-v1-6": "better motion than v1",
-    "kling-v2-master": "rich detail",
-    "kling-v2-1-master": "detail and motion",
-    "kling-v2-5-turbo": "fast, good value",
-    "kling-v2-6": "natural motion",
-    "kling-v3": "best quality and motion",
-    "kling-v3-turbo": "v3 quality, faster",
-    "kling-v3-omni": "edit with references",
-    "kling-o1": "reference images and video",
+    "kling-v1": N_("the classic; camera moves"),
+    "kling-v1-6": N_("better motion than v1"),
+    "kling-v2-master": N_("rich detail"),
+    "kling-v2-1-master": N_("detail and motion"),
+    "kling-v2-5-turbo": N_("fast, good value"),
+    "kling-v2-6": N_("natural motion"),
+    "kling-v3": N_("best quality and motion"),
+    "kling-v3-turbo": N_("v3 quality, faster"),
+    "kling-v3-omni": N_("edit with references"),
+    "kling-o1": N_("reference images and video"),
 }
 
 MODE_WORDS: dict[Mode, str] = {
@@ -45,9 +48,9 @@ MODE_WORDS: dict[Mode, str] = {
 }
 
 ASPECT_WORDS: dict[AspectRatio, str] = {
-    AspectRatio.WIDE: "Wide 16:9 — landscape, YouTube",
-    AspectRatio.TALL: "Tall 9:16 — phone, Shorts, Reels",
-    AspectRatio.SQUARE: "Square 1:1",
+    AspectRatio.WIDE: N_("Wide 16:9 — landscape, YouTube"),
+    AspectRatio.TALL: N_("Tall 9:16 — phone, Shorts, Reels"),
+    AspectRatio.SQUARE: N_("Square 1:1"),
 }
 
 #: Camera choices: the four named moves, and simple moves written as strengths (`pan=…`).
@@ -102,6 +105,17 @@ REFERENCE_TYPE_WORDS: dict[str, str] = {
     "feature": "Only borrow its style and motion",
 }
 
+# Autocomplete labels, in the member's language (`interaction.locale`; None is English).
+Locale = discord.Locale | str | None
+SOUND = N_("sound")
+REFERENCES = N_("references")
+FROM_CREDITS = N_("from {price} credits")
+SECONDS = N_("{seconds} seconds")
+SPAN_RANGE = N_("{first}–{last} s")
+SPAN_LIST = N_("{seconds} s")
+#: Between the lengths of a model that makes, say, 5 or 10 second videos.
+OR = N_(" or ")
+
 CHOICE_NAME_LIMIT = 100
 MAX_CHOICES = 25
 
@@ -114,13 +128,13 @@ class Offer:
     value: str | int
 
 
-def _span(durations: tuple[int, ...]) -> str:
+def _span(durations: tuple[int, ...], locale: Locale = None) -> str:
     if not durations:
         return ""
     ordered = sorted(durations)
     if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
-        return f"{ordered[0]}–{ordered[-1]} s"
-    return " or ".join(str(d) for d in ordered) + " s"
+        return t(locale, SPAN_RANGE, first=ordered[0], last=ordered[-1])
+    return t(locale, SPAN_LIST, seconds=t(locale, OR).join(str(d) for d in ordered))
 
 
 def allowed_models(limits: GuildLimits, candidates: Iterable[Model] | None = None) -> list[Model]:
@@ -162,44 +176,52 @@ def cheapest_cost(costs: CostTable, limits: GuildLimits, model: Model) -> float 
     return min(prices) if prices else None
 
 
-def model_label(model: Model, limits: GuildLimits, costs: CostTable) -> str:
+def model_label(model: Model, limits: GuildLimits, costs: CostTable, locale: Locale = None) -> str:
     """`kling-v3 · best quality, with sound · 3–15 s · sound · from 4.2 credits`."""
     parts = [model.value]
     strength = MODEL_STRENGTHS.get(model.value)
     if strength:
-        parts.append(strength)
-    parts.append(_span(tuple(servable_durations(limits, model))))
+        parts.append(t(locale, strength))
+    parts.append(_span(tuple(servable_durations(limits, model)), locale))
     if limits.allow_audio and any(supports_audio(model, mode) for mode in servable_modes(limits, model)):
-        parts.append("sound")
+        parts.append(t(locale, SOUND))
     if capabilities(model).references:
-        parts.append("references")
+        parts.append(t(locale, REFERENCES))
     price = cheapest_cost(costs, limits, model)
     if price is not None:
-        parts.append(f"from {price:g} credits")
+        parts.append(t(locale, FROM_CREDITS, price=f"{price:g}"))
     return " · ".join(p for p in parts if p)[:CHOICE_NAME_LIMIT]
 
 
 def model_offers(
-    limits: GuildLimits, costs: CostTable, typed: str, *, references_only: bool = False
+    limits: GuildLimits,
+    costs: CostTable,
+    typed: str,
+    *,
+    references_only: bool = False,
+    locale: Locale = None,
 ) -> list[Offer]:
     candidates = models_where(supports_references) if references_only else None
     needle = typed.strip().lower()
     offers = []
     for model in allowed_models(limits, candidates):
-        label = model_label(model, limits, costs)
+        label = model_label(model, limits, costs, locale)
         if needle and needle not in label.lower():
             continue
         offers.append(Offer(label, model.value))
     return offers[:MAX_CHOICES]
 
 
-def mode_offers(limits: GuildLimits, model: Model | None) -> list[Offer]:
+def mode_offers(limits: GuildLimits, model: Model | None, locale: Locale = None) -> list[Offer]:
     if model is None:
         modes = [m for m in Mode if m in permitted_modes(limits)]
     else:
         modes = servable_modes(limits, model)
-    return [Offer(MODE_WORDS.get(mode, mode.value), mode.value) for mode in modes]
+    return [Offer(t(locale, MODE_WORDS.get(mode, mode.value)), mode.value) for mode in modes]
 
 
-def duration_offers(limits: GuildLimits, model: Model, mode: Mode | None) -> list[Offer]:
-    return [Offer(f"{d} seconds", d) for d in servable_durations(limits, model, mode)][:MAX_CHOICES]
+def duration_offers(
+    limits: GuildLimits, model: Model, mode: Mode | None, locale: Locale = None
+) -> list[Offer]:
+    lengths = servable_durations(limits, model, mode)
+    return [Offer(t(locale, SECONDS, seconds=d), d) for d in lengths][:MAX_CHOICES]

@@ -101,3 +101,26 @@ async def test_an_unknown_inline_flag_with_a_hint_is_refused_in_chinese(
 
     assert text.startswith("我不认识内联参数 `--arr`。你是想用 `--ar` 吗？")
     assert "`--camera`" in text
+
+
+async def test_defaults_replies_and_refusals_follow_the_members_language(
+    bot_harness: BotHarness, fake_discord: FakeDiscord
+) -> None:
+    await bot_harness.start()
+    saved = await fake_discord.send_slash_command(
+        "defaults", {"aspect_ratio": "9:16"}, subcommand=["set"], locale="ja"
+    )
+    call = await saved.wait_for_call(lambda c: c.route == CALLBACK)
+    assert call.json["data"]["content"].startswith("保存しました。")
+    assert "縦横比 **9:16**" in call.json["data"]["content"]
+
+    shown = await fake_discord.send_slash_command("defaults", {}, subcommand=["show"], locale="zh-CN")
+    call = await shown.wait_for_call(lambda c: c.route == CALLBACK)
+    assert "**你的默认设置：** 画面比例 **9:16**" in call.json["data"]["content"]
+
+    refused = await fake_discord.send_slash_command(
+        "defaults", {"model": "no-such-model"}, subcommand=["set"], locale="zh-CN"
+    )
+    assert (
+        await ephemeral_refusal(refused) == "`no-such-model` 不是我认识的模型。请在输入时从列表中选择一个。"
+    )
