@@ -22,8 +22,8 @@ from bot.kling.models import (
     VideoReference,
     VideoRequest,
 )
+from tests.capability_oracle import allowed_requests, video_requests
 from tests.openapi import body_errors, request_validator, schema_errors, uses_newest_guide
-from tests.test_capabilities import allowed_requests, video_requests
 
 
 @pytest.fixture(scope="module")
