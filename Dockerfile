@@ -5,7 +5,8 @@ FROM python:3.11.14-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    METRICS_PORT=9100
 
 # The working folder's data/ is the volume, so the project's own .env.example (DATABASE_PATH=data/…)
 # works unchanged inside the container, and /data stays the documented mount point.
@@ -26,6 +27,11 @@ RUN pip install --no-deps .
 
 USER 10001:10001
 VOLUME ["/data"]
+
+# /healthz (served on METRICS_PORT, inside the container only unless METRICS_HOST is changed) answers
+# 200 while the process runs and its database answers.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9100/healthz', timeout=3)"]
 
 # The bot handles SIGTERM itself (clean shutdown; running jobs resume at the next start).
 STOPSIGNAL SIGTERM

@@ -7,6 +7,7 @@ Also: a start-up problem in a normal run is one line that names the setting, nev
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,10 @@ def test_the_dockerfile_makes_the_layout_these_tests_use() -> None:
     assert "ln -s /data /app/data" in dockerfile
     assert f"--uid {IMAGE_UID}" in dockerfile and f"USER {IMAGE_UID}" in dockerfile
     assert "COPY requirements.lock" in dockerfile and "pip install -r requirements.lock" in dockerfile
+    # The health check asks /healthz on the port the image sets for the metrics server.
+    port = re.search(r"METRICS_PORT=(\d+)", dockerfile)
+    assert port is not None
+    assert f"http://127.0.0.1:{port[1]}/healthz" in dockerfile.split("HEALTHCHECK", 1)[1]
 
 
 @pytest.fixture
