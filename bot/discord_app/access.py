@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord_app.i18n import N_
 from bot.discord_app.replies import refuse
 from bot.refusals import MemberRefusal
 from bot.storage.base import Job
@@ -22,6 +23,12 @@ class Refusal(MemberRefusal):
 #: The in-code check. `default_member_permissions` only hides commands by default: a server's admins
 #: can override it per role or channel, so every moderator action checks this permission itself.
 MODERATOR_PERMISSION = "manage_guild"
+
+NO_JOB = N_("I can't find that job any more.")
+WRONG_MESSAGE = N_("That button doesn't belong to this message, so I did nothing.")
+WRONG_FORM = N_("That form doesn't belong to this message, so I did nothing.")
+NOT_YOUR_FORM = N_("This form belongs to the member who opened it; use the button yourself to get your own.")
+FORM_EXPIRED = N_("This form has expired. Press the button again to open a new one.")
 
 #: Put on every moderator command; the tree's error handler turns its MissingPermissions into a refusal.
 moderator_only = app_commands.checks.has_permissions(**{MODERATOR_PERMISSION: True})
@@ -66,13 +73,13 @@ def job_action_refusal(
     `action` is the button's word as the member reads it ("rerun", "delete"...), for the refusal.
     """
     if job is None:
-        return "I can't find that job any more."
+        return NO_JOB
     if interaction.guild_id is None:
         # A result the bot sent by DM: only the member it was made for can use its buttons there.
         if interaction.user.id != job.member_id:
-            return "I can't find that job any more."
+            return NO_JOB
     elif job.guild_id != interaction.guild_id:
-        return "I can't find that job any more."
+        return NO_JOB
     message = interaction.message
     # A public message carries only its own job's buttons. Private (ephemeral) messages, such as
     # /history pages, list several jobs, and only the member who asked for them can see them; so
@@ -84,7 +91,7 @@ def job_action_refusal(
         and message.id != job.message_id
         and not _message_is_private(message)
     ):
-        return "That button doesn't belong to this message, so I did nothing."
+        return WRONG_MESSAGE
     if right is JobRight.OWNER_OR_MODERATOR and not may_manage(
         interaction.user.id, interaction.permissions, job.member_id
     ):
@@ -127,11 +134,11 @@ class JobForm(discord.ui.Modal):
 
     def refusal(self, interaction: discord.Interaction[Any], *, now: float | None = None) -> str | None:
         if interaction.user.id != self.opener_id:
-            return "This form belongs to the member who opened it; use the button yourself to get your own."
+            return NOT_YOUR_FORM
         if (now if now is not None else time.time()) - self.issued_at > FORM_SECONDS:
-            return "This form has expired. Press the button again to open a new one."
+            return FORM_EXPIRED
         if interaction.message is not None and interaction.message.id != self.message_id:
-            return "That form doesn't belong to this message, so I did nothing."
+            return WRONG_FORM
         return job_action_refusal(interaction, self.job, self.right, action=self.action)
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
