@@ -12,6 +12,9 @@ from tests.fakes.acedata import FakeAceData
 from tests.postgres_cluster import SKIP_REASON, PostgresCluster, find_server_bin
 from tests.storage_backends import Backend, PostgresBackend, SqliteBackend
 
+#: Fixture modules shared by several test modules.
+pytest_plugins = ["tests.cdn"]
+
 
 @pytest.fixture
 async def fake_acedata() -> AsyncIterator[FakeAceData]:

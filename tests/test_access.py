@@ -10,9 +10,15 @@ import discord
 import pytest
 
 from bot.discord_app.access import JobRight, job_action_refusal
-from tests.test_job_embeds import make_job
+from bot.storage.base import Job
+from tests import factories
 
 OWNER, STRANGER, GUILD, MESSAGE = 5, 6, 2, 4
+
+
+def make_job(**fields: Any) -> Job:
+    """A job of OWNER's in GUILD, shown on MESSAGE."""
+    return factories.make_job(**({"guild_id": GUILD, "member_id": OWNER, "message_id": MESSAGE} | fields))
 
 
 def clicked(

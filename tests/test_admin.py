@@ -45,14 +45,11 @@ from bot.quota.models import GuildLimits, LimitUnit, RoleCap, UsageSnapshot
 from bot.storage.base import Job, JobState, UsageReport, UsageRow
 from cogs.limits import LimitsCog
 from cogs.members import HistoryView, MembersCog
-from tests.factories import make_job, video_request
+from tests.history_samples import GUILD, MEMBER, NOW, job
 
-NOW = 1_700_000_000.0
 DAY_RESET = NOW + 3_600
 MONTH_RESET = NOW + 20 * 86_400
 RESETS = (DAY_RESET, MONTH_RESET)
-GUILD = 42
-MEMBER = 1001
 OTHER = 1002
 ROLE = 900
 TEXT = discord.ChannelType.text
@@ -338,23 +335,6 @@ def test_quota_says_when_the_next_video_can_start(
 
 
 # --- /history ---------------------------------------------------------------------------------------
-
-
-def job(number: int, *, state: JobState = JobState.DELIVERED, **fields: Any) -> Job:
-    base: dict[str, Any] = {
-        "id": f"{number:032x}",
-        "interaction_id": number,
-        "guild_id": GUILD,
-        "channel_id": 77,
-        "message_id": 5000 + number,
-        "member_id": MEMBER,
-        "request": video_request(f"prompt {number}", model=Model.V3),
-        "cost": 35.0,
-        "state": state,
-        "created_at": NOW - number,
-        "updated_at": NOW,
-    }
-    return make_job(**(base | fields))
 
 
 def test_members_see_only_their_own_history() -> None:

@@ -22,8 +22,8 @@ from bot.quota.models import GuildLimits
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.storage.sqlite import SqliteStore
 from tests import images
-from tests.test_media import Cdn, cdn, http  # noqa: F401  (fixtures)
-from tests.test_storage import new_job
+from tests.cdn import Cdn
+from tests.storage_samples import new_job
 
 TWENTY_DIGITS = "9" * 20
 
@@ -102,8 +102,8 @@ def test_a_bad_model_name_of_any_length_leaves_the_advice_whole() -> None:
 
 
 async def test_a_rebuilt_start_frame_passes_the_checks_an_upload_passes(
-    cdn: Cdn,  # noqa: F811
-    http: httpx.AsyncClient,  # noqa: F811
+    cdn: Cdn,
+    http: httpx.AsyncClient,
 ) -> None:
     cdn.files["frame.png"] = (images.png_bytes(640, 400), "image/png")
     url = cdn.url("/files/frame.png") + "?ex=1&hm=2"
@@ -120,8 +120,8 @@ async def test_a_rebuilt_start_frame_passes_the_checks_an_upload_passes(
 
 
 async def test_a_rebuilt_reference_is_still_capped_by_the_download(
-    cdn: Cdn,  # noqa: F811
-    http: httpx.AsyncClient,  # noqa: F811
+    cdn: Cdn,
+    http: httpx.AsyncClient,
 ) -> None:
     with pytest.raises(media.AttachmentRefused, match="bigger than"):
         await media.preflight_image(

@@ -9,28 +9,23 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 import pytest
 
-from bot.kling.models import Action, Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, UsageSnapshot
+from bot.kling.models import Mode, Model
+from bot.quota.models import GuildLimits, UsageSnapshot
 from bot.storage import (
     ACTIVE_STATES,
     Job,
     JobState,
-    NewJob,
     SqliteStore,
     StorageBusy,
     StorageUnavailable,
     open_store,
 )
 from bot.storage.sqlite import Migration, apply_migrations, bundled_migrations, split_statements
-
-GUILD = 42
-MEMBER = 1001
-DAY, MONTH = "2026-11-24", "2026-11"
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
 
 
 def user_version(path: Path) -> int:
@@ -51,37 +46,6 @@ def columns(path: Path, table: str = "jobs") -> list[str]:
 
 def backups(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob("*.bak-v*"))
-
-
-def allow(_: UsageSnapshot) -> Decision:
-    return Decision(allowed=True)
-
-
-def new_job(number: int, *, model: Model = Model.V1, member_id: int = MEMBER) -> NewJob:
-    return NewJob(
-        id=f"job-{number}",
-        interaction_id=500 + number,
-        guild_id=GUILD,
-        channel_id=7,
-        member_id=member_id,
-        request=VideoRequest(action=Action.TEXT2VIDEO, prompt=f"scene {number}", model=model, mode=Mode.PRO),
-        cost=1.5 * number,
-        size_limit=8 * 1024 * 1024,
-        day_key=DAY,
-        month_key=MONTH,
-        created_at=1_000.0 + number,
-    )
-
-
-#: (state the job is left in, fields set on the way) for a database with work in progress.
-IN_FLIGHT: list[tuple[JobState, dict[str, Any]]] = [
-    (JobState.QUEUED, {}),
-    (JobState.SUBMITTING, {}),
-    (JobState.RUNNING, {"task_id": "task-3", "submitted_at": 1_010.0, "message_id": 903}),
-    (JobState.SUCCEEDED, {"task_id": "task-4", "submitted_at": 1_010.0, "finished_at": 1_070.0}),
-    (JobState.DELIVERED, {"task_id": "task-5", "submitted_at": 1_000.0, "finished_at": 1_090.0}),
-    (JobState.FAILED, {"error_code": "content_rejected", "error_message": "Refused by moderation."}),
-]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from bot.discord_app.quota_report import quota_embed, quota_status
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.models import GuildLimits, LimitUnit, UsageSnapshot
 from bot.storage.base import JobState
-from tests.test_admin import GUILD, MEMBER, NOW, job
+from tests.history_samples import GUILD, MEMBER, NOW, job
 
 TEXT = __import__("discord").ChannelType.text
 CATEGORY = __import__("discord").ChannelType.category

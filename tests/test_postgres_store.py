@@ -23,8 +23,8 @@ from bot.quota.models import GuildLimits
 from bot.storage import ACTIVE_STATES, JobState, SqliteStore, StorageBusy, StorageUnavailable, open_store
 from bot.storage.postgres import PostgresStore, postgres_migrations, redact_url
 from bot.storage.sqlite import Migration, bundled_migrations
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
 from tests.postgres_cluster import PostgresCluster, free_port
-from tests.test_migrations import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
 
 pytestmark = pytest.mark.usefixtures("postgres_cluster")
 

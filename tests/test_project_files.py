@@ -129,3 +129,15 @@ def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
     assert [name for name in Settings.model_fields if f"| `{name}` |" not in readme] == []
     assert [name for name in Settings.model_fields if name not in listed] == []
     assert [name for name in listed if name not in Settings.model_fields] == []
+
+
+def test_no_test_module_imports_another_test_modules_helpers() -> None:
+    """Shared helpers live in helper modules (tests/factories.py, tests/e2e/scenario_helpers.py, …):
+    importing a test module runs its module-level code and couples unrelated tests."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.match(r"\s*(from|import)\s+tests\.(\w+\.)*test_\w+", line)
+    ]
+    assert offenders == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import itertools
 import os
 import sqlite3
 import tempfile
@@ -22,14 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.kling.models import AspectRatio, Mode, Model
 from bot.quota.models import Decision, GuildLimits, LimitUnit, Preferences, RoleCap, UsageSnapshot
 from bot.storage import (
     ACTIVE_STATES,
     RELEASED_STATES,
     DuplicateInteraction,
     JobState,
-    NewJob,
     SqliteStore,
     StorageBusy,
     StorageUnavailable,
@@ -37,48 +35,21 @@ from bot.storage import (
     open_store,
 )
 from bot.storage.postgres import PostgresStore
-from tests.factories import make_new_job, video_request
 from tests.postgres_cluster import PostgresCluster
 from tests.storage_backends import Backend
-
-GUILD = 42
-MEMBER = 1001
-DAY = "2026-11-24"
-NEXT_DAY = "2026-11-25"
-MONTH = "2026-11"
-
-_ids = itertools.count(1)
-
-
-def request(model: Model = Model.V1, mode: Mode = Mode.STD, duration: int = 5) -> VideoRequest:
-    return video_request("a red fox in snow", model=model, mode=mode, duration=duration)
-
-
-def new_job(**fields: Any) -> NewJob:
-    number = next(_ids)
-    values: dict[str, Any] = {
-        "id": f"job-{number}",
-        "interaction_id": 10_000 + number,
-        "guild_id": GUILD,
-        "member_id": MEMBER,
-        "request": request(),
-        "day_key": DAY,
-        "month_key": MONTH,
-        "created_at": 1_000.0 + number,
-    }
-    return make_new_job(**(values | fields))
-
-
-def allow(_: UsageSnapshot) -> Decision:
-    return Decision(allowed=True)
-
-
-class FakeClock:
-    def __init__(self, now: float = 5_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.storage_samples import (
+    DAY,
+    GUILD,
+    MEMBER,
+    MONTH,
+    NEXT_DAY,
+    FakeClock,
+    admit,
+    admit_in_state,
+    allow,
+    new_job,
+    request,
+)
 
 
 @pytest.fixture
@@ -97,19 +68,6 @@ async def sqlite_store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Sqlite
     opened = await SqliteStore.open(tmp_path / "bot.sqlite3", clock=clock)
     yield opened
     await opened.close()
-
-
-async def admit(store: Store, **fields: Any) -> str:
-    admission = await store.admit_job(new_job(**fields), allow)
-    assert admission.job is not None
-    return admission.job.id
-
-
-async def admit_in_state(store: Store, state: JobState, **fields: Any) -> str:
-    job_id = await admit(store, **fields)
-    if state is not JobState.QUEUED:
-        assert await store.transition(job_id, expect=[JobState.QUEUED], to=state) is not None
-    return job_id
 
 
 async def two_stores(backend: Backend) -> tuple[Store, Store]:

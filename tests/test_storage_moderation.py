@@ -8,7 +8,7 @@ import pytest
 from bot.quota.models import GuildLimits
 from bot.storage import JobState, Store
 from tests.conftest import Backend
-from tests.test_storage import GUILD, FakeClock, admit_in_state
+from tests.storage_samples import GUILD, FakeClock, admit_in_state
 
 
 @pytest.fixture

@@ -122,3 +122,9 @@ async def run_video(
 
 def paid_creates(acedata: FakeAceData) -> int:
     return len(acedata.requests_to(CREATE_PATH))
+
+
+async def command(
+    fake: FakeDiscord, name: str, options: dict[str, Any], *, user: FakeUser, sub: str = ""
+) -> SentInteraction:
+    return await fake.send_slash_command(name, options, user=user, subcommand=[sub] if sub else [])

@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.fake_discord import FakeDiscord, RestCall
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import CHANNEL_POST, JOB_TIMEOUT, paid_creates, run_video
+from tests.e2e.scenario_helpers import CHANNEL_POST, JOB_TIMEOUT, paid_creates, run_video
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from bot.quota.models import GuildLimits
 from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord, RateLimits, RestCall
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import CHANNEL_MESSAGE, eventually
+from tests.e2e.scenario_helpers import CHANNEL_MESSAGE, eventually
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e

@@ -16,13 +16,13 @@ from tests.e2e.scenario_helpers import (
     CALLBACK,
     FOLLOWUP,
     JOB_TIMEOUT,
+    command,
     delivered_upload,
     ephemeral_refusal,
     job_actions,
     paid_creates,
     run_video,
 )
-from tests.e2e.test_member_commands import command
 from tests.fakes.acedata import FakeAceData
 from tests.images import png_bytes
 

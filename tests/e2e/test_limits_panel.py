@@ -20,7 +20,7 @@ from tests.e2e.fake_discord import (
     SentInteraction,
 )
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import FOLLOWUP, delivered_upload, embed_text, ephemeral_refusal, run_video
+from tests.e2e.scenario_helpers import FOLLOWUP, delivered_upload, embed_text, ephemeral_refusal, run_video
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e

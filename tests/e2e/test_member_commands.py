@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, SentInteraction
+from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, SentInteraction
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
     FOLLOWUP,
     WEBHOOK_MESSAGE,
+    command,
     delivered_upload,
     embed_text,
     ephemeral_refusal,
@@ -35,12 +36,6 @@ async def private_answer(sent: SentInteraction) -> dict[str, Any]:
     assert int((ack.json.get("data") or {}).get("flags") or 0) & EPHEMERAL, "the answer should be private"
     body: dict[str, Any] = call.json
     return body
-
-
-async def command(
-    fake: FakeDiscord, name: str, options: dict[str, Any], *, user: FakeUser, sub: str = ""
-) -> SentInteraction:
-    return await fake.send_slash_command(name, options, user=user, subcommand=[sub] if sub else [])
 
 
 async def test_quota_history_and_usage_after_one_video(
