@@ -13,7 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
-from bot.discord_app.launch import launch
+from bot.discord_app.launch import launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
 from bot.jobs.orders import extend_order, order_from_request
@@ -55,6 +55,8 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
+        if await refuse_outside_allowed_servers(bot.services, interaction):
+            return
         job = await bot.services.store.get_job(self.job_id)
         if job is None or job.guild_id != interaction.guild_id:
             await refuse(interaction, "I can't find that job any more.")

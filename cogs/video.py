@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
-from bot.discord_app.launch import attachment_ref, launch
+from bot.discord_app.launch import attachment_ref, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.jobs.orders import VideoOrder, extend_order
 from bot.kling.capabilities import allowed_durations, supports_extend
@@ -138,6 +138,8 @@ class VideoCog(commands.Cog):
         video: str,
         prompt: app_commands.Range[str, 1, 2500] | None = None,
     ) -> None:
+        if await refuse_outside_allowed_servers(self.bot.services, interaction):
+            return
         job = await self.bot.services.store.get_job(video.strip())
         if job is None or job.guild_id != interaction.guild_id or not job.video_id:
             await refuse(
@@ -158,8 +160,9 @@ class VideoCog(commands.Cog):
     async def _video_choices(
         self, interaction: discord.Interaction[KlingBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
+        if not self.bot.services.video_service.guild_allowed(interaction.guild_id):
             return []
+        assert interaction.guild_id is not None
         jobs = await self.bot.services.store.history(
             interaction.guild_id, states=[JobState.DELIVERED], limit=100
         )

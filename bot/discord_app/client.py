@@ -22,6 +22,7 @@ from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
 from bot.quota.costs import load_cost_table
+from bot.quota.models import OperatorBudget
 from bot.storage import open_store
 from bot.storage.base import Store
 
@@ -39,6 +40,15 @@ def extension_names() -> list[str]:
     return sorted(
         module.name
         for module in pkgutil.iter_modules(spec.submodule_search_locations, prefix=f"{EXTENSIONS_PACKAGE}.")
+    )
+
+
+def operator_budget(settings: Settings) -> OperatorBudget:
+    return OperatorBudget(
+        server_daily=settings.SERVER_DAILY_CREDITS,
+        server_monthly=settings.SERVER_MONTHLY_CREDITS,
+        global_daily=settings.GLOBAL_DAILY_CREDITS,
+        global_monthly=settings.GLOBAL_MONTHLY_CREDITS,
     )
 
 
@@ -82,8 +92,15 @@ class KlingBot(commands.Bot):
             deadline_seconds=settings.JOB_DEADLINE_SECONDS,
         )
         video_service = VideoService(
-            store=self.store, http=self.http_client, costs=self.costs, default_model=settings.DEFAULT_MODEL
+            store=self.store,
+            http=self.http_client,
+            costs=self.costs,
+            default_model=settings.DEFAULT_MODEL,
+            budget=operator_budget(settings),
+            allowed_guilds=settings.ALLOWED_GUILD_IDS,
         )
+        for warning in settings.spending_warnings():
+            log.warning("BUDGET: %s", warning)
         self.services = Services(
             settings=settings,
             store=self.store,

@@ -15,11 +15,14 @@ from typing import Any
 import discord
 
 from bot import media
+from bot.discord_app.confirmation import ask_to_confirm
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
-from bot.jobs.service import Refused, Requester
+from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
 from bot.kling.capabilities import RequestRefused
+from bot.quota.models import Decision
+from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
 log = logging.getLogger(__name__)
@@ -65,16 +68,50 @@ def requester_from(interaction: discord.Interaction[Any]) -> Requester:
     )
 
 
+async def refuse_outside_allowed_servers(services: Services, interaction: discord.Interaction[Any]) -> bool:
+    """Refuse (and return True) when the operator doesn't allow this server (`ALLOWED_GUILD_IDS`)."""
+    if interaction.guild_id is None or services.video_service.guild_allowed(interaction.guild_id):
+        return False
+    log.info(
+        "refused an interaction from server %s, which ALLOWED_GUILD_IDS leaves out", interaction.guild_id
+    )
+    await refuse(interaction, NOT_ALLOWED_HERE)
+    return True
+
+
+def cost_notes(decision: Decision) -> list[str]:
+    """The estimated cost and what is left, for the member's private note after admission."""
+    notes = []
+    if decision.cost:
+        notes.append(
+            f"This video costs about **{decision.cost:g} credits** "
+            "(an estimate; AceData bills the actual price)."
+        )
+    notes.extend(
+        f"{allowance.label}: {allowance.remaining:g} left"
+        for allowance in decision.allowances
+        if allowance.remaining is not None
+    )
+    return notes
+
+
 async def launch(
     services: Services,
     interaction: discord.Interaction[Any],
     order: VideoOrder,
     *,
     parent_job_id: str | None = None,
+    confirmed: bool = False,
 ) -> None:
-    """Check, acknowledge, admit and start one job for this interaction."""
+    """Check, acknowledge, admit and start one job for this interaction.
+
+    Above the server's `confirm_above_credits` (and unless `confirmed`), the member is asked first:
+    nothing is reserved until they press Confirm, which calls `launch` again with `confirmed=True`.
+    """
     if interaction.guild_id is None:
         await refuse(interaction, "Videos can only be made in a server, not in DMs.")
+        return
+    if await refuse_outside_allowed_servers(services, interaction):
         return
     missing = missing_permissions(interaction)
     if missing:
@@ -94,6 +131,16 @@ async def launch(
     requester = requester_from(interaction)
     try:
         preflight = await services.video_service.preflight(order)
+        if not confirmed:
+            limits = await services.store.get_limits(requester.guild_id)
+            if needs_confirmation(limits, services.video_service.costs.cost(request)):
+                quote = await services.video_service.quote(requester, request)
+
+                async def start(click: discord.Interaction[Any]) -> None:
+                    await launch(services, click, order, parent_job_id=parent_job_id, confirmed=True)
+
+                await ask_to_confirm(interaction, quote.decision, start)
+                return
         admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
     except (Refused, media.AttachmentRefused) as exc:
         await refuse(interaction, str(exc))
@@ -112,15 +159,7 @@ async def launch(
     assert job is not None
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
-    notes = list(preflight.warnings)
-    decision = admission.decision
-    if decision.cost:
-        notes.append(f"This video costs **{decision.cost:g} credits**.")
-    notes.extend(
-        f"{allowance.label}: {allowance.remaining:g} left"
-        for allowance in decision.allowances
-        if allowance.remaining is not None
-    )
+    notes = [*preflight.warnings, *cost_notes(admission.decision)]
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)

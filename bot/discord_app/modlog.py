@@ -44,7 +44,7 @@ class ModLog:
         request = job.request
         return (
             f"`{job.id[:8]}` by <@{job.member_id}> in <#{job.channel_id}> — {request.model.value} "
-            f"{request.mode.value} {request.duration}s, {job.cost:g} credits"
+            f"{request.mode.value} {request.duration}s, about {job.cost:g} credits (estimate)"
         )
 
     def job_started(self, job: Job) -> None:

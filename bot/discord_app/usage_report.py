@@ -56,7 +56,8 @@ def _model_label(row: UsageRow) -> str:
 def usage_embed(report: UsageReport, *, days: int) -> discord.Embed:
     embed = discord.Embed(
         title=f"Video usage over the last {days} day{'s' if days != 1 else ''}",
-        description=f"Since <t:{int(report.since)}:f>.",
+        description=f"Since <t:{int(report.since)}:f>. Credits are estimates from the bot's price table, "
+        "not AceData's bill.",
         colour=_USAGE_COLOUR,
     )
     embed.add_field(name="Videos", value=str(report.total_videos))

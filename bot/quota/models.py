@@ -51,6 +51,29 @@ class GuildLimits(BaseModel):
     blocked_words: tuple[str, ...] = ()
     modlog_channel_id: int | None = None
     timezone: str = "UTC"
+    #: Ask the member to confirm (Confirm / Cancel) before a video estimated above this many credits
+    #: is reserved or sent; None = never ask.
+    confirm_above_credits: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorBudget:
+    """The bot operator's spending caps in credits (settings `SERVER_*_CREDITS`, `GLOBAL_*_CREDITS`).
+
+    The server caps are a ceiling over every server's own budget: moderators can tighten it but
+    never raise it. The global caps bound all servers together and reset at midnight UTC.
+    `None` means no cap.
+    """
+
+    server_daily: float | None = None
+    server_monthly: float | None = None
+    global_daily: float | None = None
+    global_monthly: float | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        """True when nothing at all bounds the bot's total spending per month."""
+        return self.global_monthly is None and self.global_daily is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +96,9 @@ class UsageSnapshot:
     guild_running_jobs: int = 0
     guild_queued_jobs: int = 0
     member_last_job_at: float | None = None
+    #: Credits held by every server's jobs in the current UTC day and month (for the global caps).
+    global_day_credits: float = 0.0
+    global_month_credits: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +109,8 @@ class Allowance:
     used: float
     limit: float | None
     resets_at: float | None
+    #: What `used` and `limit` count (None: whatever the server's limits count).
+    unit: LimitUnit | None = None
 
     @property
     def remaining(self) -> float | None:
