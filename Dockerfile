@@ -1,21 +1,28 @@
 # Slim runtime image. Secrets are never baked in: pass them at run time (--env-file .env).
-FROM python:3.11-slim
+# The base image is pinned to a patch release; bump it deliberately (and re-run scripts/lock).
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DATABASE_PATH=/data/bot.sqlite3
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The working folder's data/ is the volume, so the project's own .env.example (DATABASE_PATH=data/…)
+# works unchanged inside the container, and /data stays the documented mount point.
 RUN useradd --create-home --uid 10001 bot \
-    && mkdir -p /data \
-    && chown bot:bot /data
+    && mkdir -p /data /app \
+    && chown bot:bot /data \
+    && ln -s /data /app/data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# Exact versions from the lock file first (a layer that changes only when the lock does) ...
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+# ... then the project itself, which must not pull anything the lock file lacks.
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip install .
+RUN pip install --no-deps .
 
 USER bot
 VOLUME ["/data"]

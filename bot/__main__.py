@@ -22,9 +22,12 @@ def _secrets(settings: Settings) -> list[str]:
 async def run_bot(settings: Settings) -> None:
     from bot.discord_app.client import KlingBot
     from bot.discord_app.endpoints import configure_discord_endpoints
+    from bot.storage import open_store
 
     configure_discord_endpoints(settings.discord_api_base, settings.DISCORD_GATEWAY_URL)
-    bot = KlingBot(settings)
+    # The database first: a bad path or permission fails here, in one line, before logging in.
+    store = await open_store(settings.DATABASE_PATH)
+    bot = KlingBot(settings, store)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -48,10 +51,32 @@ async def run_bot(settings: Settings) -> None:
                 await runner
 
 
+#: What each command does, for `--help`.
+COMMANDS = {
+    "run": "connect to Discord and serve /video and the other commands until stopped (the default)",
+    "check": "check the settings, the Discord token, the AceData token and the database without "
+    "starting the bot, then print the invite URL; exits non-zero when something is wrong",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = "commands:\n" + "\n".join(f"  {name:<7} {text}" for name, text in COMMANDS.items())
+    epilog += (
+        "\n\nSettings come from the environment or a .env file in the current folder (see .env.example)."
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Kling video bot for Discord: members type /video, the bot makes the video with "
+        "Kling through AceData Cloud and posts it in the channel.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", nargs="?", default="run", choices=list(COMMANDS), help="what to do")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Kling video bot for Discord")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "check"])
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -69,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         import discord
 
+        from bot.storage import StorageUnavailable
+
+        if isinstance(exc, StorageUnavailable):
+            print(f"Database error: {exc}. Check DATABASE_PATH.", file=sys.stderr)
+            return 2
         if isinstance(exc, discord.LoginFailure):
             print(
                 "Discord refused DISCORD_TOKEN: check the bot token in the Developer Portal.", file=sys.stderr

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
     PROGRESS_EDIT_INTERVAL_SECONDS: float = Field(default=10.0, ge=0)
+    ACEDATA_PROBE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True

@@ -1,8 +1,9 @@
 """Pre-flight checks of the files a member attaches, so nothing AceData would reject is ever paid for.
 
-Order (constraints §4.3): the declared size and type first (no download), then a capped download,
-then real decoding with Pillow restricted to JPEG and PNG, then dimensions and shape. Every refusal
-is an `AttachmentRefused` whose `str()` is a sentence the member can act on.
+Order (docs/reference/discord-bot-constraints.md §4.3): the declared size and type first (no
+download), then a capped download, then real decoding with Pillow restricted to JPEG and PNG, then
+dimensions and shape. Every refusal is an `AttachmentRefused` whose `str()` is a sentence the member
+can act on.
 
 The attachment URL is used exactly as Discord gave it (it is not typed by the member), but only
 over http(s) and without following redirects.
@@ -21,6 +22,8 @@ from pathlib import PurePosixPath
 
 import httpx
 from PIL import Image, UnidentifiedImageError
+
+from bot.refusals import MemberRefusal
 
 MB = 1024 * 1024
 #: AceData's limits for `start_image_url`, `end_image_url` and `image_list` entries.
@@ -51,7 +54,7 @@ _GONE_STATUSES = frozenset({403, 404, 410})
 _WARNINGS_LOCK = threading.Lock()
 
 
-class AttachmentRefused(Exception):
+class AttachmentRefused(MemberRefusal):
     """An attachment AceData would reject. `str()` is the friendly sentence shown to the member."""
 
     def __init__(self, message: str, *, label: str) -> None:

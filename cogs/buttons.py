@@ -13,6 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
+from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.launch import launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
@@ -38,7 +39,10 @@ class RemixModal(discord.ui.Modal, title="Remix this video"):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         order = order_from_request(self.job.request, prompt=self.prompt.value)
-        await launch(interaction.client.services, interaction, order, parent_job_id=self.job.id)
+        try:
+            await launch(interaction.client.services, interaction, order, parent_job_id=self.job.id)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
 
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
@@ -54,12 +58,21 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         return cls(JobAction(match["action"]), match["job_id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        # A dynamic item's errors would otherwise go to a throw-away view that only logs them.
+        try:
+            await self._handle(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def _handle(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         if await refuse_outside_allowed_servers(bot.services, interaction):
             return
         job = await bot.services.store.get_job(self.job_id)
         if job is None or job.guild_id != interaction.guild_id:
             await refuse(interaction, "I can't find that job any more.")
+            return
+        if await refuse_outside_allowed_servers(bot.services, interaction, job.guild_id):
             return
         handler = getattr(self, f"_{self.action.value}")
         await handler(bot, interaction, job)

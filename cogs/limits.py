@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.access import Refusal, moderator_only
+from bot.discord_app.access import moderator_only
 from bot.discord_app.limit_settings import (
     ChannelChoice,
     LimitsForm,
@@ -34,7 +34,6 @@ from bot.discord_app.limit_settings import (
     set_role_exempt,
     update_text,
 )
-from bot.discord_app.replies import refuse
 from bot.kling.models import Model
 from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget
 
@@ -79,11 +78,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild_id(interaction)
         async with self._locks[guild_id]:
-            try:
-                update = change(await self.bot.services.store.get_limits(guild_id))
-            except Refusal as exc:
-                await refuse(interaction, str(exc))
-                return
+            update = change(await self.bot.services.store.get_limits(guild_id))
             if update.changed:
                 await self.bot.services.store.set_limits(guild_id, update.limits)
         if not update.changed:

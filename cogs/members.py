@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.access import Refusal, is_moderator, moderator_only
+from bot.discord_app.access import is_moderator, moderator_only
 from bot.discord_app.history_pages import (
     PAGE_SIZE,
     HistoryPage,
@@ -171,18 +171,14 @@ class MembersCog(commands.Cog):
         member: discord.User | None = None,
         everyone: bool = False,
     ) -> None:
-        try:
-            query = history_query(
-                guild_id=_guild_id(interaction),
-                invoker_id=interaction.user.id,
-                invoker_is_moderator=is_moderator(interaction.permissions),
-                member_id=member.id if member else None,
-                status=HistoryStatus(status) if status else None,
-                everyone=everyone,
-            )
-        except Refusal as exc:
-            await refuse(interaction, str(exc))
-            return
+        query = history_query(
+            guild_id=_guild_id(interaction),
+            invoker_id=interaction.user.id,
+            invoker_is_moderator=is_moderator(interaction.permissions),
+            member_id=member.id if member else None,
+            status=HistoryStatus(status) if status else None,
+            everyone=everyone,
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         view = HistoryView(self.bot.services.store, query)
         shown = await view.load(0)

@@ -1,4 +1,5 @@
-"""`/video` and `/extend`: copy the options into an order and hand it to `bot.discord_app.launch.launch`."""
+"""`/video`, `/video-omni` and `/extend`: copy the options into an order and hand it to
+`bot.discord_app.launch.launch`. Words and choices come from `bot.discord_app.video_choices`."""
 
 from __future__ import annotations
 
@@ -9,59 +10,99 @@ from discord.ext import commands
 from bot.discord_app.client import KlingBot
 from bot.discord_app.launch import attachment_ref, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
+from bot.discord_app.video_choices import (
+    ASPECT_WORDS,
+    CAMERA_WORDS,
+    OMNI_OPTION_WORDS,
+    REFERENCE_TYPE_WORDS,
+    VIDEO_OPTION_WORDS,
+    Offer,
+    duration_offers,
+    mode_offers,
+    model_offers,
+)
+from bot.jobs.inline_flags import resolve_model
 from bot.jobs.orders import VideoOrder, extend_order
-from bot.kling.capabilities import allowed_durations, supports_extend
-from bot.kling.models import AspectRatio, CameraType, Mode, Model, parse_model
+from bot.kling.capabilities import supports_extend
+from bot.kling.models import Mode, Model
+from bot.quota.models import GuildLimits
 from bot.storage.base import JobState
 
 Attachment = discord.Attachment
+Interaction = discord.Interaction[KlingBot]
 
 
-def _choices(values: list[str]) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=value, value=value) for value in values]
+def _word_choices(words: dict[str, str]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=value) for value, name in words.items()]
+
+
+def _as_choices(offers: list[Offer]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=o.name, value=str(o.value)) for o in offers]
+
+
+_ASPECT_CHOICES = _word_choices({a.value: words for a, words in ASPECT_WORDS.items()})
 
 
 class VideoCog(commands.Cog):
     def __init__(self, bot: KlingBot) -> None:
         self.bot = bot
 
-    @app_commands.command(
-        name="video", description="Make a video with Kling from a prompt and optional frames"
-    )
+    # --- what the server allows, for autocomplete ---------------------------------------------
+    async def _limits(self, interaction: Interaction) -> GuildLimits:
+        if interaction.guild_id is None:
+            return GuildLimits()
+        return await self.bot.services.store.get_limits(interaction.guild_id)
+
+    async def _chosen_model(self, interaction: Interaction) -> Model:
+        typed = interaction.namespace.model
+        model = resolve_model(str(typed)) if typed else None
+        if model is not None:
+            return model
+        if interaction.guild_id is not None:
+            saved = await self.bot.services.video_service.preferences_for(
+                interaction.guild_id, interaction.user.id
+            )
+            if saved.model is not None:
+                return saved.model
+        return self.bot.settings.DEFAULT_MODEL
+
+    @staticmethod
+    def _chosen_mode(interaction: Interaction) -> Mode | None:
+        try:
+            return Mode(str(interaction.namespace.mode)) if interaction.namespace.mode else None
+        except ValueError:
+            return None
+
+    async def _models(
+        self, interaction: Interaction, current: str, *, references_only: bool = False
+    ) -> list[app_commands.Choice[str]]:
+        limits = await self._limits(interaction)
+        offers = model_offers(limits, self.bot.costs, current, references_only=references_only)
+        return _as_choices(offers)
+
+    async def _modes(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        limits = await self._limits(interaction)
+        typed = interaction.namespace.model
+        model = resolve_model(str(typed)) if typed else None
+        return _as_choices(mode_offers(limits, model))
+
+    async def _durations(
+        self, interaction: Interaction, current: int | str
+    ) -> list[app_commands.Choice[int]]:
+        limits = await self._limits(interaction)
+        model = await self._chosen_model(interaction)
+        offers = duration_offers(limits, model, self._chosen_mode(interaction))
+        return [app_commands.Choice(name=o.name, value=int(o.value)) for o in offers]
+
+    # --- /video --------------------------------------------------------------------------------
+    @app_commands.command(name="video", description="Make a video from words, or bring a picture to life")
     @app_commands.guild_only()
     @app_commands.allowed_installs(guilds=True, users=False)
-    @app_commands.describe(
-        prompt="What should happen in the video (up to 2500 characters)",
-        start_image="First frame (JPG or PNG, ≥300 px, up to 10 MB): makes an image-to-video",
-        end_image="Last frame (needs a start image; not every model takes one)",
-        model="Kling model (default set by the bot's operator)",
-        mode="std = faster and cheaper, pro = higher quality, 4k = native 4K (kling-v3 family)",
-        duration="Length in seconds (5 or 10; 3–15 on kling-v3 / kling-v3-omni)",
-        aspect_ratio="Frame shape",
-        negative_prompt="What you do not want to see (up to 200 characters)",
-        cfg_scale="How strictly to follow the prompt, 0 (free) to 1 (strict)",
-        camera="Camera movement (kling-v1 at 5 s, kling-v3 std/pro, text-to-video only)",
-        camera_config="For camera 'simple', e.g. pan=0.5, zoom=-0.2 "
-        "(horizontal, vertical, pan, tilt, roll, zoom)",
-        generate_audio="Generate sound too (kling-v3, kling-v3-omni, kling-v2-6 pro)",
-        reference_video="Reference video for omni models (MP4/MOV, 3–10 s)",
-        reference_video_type="base = the video to edit (default), feature = a style/feature reference",
-        keep_original_sound="Keep the reference video's sound",
-        reference_image_1="Reference image for omni models",
-        reference_image_2="Reference image for omni models",
-        reference_image_3="Reference image for omni models",
-        reference_image_4="Reference image for omni models",
-        elements="Element ids from the subject library, separated by spaces or commas (omni models)",
-    )
-    @app_commands.choices(
-        mode=_choices([m.value for m in Mode]),
-        aspect_ratio=_choices([a.value for a in AspectRatio]),
-        camera=_choices([c.value for c in CameraType]),
-        reference_video_type=_choices(["base", "feature"]),
-    )
+    @app_commands.describe(**VIDEO_OPTION_WORDS)
+    @app_commands.choices(aspect_ratio=_ASPECT_CHOICES, camera=_word_choices(CAMERA_WORDS))
     async def video(
         self,
-        interaction: discord.Interaction[KlingBot],
+        interaction: Interaction,
         prompt: app_commands.Range[str, 1, 2500],
         start_image: Attachment | None = None,
         end_image: Attachment | None = None,
@@ -72,18 +113,8 @@ class VideoCog(commands.Cog):
         negative_prompt: app_commands.Range[str, 1, 200] | None = None,
         cfg_scale: app_commands.Range[float, 0.0, 1.0] | None = None,
         camera: str | None = None,
-        camera_config: str | None = None,
         generate_audio: bool | None = None,
-        reference_video: Attachment | None = None,
-        reference_video_type: str | None = None,
-        keep_original_sound: bool | None = None,
-        reference_image_1: Attachment | None = None,
-        reference_image_2: Attachment | None = None,
-        reference_image_3: Attachment | None = None,
-        reference_image_4: Attachment | None = None,
-        elements: str | None = None,
     ) -> None:
-        references = (reference_image_1, reference_image_2, reference_image_3, reference_image_4)
         order = VideoOrder(
             prompt=prompt,
             model=model,
@@ -93,7 +124,65 @@ class VideoCog(commands.Cog):
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
             camera=camera,
-            camera_config=camera_config,
+            generate_audio=generate_audio,
+            start_image=attachment_ref(start_image),
+            end_image=attachment_ref(end_image),
+        )
+        await launch(self.bot.services, interaction, order)
+
+    @video.autocomplete("model")
+    async def _video_models(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._models(interaction, current)
+
+    @video.autocomplete("mode")
+    async def _video_modes(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._modes(interaction, current)
+
+    @video.autocomplete("duration")
+    async def _video_durations(
+        self, interaction: Interaction, current: int | str
+    ) -> list[app_commands.Choice[int]]:
+        return await self._durations(interaction, current)
+
+    # --- /video-omni: the reference inputs of the omni models ----------------------------------
+    @app_commands.command(
+        name="video-omni",
+        description="Make a video from reference pictures, a reference video or library elements",
+    )
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.describe(**OMNI_OPTION_WORDS)
+    @app_commands.choices(
+        aspect_ratio=_ASPECT_CHOICES, reference_video_type=_word_choices(REFERENCE_TYPE_WORDS)
+    )
+    async def video_omni(
+        self,
+        interaction: Interaction,
+        prompt: app_commands.Range[str, 1, 2500],
+        reference_image_1: Attachment | None = None,
+        reference_image_2: Attachment | None = None,
+        reference_image_3: Attachment | None = None,
+        reference_image_4: Attachment | None = None,
+        reference_video: Attachment | None = None,
+        reference_video_type: str | None = None,
+        keep_original_sound: bool | None = None,
+        elements: str | None = None,
+        model: str | None = None,
+        mode: str | None = None,
+        duration: app_commands.Range[int, 1, 15] | None = None,
+        aspect_ratio: str | None = None,
+        start_image: Attachment | None = None,
+        end_image: Attachment | None = None,
+        generate_audio: bool | None = None,
+    ) -> None:
+        references = (reference_image_1, reference_image_2, reference_image_3, reference_image_4)
+        order = VideoOrder(
+            prompt=prompt,
+            # The omni models are the ones that take references: default to the first one allowed.
+            model=model or self._first_reference_model(await self._limits(interaction)),
+            mode=mode,
+            duration=duration,
+            aspect_ratio=aspect_ratio,
             generate_audio=generate_audio,
             start_image=attachment_ref(start_image),
             end_image=attachment_ref(end_image),
@@ -105,27 +194,25 @@ class VideoCog(commands.Cog):
         )
         await launch(self.bot.services, interaction, order)
 
-    @video.autocomplete("model")
-    async def _model_choices(
-        self, interaction: discord.Interaction[KlingBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        typed = current.strip().lower()
-        return _choices([m.value for m in Model if typed in m.value])[:25]
+    def _first_reference_model(self, limits: GuildLimits) -> str | None:
+        offers = model_offers(limits, self.bot.costs, "", references_only=True)
+        return str(offers[0].value) if offers else None
 
-    @video.autocomplete("duration")
-    async def _duration_choices(
-        self, interaction: discord.Interaction[KlingBot], current: int | str
+    @video_omni.autocomplete("model")
+    async def _omni_models(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._models(interaction, current, references_only=True)
+
+    @video_omni.autocomplete("mode")
+    async def _omni_modes(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._modes(interaction, current)
+
+    @video_omni.autocomplete("duration")
+    async def _omni_durations(
+        self, interaction: Interaction, current: int | str
     ) -> list[app_commands.Choice[int]]:
-        try:
-            model = parse_model(str(interaction.namespace.model or self.bot.settings.DEFAULT_MODEL.value))
-        except ValueError:
-            model = self.bot.settings.DEFAULT_MODEL
-        try:
-            mode = Mode(str(interaction.namespace.mode or "std"))
-        except ValueError:
-            mode = Mode.STD
-        return [app_commands.Choice(name=f"{d} s", value=d) for d in allowed_durations(model, mode)][:25]
+        return await self._durations(interaction, current)
 
+    # --- /extend -------------------------------------------------------------------------------
     @app_commands.command(name="extend", description="Continue one of this server's videos")
     @app_commands.guild_only()
     @app_commands.allowed_installs(guilds=True, users=False)
@@ -134,7 +221,7 @@ class VideoCog(commands.Cog):
     )
     async def extend(
         self,
-        interaction: discord.Interaction[KlingBot],
+        interaction: Interaction,
         video: str,
         prompt: app_commands.Range[str, 1, 2500] | None = None,
     ) -> None:
@@ -157,9 +244,7 @@ class VideoCog(commands.Cog):
         await launch(self.bot.services, interaction, order, parent_job_id=job.id)
 
     @extend.autocomplete("video")
-    async def _video_choices(
-        self, interaction: discord.Interaction[KlingBot], current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def _video_choices(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         if not self.bot.services.video_service.guild_allowed(interaction.guild_id):
             return []
         assert interaction.guild_id is not None

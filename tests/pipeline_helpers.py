@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from bot.jobs.circuit import Circuit
 from bot.jobs.notifier import VideoFile
 from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import Requester, VideoService
 from bot.kling.client import KlingClient
-from bot.kling.models import Action, Model, VideoRequest
+from bot.kling.models import Model
 from bot.quota.costs import load_cost_table
 from bot.storage import open_store
 from bot.storage.base import Job, JobState, Store
@@ -57,8 +58,11 @@ class Pipeline:
     poller: Poller
     service: VideoService
     notifier: RecordingNotifier
+    circuit: Circuit | None = None
 
     async def close(self) -> None:
+        if self.circuit is not None:
+            await self.circuit.aclose()
         await self.poller.stop()
         await self.runner.shutdown()
         await self.http.aclose()
@@ -72,23 +76,38 @@ async def build_pipeline(
     deadline: float = 60.0,
     clock: Callable[[], float] = time.time,
     notifier: RecordingNotifier | None = None,
+    probe_interval: float | None = None,
 ) -> Pipeline:
+    """With `probe_interval`, a circuit breaker watches the client (as in the bot)."""
     store = await open_store(db_path)
     http = httpx.AsyncClient(timeout=5)
     kling = KlingClient(http, base_url=fake.base_url, token=SecretStr(fake.token))
     notifier = notifier or RecordingNotifier()
+    circuit = None
+    if probe_interval is not None:
+        circuit = Circuit(kling.check_token, probe_interval=probe_interval)
+        kling.observer = circuit
     runner = JobRunner(
-        store=store, kling=kling, http=http, notifier=notifier, deadline_seconds=deadline, clock=clock
+        store=store,
+        kling=kling,
+        http=http,
+        notifier=notifier,
+        deadline_seconds=deadline,
+        clock=clock,
+        # Look-ups of a lost create retried quickly, so "not found" is concluded within a test.
+        recovery_delays=(0.0, 0.05, 0.05, 0.05, 0.05, 0.05),
+        circuit=circuit,
     )
     poller = Poller(runner, base_interval=0.05, max_interval=0.2, clock=clock)
     service = VideoService(
-        store=store, http=http, costs=load_cost_table(None), default_model=Model.V1, clock=clock
+        store=store,
+        http=http,
+        costs=load_cost_table(None),
+        default_model=Model.V1,
+        clock=clock,
+        circuit=circuit,
     )
-    return Pipeline(store, http, kling, runner, poller, service, notifier)
-
-
-def text_request(prompt: str = "a red fox running through snow", **fields: object) -> VideoRequest:
-    return VideoRequest(action=Action.TEXT2VIDEO, prompt=prompt, **fields)  # type: ignore[arg-type]
+    return Pipeline(store, http, kling, runner, poller, service, notifier, circuit)
 
 
 def requester(member_id: int = 1001, *, guild_id: int = 42, interaction_id: int | None = None) -> Requester:

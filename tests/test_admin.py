@@ -45,6 +45,7 @@ from bot.quota.models import GuildLimits, LimitUnit, RoleCap, UsageSnapshot
 from bot.storage.base import Job, JobState, UsageReport, UsageRow
 from cogs.limits import LimitsCog
 from cogs.members import HistoryView, MembersCog
+from tests.factories import make_job, video_request
 
 NOW = 1_700_000_000.0
 DAY_RESET = NOW + 3_600
@@ -347,16 +348,13 @@ def job(number: int, *, state: JobState = JobState.DELIVERED, **fields: Any) -> 
         "channel_id": 77,
         "message_id": 5000 + number,
         "member_id": MEMBER,
-        "request": VideoRequest(action=Action.TEXT2VIDEO, model=Model.V3, prompt=f"prompt {number}"),
+        "request": video_request(f"prompt {number}", model=Model.V3),
         "cost": 35.0,
-        "size_limit": 10_000_000,
-        "day_key": "2023-11-14",
-        "month_key": "2023-11",
         "state": state,
         "created_at": NOW - number,
         "updated_at": NOW,
     }
-    return Job(**(base | fields))
+    return make_job(**(base | fields))
 
 
 def test_members_see_only_their_own_history() -> None:

@@ -1,6 +1,6 @@
 """The request rules, checked against an oracle written here from the capability matrix text.
 
-The oracle parses `MATRIX` (copied from `shared/docs/kling-api.md` §1.2) and never reads
+The oracle parses `MATRIX` (copied from `docs/reference/kling-api.md` §1.2) and never reads
 `bot.kling.capabilities`, so a wrong entry in the capability table makes these tests fail.
 """
 

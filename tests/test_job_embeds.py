@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from bot.discord_app import job_embeds as rendering
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.kling import errors
-from bot.kling.models import Action, AspectRatio, Mode, Model, VideoRequest
+from bot.kling.models import Action, AspectRatio, Mode, Model
 from bot.storage.base import Job, JobState
+from tests import factories
+from tests.factories import video_request
 
 T0 = 1_700_000_000.0
 PINGS = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
@@ -28,33 +30,25 @@ def make_job(
     action: Action = Action.TEXT2VIDEO,
     **fields: Any,
 ) -> Job:
-    request = VideoRequest(
+    request = video_request(
+        prompt,
         action=action,
         model=Model.V2_1_MASTER,
-        prompt=prompt,
         mode=Mode.PRO,
         duration=10,
         aspect_ratio=AspectRatio.TALL,
     )
     values: dict[str, Any] = {
-        "id": "0123456789abcdef0123456789abcdef",
-        "interaction_id": 1,
         "guild_id": 2,
         "channel_id": 3,
-        "message_id": 4,
         "member_id": 5,
         "request": request,
-        "cost": 1.0,
-        "size_limit": 10 * 1024 * 1024,
-        "day_key": "2023-11-14",
-        "month_key": "2023-11",
         "state": state,
         "created_at": T0,
         "updated_at": T0,
         "submitted_at": T0 + 20 if state in (JobState.RUNNING, JobState.SUCCEEDED) else None,
     }
-    values.update(fields)
-    return Job(**values)
+    return factories.make_job(**(values | fields))
 
 
 def assert_within_discord_limits(embed: discord.Embed) -> None:

@@ -205,6 +205,8 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
         "jobs",
         "guild_limits",
         "member_resets",
+        "member_defaults",
+        "story_links",
         "usage_ledger",
         "usage_by_model_day",
         "usage_by_member_day",

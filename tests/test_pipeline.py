@@ -4,6 +4,7 @@ failures, the queue and restarts. Discord is replaced by a recording notifier.""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,9 @@ from bot.jobs.failures import FailureCode
 from bot.jobs.service import Refused
 from bot.quota.models import GuildLimits
 from bot.storage.base import JobState
+from tests.factories import video_request
 from tests.fakes.acedata import FakeAceData
-from tests.pipeline_helpers import Pipeline, build_pipeline, requester, text_request, wait_for_state
+from tests.pipeline_helpers import Pipeline, build_pipeline, requester, wait_for_state
 
 DONE = {JobState.DELIVERED, JobState.FAILED, JobState.UNCONFIRMED, JobState.TIMED_OUT}
 
@@ -41,7 +43,7 @@ def creates(fake: FakeAceData) -> int:
 async def test_text_job_is_submitted_once_polled_and_delivered(
     pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:
-    admission = await pipeline.service.admit(requester(), text_request())
+    admission = await pipeline.service.admit(requester(), video_request())
     assert admission.job is not None and admission.job.state is JobState.QUEUED
     await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
@@ -62,7 +64,7 @@ async def test_one_batch_request_per_cycle_for_many_jobs(
     fake_acedata.render_seconds = 30.0
     await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=None, member_concurrent=None))
     for member in range(12):
-        await pipeline.service.admit(requester(member), text_request())
+        await pipeline.service.admit(requester(member), video_request())
     await pipeline.runner.start_queued(42)
     await pipeline.runner.drain()
     running = await pipeline.store.jobs_in_states([JobState.RUNNING])
@@ -83,7 +85,7 @@ async def test_failed_task_releases_the_quota_and_tells_the_member(
 ) -> None:
     await pipeline.store.set_limits(42, GuildLimits(member_daily=1))
     fake_acedata.next_outcome = "fail"
-    admission = await pipeline.service.admit(requester(), text_request())
+    admission = await pipeline.service.admit(requester(), video_request())
     assert admission.job is not None
     await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
@@ -92,7 +94,7 @@ async def test_failed_task_releases_the_quota_and_tells_the_member(
     assert job.error_code == FailureCode.TASK_FAILED
     assert [failed.id for failed in pipeline.notifier.failures] == [job.id]
     # The unit came back: the same member may start another video today.
-    again = await pipeline.service.admit(requester(), text_request())
+    again = await pipeline.service.admit(requester(), video_request())
     assert again.job is not None
 
 
@@ -101,7 +103,7 @@ async def test_unconfirmed_submission_is_never_resent_and_costs_nothing(
 ) -> None:
     await pipeline.store.set_limits(42, GuildLimits(member_daily=1))
     fake_acedata.inject("/kling/videos", 502, body={"error": {"code": "api_error", "message": "upstream"}})
-    admission = await pipeline.service.admit(requester(), text_request())
+    admission = await pipeline.service.admit(requester(), video_request())
     assert admission.job is not None
     await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
@@ -110,7 +112,7 @@ async def test_unconfirmed_submission_is_never_resent_and_costs_nothing(
     assert job.state is JobState.UNCONFIRMED
     assert job.error_code == FailureCode.UNCONFIRMED
     assert creates(fake_acedata) == 1
-    assert (await pipeline.service.admit(requester(), text_request())).job is not None
+    assert (await pipeline.service.admit(requester(), video_request())).job is not None
 
 
 async def test_video_over_the_upload_limit_is_delivered_as_a_link(
@@ -120,7 +122,7 @@ async def test_video_over_the_upload_limit_is_delivered_as_a_link(
     built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3")
     built.poller.start()
     try:
-        admission = await built.service.admit(replace(requester(), size_limit=100_000), text_request())
+        admission = await built.service.admit(replace(requester(), size_limit=100_000), video_request())
         assert admission.job is not None
         await built.runner.start_queued(42)
         job = await wait_for_state(built.store, admission.job.id, DONE)
@@ -137,8 +139,8 @@ async def test_queue_starts_jobs_in_order_within_the_running_cap(
 ) -> None:
     fake_acedata.render_seconds = 0.3
     await pipeline.store.set_limits(42, GuildLimits(guild_concurrent=1, member_concurrent=None))
-    first = await pipeline.service.admit(requester(1), text_request("first"))
-    second = await pipeline.service.admit(requester(2), text_request("second"))
+    first = await pipeline.service.admit(requester(1), video_request("first"))
+    second = await pipeline.service.admit(requester(2), video_request("second"))
     assert second.decision.queued and second.decision.queue_position == 1
     assert first.job and second.job
     await pipeline.runner.start_queued(42)
@@ -157,8 +159,8 @@ async def test_cancel_a_queued_job_releases_it(pipeline: Pipeline, fake_acedata:
     await pipeline.store.set_limits(
         42, GuildLimits(guild_concurrent=1, member_concurrent=None, member_daily=2)
     )
-    first = await pipeline.service.admit(requester(), text_request("first"))
-    second = await pipeline.service.admit(requester(), text_request("second"))
+    first = await pipeline.service.admit(requester(), video_request("first"))
+    second = await pipeline.service.admit(requester(), video_request("second"))
     assert first.job and second.job
     await pipeline.runner.start_queued(42)
     cancelled = await pipeline.runner.cancel(second.job)
@@ -166,9 +168,9 @@ async def test_cancel_a_queued_job_releases_it(pipeline: Pipeline, fake_acedata:
     assert await pipeline.runner.cancel(second.job) is None  # twice: nothing more happens
     assert creates(fake_acedata) == 1
     # One of the two daily units is free again.
-    assert (await pipeline.service.admit(requester(), text_request("third"))).job is not None
+    assert (await pipeline.service.admit(requester(), video_request("third"))).job is not None
     with pytest.raises(Refused):
-        await pipeline.service.admit(requester(), text_request("fourth"))
+        await pipeline.service.admit(requester(), video_request("fourth"))
 
 
 async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_path: Path) -> None:
@@ -176,7 +178,7 @@ async def test_job_past_its_deadline_times_out(fake_acedata: FakeAceData, tmp_pa
     now = [1_800_000_000.0]
     built = await build_pipeline(fake_acedata, tmp_path / "bot.sqlite3", deadline=100.0, clock=lambda: now[0])
     try:
-        admission = await built.service.admit(requester(), text_request())
+        admission = await built.service.admit(requester(), video_request())
         assert admission.job is not None
         await built.runner.start_queued(42)
         await built.runner.drain()
@@ -200,7 +202,7 @@ async def test_poller_survives_a_failing_notifier(fake_acedata: FakeAceData, tmp
     built.notifier.fail_progress = True
     built.poller.start()
     try:
-        admission = await built.service.admit(requester(), text_request())
+        admission = await built.service.admit(requester(), video_request())
         assert admission.job is not None
         await built.runner.start_queued(42)
         job = await wait_for_state(built.store, admission.job.id, DONE)
@@ -216,7 +218,7 @@ async def test_restart_mid_render_resumes_without_a_second_task_or_delivery(
     db = tmp_path / "bot.sqlite3"
     fake_acedata.render_seconds = 0.5
     first = await build_pipeline(fake_acedata, db)
-    admission = await first.service.admit(requester(), text_request())
+    admission = await first.service.admit(requester(), video_request())
     assert admission.job is not None
     await first.runner.start_queued(42)
     await first.runner.drain()
@@ -244,10 +246,12 @@ async def test_restart_with_a_submission_in_flight_marks_it_unconfirmed(
 ) -> None:
     db = tmp_path / "bot.sqlite3"
     first = await build_pipeline(fake_acedata, db)
-    admission = await first.service.admit(requester(), text_request())
+    admission = await first.service.admit(requester(), video_request())
     assert admission.job is not None
-    claimed = await first.store.claim_next_queued(42, None)  # committed as SUBMITTING, then the crash
+    claimed = await first.store.claim_next_queued(42, None)  # committed as SUBMITTING
     assert claimed is not None and claimed.state is JobState.SUBMITTING
+    # Stamped as about to be sent, then the crash: the create may have left, and AceData has no task.
+    await first.store.update_job(claimed.id, submitted_at=time.time())
     await first.close()
 
     second = await build_pipeline(fake_acedata, db)
@@ -268,7 +272,7 @@ async def test_restart_after_success_before_delivery_delivers_once(
     db = tmp_path / "bot.sqlite3"
     first = await build_pipeline(fake_acedata, db)
     fake_acedata.render_seconds = 0.0
-    admission = await first.service.admit(requester(), text_request())
+    admission = await first.service.admit(requester(), video_request())
     assert admission.job is not None
     await first.runner.start_queued(42)
     await first.runner.drain()
@@ -309,7 +313,7 @@ async def test_jobs_started_at_different_moments_share_one_request(
         # Each job starts, then the poller wakes for it (as the runner's new_work event makes it do).
         for member, offset in enumerate((0.0, base * 0.3, base * 1.6, base * 2.9)):
             now[0] += offset
-            await built.service.admit(requester(member), text_request())
+            await built.service.admit(requester(member), video_request())
             await built.runner.start_queued(42)
             await built.runner.drain()
             await built.poller.cycle()
@@ -327,8 +331,8 @@ async def test_jobs_started_at_different_moments_share_one_request(
 async def test_a_thread_counts_as_its_allowed_parent_channel(idle_pipeline: Pipeline) -> None:
     await idle_pipeline.store.set_limits(42, GuildLimits(allowed_channels=frozenset({7})))
     in_thread = replace(requester(), channel_id=99, parent_channel_id=7)
-    admission = await idle_pipeline.service.admit(in_thread, text_request())
+    admission = await idle_pipeline.service.admit(in_thread, video_request())
     assert admission.job is not None and admission.job.channel_id == 99  # delivered in the thread itself
     elsewhere = replace(requester(2), channel_id=99)
     with pytest.raises(Refused, match="<#7>"):
-        await idle_pipeline.service.admit(elsewhere, text_request())
+        await idle_pipeline.service.admit(elsewhere, video_request())

@@ -10,17 +10,11 @@ import pytest
 from bot.kling.capabilities import CAPABILITIES, allowed_durations, supports_audio
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.costs import CostTable, load_cost_table
+from tests.factories import video_request
 
 
 def request(model: Model, mode: Mode = Mode.STD, duration: int = 5, *, audio: bool = False) -> VideoRequest:
-    return VideoRequest(
-        action=Action.TEXT2VIDEO,
-        model=model,
-        mode=mode,
-        duration=duration,
-        prompt="a cat",
-        generate_audio=audio,
-    )
+    return video_request("a cat", model=model, mode=mode, duration=duration, generate_audio=audio)
 
 
 def write(tmp_path: Path, content: object) -> Path:

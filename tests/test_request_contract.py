@@ -29,7 +29,7 @@ from bot.kling.models import (
 from tests.fakes.acedata import FakeAceData
 from tests.openapi import LOCAL_SPEC, SHARED_SPEC, request_validator, schema_errors
 
-#: Sent by the client but not (yet) in the published schema: kling-api.md §1.1 calls it unpublished.
+#: Sent by the client but not (yet) in the published schema (docs/reference/kling-api.md §1.1).
 UNPUBLISHED_FIELDS = {"element_list"}
 
 IMG = "https://cdn.example.com/frames"

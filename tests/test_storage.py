@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.kling.models import Action, Mode, Model, VideoRequest
+from bot.kling.models import Mode, Model, VideoRequest
 from bot.quota.models import Decision, GuildLimits, LimitUnit, RoleCap, UsageSnapshot
 from bot.storage import (
     ACTIVE_STATES,
@@ -34,6 +34,7 @@ from bot.storage import (
     Store,
     open_store,
 )
+from tests.factories import make_new_job, video_request
 
 GUILD = 42
 MEMBER = 1001
@@ -45,9 +46,7 @@ _ids = itertools.count(1)
 
 
 def request(model: Model = Model.V1, mode: Mode = Mode.STD, duration: int = 5) -> VideoRequest:
-    return VideoRequest(
-        action=Action.TEXT2VIDEO, prompt="a red fox in snow", model=model, mode=mode, duration=duration
-    )
+    return video_request("a red fox in snow", model=model, mode=mode, duration=duration)
 
 
 def new_job(**fields: Any) -> NewJob:
@@ -56,17 +55,13 @@ def new_job(**fields: Any) -> NewJob:
         "id": f"job-{number}",
         "interaction_id": 10_000 + number,
         "guild_id": GUILD,
-        "channel_id": 7,
         "member_id": MEMBER,
         "request": request(),
-        "cost": 2.0,
-        "size_limit": 10 * 1024 * 1024,
         "day_key": DAY,
         "month_key": MONTH,
         "created_at": 1_000.0 + number,
     }
-    values.update(fields)
-    return NewJob(**values)
+    return make_new_job(**(values | fields))
 
 
 def allow(_: UsageSnapshot) -> Decision:
@@ -450,7 +445,8 @@ async def test_every_write_runs_inside_begin_immediate(store: SqliteStore) -> No
 
 
 def test_a_deferred_read_then_write_fails_at_once_where_begin_immediate_waits(tmp_path: Path) -> None:
-    """Regression guard for constraints §2.4: why every write transaction starts with BEGIN IMMEDIATE.
+    """Regression guard for docs/reference/discord-bot-constraints.md §2.4: why every write
+    transaction starts with BEGIN IMMEDIATE.
 
     A deferred transaction that read before another connection committed cannot upgrade to a write:
     SQLite reports SQLITE_BUSY_SNAPSHOT without consulting the busy handler, even though nobody

@@ -1,4 +1,5 @@
-"""Task records in every shape kling-api.md §2 describes (and some it does not) become a TaskStatus."""
+"""Task records in every shape docs/reference/kling-api.md §2 describes (and some it does not)
+become a TaskStatus."""
 
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
-"""Who counts as a moderator, and the refusal type every admin function raises."""
+"""Who counts as a moderator, and the refusal every moderator and member command function raises."""
 
 from __future__ import annotations
 
 import discord
 from discord import app_commands
 
+from bot.refusals import MemberRefusal
 
-class Refusal(Exception):
+
+class Refusal(MemberRefusal):
     """An input or request turned down before anything was stored. `str()` is what the member reads."""
 
 

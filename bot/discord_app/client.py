@@ -17,13 +17,13 @@ from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
+from bot.jobs.circuit import Circuit
 from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
 from bot.quota.costs import load_cost_table
 from bot.quota.models import OperatorBudget
-from bot.storage import open_store
 from bot.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -57,20 +57,26 @@ class KlingBot(commands.Bot):
     http_client: httpx.AsyncClient
     kling: KlingClient
     poller: Poller
+    circuit: Circuit
     services: Services
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=discord.Intents(guilds=True), help_command=None
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            help_command=None,
+            # No message the bot sends pings anyone unless that send opts in (the result that
+            # mentions its member does): echoed member input can never ping a role or @everyone.
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self.store = store
         self.costs = load_cost_table(settings.CREDIT_COSTS_FILE)
         self.tree.error(on_app_command_error)
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        self.store = await open_store(settings.DATABASE_PATH)
         self.http_client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
         )
@@ -84,12 +90,17 @@ class KlingBot(commands.Bot):
             edit_interval=settings.PROGRESS_EDIT_INTERVAL_SECONDS,
         )
         modlog = ModLog(self, self.store)
+        # Out of balance or down: stop sending, alert once, probe with a free task query.
+        self.circuit = Circuit(self.kling.check_token, probe_interval=settings.ACEDATA_PROBE_INTERVAL_SECONDS)
+        self.kling.observer = self.circuit
+        self.circuit.subscribe(modlog.circuit_changed)
         runner = JobRunner(
             store=self.store,
             kling=self.kling,
             http=self.http_client,
             notifier=FanoutNotifier(messenger, modlog),
             deadline_seconds=settings.JOB_DEADLINE_SECONDS,
+            circuit=self.circuit,
         )
         video_service = VideoService(
             store=self.store,
@@ -98,6 +109,7 @@ class KlingBot(commands.Bot):
             default_model=settings.DEFAULT_MODEL,
             budget=operator_budget(settings),
             allowed_guilds=settings.ALLOWED_GUILD_IDS,
+            circuit=self.circuit,
         )
         for warning in settings.spending_warnings():
             log.warning("BUDGET: %s", warning)
@@ -148,6 +160,8 @@ class KlingBot(commands.Bot):
         """Stop cleanly: jobs stay resumable, so nothing is marked failed on the way out."""
         if hasattr(self, "poller"):
             await self.poller.stop()
+        if hasattr(self, "circuit"):
+            await self.circuit.aclose()
         if hasattr(self, "services"):
             await self.services.runner.shutdown()
         await super().close()

@@ -17,6 +17,7 @@ from typing import Any
 
 import discord
 
+from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.replies import refuse
 from bot.quota.models import Allowance, Decision, LimitUnit
 from bot.quota.policy import format_amount
@@ -88,6 +89,12 @@ class ConfirmView(discord.ui.View):
         self.answered = True
         self.stop()
         await interaction.response.edit_message(content=CANCELLED_TEXT, view=None)
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        # A refusal raised while starting the job (limits changed meanwhile) goes to the member.
+        await reply_to_error(interaction, error)
 
     async def on_timeout(self) -> None:
         if not self.answered:

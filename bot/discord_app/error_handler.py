@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.replies import refuse
+from bot.refusals import MemberRefusal
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,17 @@ log = logging.getLogger(__name__)
 async def on_app_command_error(
     interaction: discord.Interaction[Any], error: app_commands.AppCommandError
 ) -> None:
-    """One place that turns command errors into replies the member can act on."""
+    """The command tree's error hook: unwraps the command's own exception and answers it."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    await reply_to_error(interaction, original)
+
+
+async def reply_to_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """One place that turns an error into a reply the member can act on: slash commands (through
+    the tree's hook), buttons and forms all end here."""
+    if isinstance(error, MemberRefusal):
+        await refuse(interaction, str(error))
+        return
     if isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
         await refuse(interaction, f"Only members with **{needed.replace('Guild', 'Server')}** can do that.")
@@ -31,5 +42,6 @@ async def on_app_command_error(
     if isinstance(error, app_commands.CommandOnCooldown):
         await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
         return
-    log.error("command %s failed", interaction.command.name if interaction.command else "?", exc_info=error)
+    what = f"command {interaction.command.name}" if interaction.command else "a button or form"
+    log.error("%s failed", what, exc_info=error)
     await refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.jobs.failures import FailureCode
+from bot.jobs.inline_flags import flags_for
 from bot.kling.models import Action, Mode, VideoRequest
 from bot.storage.base import Job, JobState
 
@@ -175,6 +176,8 @@ def progress_embed(
         colour=_COLOUR_PROGRESS,
     )
     _add_request_fields(embed, request)
+    # The settings as inline parameters: echoes the member's flags and can be copied into a prompt.
+    embed.add_field(name="Settings", value=neutralise(flags_for(request), FIELD_LIMIT), inline=False)
     embed.add_field(name="Status", value=_state_text(job, queue_position))
     embed.add_field(name="Elapsed", value=clock.elapsed)
     if clock.time_left is not None:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from bot import media
 from bot.discord_app.confirmation import ask_to_confirm
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
-from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
-from bot.kling.capabilities import RequestRefused
+from bot.jobs.service import NOT_ALLOWED_HERE, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
@@ -52,29 +51,45 @@ def attachment_ref(attachment: discord.Attachment | None) -> AttachmentRef | Non
     )
 
 
-def requester_from(interaction: discord.Interaction[Any]) -> Requester:
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where a job launched from a DM belongs: the server and channel of the job it came from.
+
+    A button on a result the bot sent by DM starts the new job in the DM, but the server's rules,
+    quota and channel list still apply, so those are taken from here."""
+
+    guild_id: int
+    channel_id: int
+
+
+def requester_from(interaction: discord.Interaction[Any], home: Home | None = None) -> Requester:
     member = interaction.user
     roles = frozenset(role.id for role in getattr(member, "roles", ()))
     permissions = interaction.permissions
+    in_dm = interaction.guild_id is None and home is not None
     return Requester(
-        guild_id=interaction.guild_id or 0,
+        guild_id=interaction.guild_id or (home.guild_id if home else 0),
         channel_id=interaction.channel_id or 0,
         member_id=member.id,
         role_ids=roles,
-        is_moderator=permissions.manage_guild,
+        is_moderator=permissions.manage_guild and not in_dm,
         interaction_id=interaction.id,
         size_limit=interaction.filesize_limit,
-        parent_channel_id=getattr(interaction.channel, "parent_id", None),
+        parent_channel_id=home.channel_id
+        if in_dm and home
+        else getattr(interaction.channel, "parent_id", None),
     )
 
 
-async def refuse_outside_allowed_servers(services: Services, interaction: discord.Interaction[Any]) -> bool:
-    """Refuse (and return True) when the operator doesn't allow this server (`ALLOWED_GUILD_IDS`)."""
-    if interaction.guild_id is None or services.video_service.guild_allowed(interaction.guild_id):
+async def refuse_outside_allowed_servers(
+    services: Services, interaction: discord.Interaction[Any], guild_id: int | None = None
+) -> bool:
+    """Refuse (and return True) when the operator doesn't allow the server (`ALLOWED_GUILD_IDS`):
+    the interaction's, or `guild_id` for a button in a DM that belongs to a server's job."""
+    guild_id = guild_id or interaction.guild_id
+    if guild_id is None or services.video_service.guild_allowed(guild_id):
         return False
-    log.info(
-        "refused an interaction from server %s, which ALLOWED_GUILD_IDS leaves out", interaction.guild_id
-    )
+    log.info("refused an interaction for server %s, which ALLOWED_GUILD_IDS leaves out", guild_id)
     await refuse(interaction, NOT_ALLOWED_HERE)
     return True
 
@@ -101,19 +116,25 @@ async def launch(
     order: VideoOrder,
     *,
     parent_job_id: str | None = None,
+    story_parent_id: str | None = None,
+    home: Home | None = None,
     confirmed: bool = False,
 ) -> None:
     """Check, acknowledge, admit and start one job for this interaction.
 
+    `home` lets a button in a DM start a job for the server its source job belongs to. The
+    interaction may already be deferred (Next shot prepares its start frame first).
+
     Above the server's `confirm_above_credits` (and unless `confirmed`), the member is asked first:
     nothing is reserved until they press Confirm, which calls `launch` again with `confirmed=True`.
     """
-    if interaction.guild_id is None:
+    guild_id = interaction.guild_id or (home.guild_id if home is not None else None)
+    if guild_id is None:
         await refuse(interaction, "Videos can only be made in a server, not in DMs.")
         return
-    if await refuse_outside_allowed_servers(services, interaction):
+    if await refuse_outside_allowed_servers(services, interaction, guild_id):
         return
-    missing = missing_permissions(interaction)
+    missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
         await refuse(
             interaction,
@@ -121,14 +142,14 @@ async def launch(
             "Ask a moderator to grant them, or use another channel.",
         )
         return
-    try:
-        request = services.video_service.build(order)
-    except (RequestRefused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
+    # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
+    # which answers privately whether or not the interaction was acknowledged yet.
+    preferences = await services.video_service.preferences_for(guild_id, interaction.user.id)
+    request = services.video_service.build(order, preferences)
 
-    await interaction.response.defer(thinking=True)
-    requester = requester_from(interaction)
+    if not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    requester = requester_from(interaction, home)
     try:
         preflight = await services.video_service.preflight(order)
         if not confirmed:
@@ -137,14 +158,21 @@ async def launch(
                 quote = await services.video_service.quote(requester, request)
 
                 async def start(click: discord.Interaction[Any]) -> None:
-                    await launch(services, click, order, parent_job_id=parent_job_id, confirmed=True)
+                    await launch(
+                        services,
+                        click,
+                        order,
+                        parent_job_id=parent_job_id,
+                        story_parent_id=story_parent_id,
+                        home=home,
+                        confirmed=True,
+                    )
 
                 await ask_to_confirm(interaction, quote.decision, start)
                 return
-        admission = await services.video_service.admit(requester, request, parent_job_id=parent_job_id)
-    except (Refused, media.AttachmentRefused) as exc:
-        await refuse(interaction, str(exc))
-        return
+        admission = await services.video_service.admit(
+            requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
+        )
     except DuplicateInteraction:
         log.info("interaction %s already has a job; ignoring the repeat", interaction.id)
         return

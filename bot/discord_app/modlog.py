@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 
+from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.storage.base import Job, Store
 
@@ -46,6 +47,28 @@ class ModLog:
             f"`{job.id[:8]}` by <@{job.member_id}> in <#{job.channel_id}> — {request.model.value} "
             f"{request.mode.value} {request.duration}s, about {job.cost:g} credits (estimate)"
         )
+
+    async def circuit_changed(self, event: CircuitEvent) -> None:
+        """AceData out of balance or down, and back: one post in every server's mod-log."""
+        if event.kind is CircuitEventKind.OPENED:
+            if event.reason is OpenReason.BALANCE:
+                text = (
+                    "🛑 **The bot's AceData account is out of credit.** New videos are refused and queued "
+                    "ones wait; nothing is being charged. The bot's operator must top up the AceData "
+                    "balance; the bot resumes by itself once it can."
+                )
+            else:
+                text = (
+                    "🛑 **AceData (the video service) is not responding.** New videos are refused and "
+                    "queued ones wait; nothing is being charged. The bot keeps checking and resumes by "
+                    "itself."
+                )
+        elif event.kind is CircuitEventKind.CLOSED:
+            text = "✅ AceData works again: new videos are accepted and queued ones are starting."
+        else:
+            return
+        for guild in self.client.guilds:
+            self._post(guild.id, text)
 
     def job_started(self, job: Job) -> None:
         self._post(job.guild_id, f"▶️ Job started: {self._describe(job)}")

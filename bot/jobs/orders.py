@@ -7,11 +7,13 @@ applies defaults and parses the free-text options, raising `RequestRefused` with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
 from pydantic import ValidationError
 
+from bot.jobs.defaults import Preferences, pick_duration, pick_mode
+from bot.jobs.inline_flags import InlineFlags, split_flags
 from bot.kling.capabilities import Problem, RequestRefused, validate_request
 from bot.kling.models import (
     CAMERA_AXES,
@@ -111,21 +113,54 @@ def _choice(option: str, value: str | None, enum: type[StrEnum], default: object
         ) from None
 
 
-def build_request(order: VideoOrder, *, default_model: Model) -> VideoRequest:
-    """Build and fully validate the request. Raises RequestRefused listing every problem."""
+def with_inline_flags(order: VideoOrder) -> tuple[VideoOrder, InlineFlags]:
+    """The order with the prompt's inline parameters taken out and applied over the options."""
+    if not order.prompt:
+        return order, InlineFlags()
+    split = split_flags(order.prompt)
+    if split.flags.is_empty():
+        return order, split.flags
+    changes: dict[str, object] = {"prompt": split.prompt}
+    for item in fields(split.flags):
+        value = getattr(split.flags, item.name)
+        if value is None:
+            continue
+        changes[item.name] = value
+    return replace(order, **changes), split.flags  # type: ignore[arg-type]
+
+
+def build_request(
+    order: VideoOrder, *, default_model: Model, preferences: Preferences | None = None
+) -> VideoRequest:
+    """Build and fully validate the request. Raises RequestRefused listing every problem.
+
+    Inline parameters in the prompt override the options; `preferences` (the member's and the
+    server's saved defaults) fill what is still unset, before the operator's default model.
+    """
+    order, _ = with_inline_flags(order)
+    saved = preferences or Preferences()
     try:
-        model = parse_model(order.model) if order.model and order.model.strip() else default_model
+        model = (
+            parse_model(order.model) if order.model and order.model.strip() else saved.model or default_model
+        )
     except ValueError:
         known = ", ".join(f"`{m.value}`" for m in Model)
         raise RequestRefused(
             [Problem("model", f"`{order.model}` is not a model I know; pick one of {known}.")]
         ) from None
-    mode = _choice("mode", order.mode, Mode, Mode.STD)
-    aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, AspectRatio.WIDE)
+    mode = _choice("mode", order.mode, Mode, pick_mode(model, saved.mode) or Mode.STD)
+    aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, saved.aspect_ratio or AspectRatio.WIDE)
+    duration = order.duration
+    if duration is None:
+        duration = pick_duration(model, mode, saved.duration) if isinstance(mode, Mode) else None
     camera = None
-    if order.camera:
-        camera_type = _choice("camera", order.camera, CameraType, None)
-        config = parse_camera_config(order.camera_config) if order.camera_config else None
+    camera_text, config_text = order.camera, order.camera_config
+    if camera_text and "=" in camera_text:
+        # `pan=0.5, zoom=-0.2` (a preset choice or `--camera`): strengths mean the simple move.
+        camera_text, config_text = CameraType.SIMPLE.value, camera_text
+    if camera_text:
+        camera_type = _choice("camera", camera_text, CameraType, None)
+        config = parse_camera_config(config_text) if config_text else None
         camera = CameraControl(type=camera_type, config=config)  # type: ignore[arg-type]
     elif order.camera_config:
         raise RequestRefused(
@@ -162,7 +197,7 @@ def build_request(order: VideoOrder, *, default_model: Model) -> VideoRequest:
             cfg_scale=order.cfg_scale,
             mode=mode,  # type: ignore[arg-type]
             aspect_ratio=aspect,  # type: ignore[arg-type]
-            duration=order.duration if order.duration is not None else 5,
+            duration=duration if duration is not None else 5,
             start_image_url=order.start_image.url if order.start_image else None,
             end_image_url=order.end_image.url if order.end_image else None,
             video_id=order.video_id,

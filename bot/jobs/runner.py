@@ -10,22 +10,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
 
+from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind
 from bot.jobs.delivery import fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
+from bot.jobs.recovery import Window, find_lost_task
 from bot.kling.client import KlingClient
-from bot.kling.errors import KlingError
+from bot.kling.errors import KlingError, OutOfCredits
 from bot.kling.tasks import Failed, NotFound, Running, Succeeded, TaskStatus
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+#: Waits before each look-up of a lost create's task: minutes in all, for when AceData is down.
+RECOVERY_DELAYS = (0.0, 2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 240.0)
+#: Look-ups that find nothing before the job is called unconfirmed (a record can appear late).
+RECOVERY_MISSES = 4
 
 
 class JobRunner:
@@ -38,6 +45,9 @@ class JobRunner:
         notifier: JobNotifier,
         deadline_seconds: float,
         clock: Clock = time.time,
+        recovery_delays: Sequence[float] = RECOVERY_DELAYS,
+        recovery_misses: int = RECOVERY_MISSES,
+        circuit: Circuit | None = None,
     ) -> None:
         self.store = store
         self.kling = kling
@@ -45,6 +55,11 @@ class JobRunner:
         self.notifier = notifier
         self.deadline_seconds = deadline_seconds
         self.clock = clock
+        self.recovery_delays = tuple(recovery_delays)
+        self.recovery_misses = recovery_misses
+        self.circuit = circuit
+        if circuit is not None:
+            circuit.subscribe(self._on_circuit)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
         self._start_locks: dict[int, asyncio.Lock] = {}
@@ -110,11 +125,24 @@ class JobRunner:
         lock = self._start_locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
             limits = await self.store.get_limits(guild_id)
-            while (job := await self.store.claim_next_queued(guild_id, limits.guild_concurrent)) is not None:
+            # While the circuit is open (AceData out of balance or down) queued jobs wait.
+            while self.circuit is None or self.circuit.may_submit():
+                job = await self.store.claim_next_queued(guild_id, limits.guild_concurrent)
+                if job is None:
+                    if self.circuit is not None:
+                        self.circuit.release_trial()
+                    break
                 self._log_state(job)
                 self.spawn(self.submit(job), name=f"submit-{job.id}")
             for queued in await self.store.history(guild_id, states=[JobState.QUEUED], limit=50):
                 self.spawn(self.notifier.progress(queued), name=f"queue-progress-{queued.id}")
+
+    async def _on_circuit(self, event: CircuitEvent) -> None:
+        """Creates may go again (closed, or one trial): start the jobs that waited in every queue."""
+        if event.kind is CircuitEventKind.OPENED:
+            return
+        for guild_id in {job.guild_id for job in await self.store.jobs_in_states([JobState.QUEUED])}:
+            self.spawn(self.start_queued(guild_id), name=f"kick-{guild_id}")
 
     async def cancel(self, job: Job) -> Job | None:
         """Cancel a job still waiting in the queue; its quota goes back at once."""
@@ -133,29 +161,42 @@ class JobRunner:
 
     # --- submission -----------------------------------------------------------------------
     async def submit(self, job: Job) -> None:
-        """Send the paid create exactly once for a job already committed as SUBMITTING."""
-        # Not forced: "Submitting…" lasts a fraction of a second, so it only shows when it is not
-        # squeezed between the first message and "Rendering" (saves an edit per job on the token).
-        await self._notify("submission", job, self.notifier.progress(job))
+        """Send the paid create exactly once for a job already committed as SUBMITTING.
+
+        Between the claim and the create there is no Discord I/O, only the stamp below: a restart
+        can then tell a create that may have left (stamped) from one that never did (not stamped).
+        """
+        stamped = await self._move(
+            job.id, {JobState.SUBMITTING}, JobState.SUBMITTING, submitted_at=self.clock()
+        )
+        if stamped is None:
+            return
         try:
-            submission = await self.kling.create_video(job.request)
+            submission = await self.kling.create_video(stamped.request)
         except KlingError as exc:
-            # SubmissionUnconfirmed (and any error after the body may have left) is not "definitely
-            # not created": the job becomes unconfirmed, never retried, never charged.
-            state = JobState.FAILED if exc.definitely_not_created else JobState.UNCONFIRMED
-            await self._fail(
-                job,
-                {JobState.SUBMITTING},
-                state,
-                code=failure_code_for(exc),
-                message=exc.detail or None,
-                trace_id=exc.trace_id,
-            )
+            if isinstance(exc, OutOfCredits) and self.circuit is not None:
+                # Nothing was made or charged; the circuit is now open, so the job waits its turn.
+                requeued = await self._move(job.id, {JobState.SUBMITTING}, JobState.QUEUED, submitted_at=None)
+                if requeued is not None:
+                    self.spawn(self.notifier.progress(requeued, force=True), name=f"requeued-{job.id}")
+            elif exc.definitely_not_created:
+                await self._fail(
+                    stamped,
+                    {JobState.SUBMITTING},
+                    JobState.FAILED,
+                    code=failure_code_for(exc),
+                    message=exc.detail or None,
+                    trace_id=exc.trace_id,
+                )
+            else:
+                # SubmissionUnconfirmed: the task may exist. Never re-sent; looked up instead.
+                log.warning("job %s: the create's answer was lost (%s); looking for its task", job.id, exc)
+                await self.recover(stamped, trace_id=exc.trace_id)
             return
         except Exception:
-            # An unexpected bug after the body may have been sent: never resend, never charge.
+            # An unexpected bug after the body may have been sent: never resend; look it up.
             log.exception("job %s: unexpected error while submitting", job.id)
-            await self._fail(job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=FailureCode.UNCONFIRMED)
+            await self.recover(stamped)
             return
         running = await self._move(
             job.id,
@@ -168,6 +209,63 @@ class JobRunner:
         if running is not None:
             self.new_work.set()
             await self._notify("running", running, self.notifier.progress(running, force=True))
+
+    async def recover(self, job: Job, *, trace_id: str | None = None) -> None:
+        """Adopt the task a lost create made (exactly one match), or mark the job unconfirmed.
+
+        A listing that fails is retried over several minutes (AceData may be down); a listing that
+        finds nothing is retried only briefly (the record may be written a moment late).
+        """
+        assert job.submitted_at is not None, "only a create that may have left is looked up"
+        body = job.request.to_payload()
+        window = Window.around_send(job.submitted_at)
+        misses = 0
+        reason = "No task matching this request was found at the video service."
+        for delay in self.recovery_delays:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                lookup = await find_lost_task(self.kling, body, window, self.store.known_task_ids)
+            except KlingError as exc:
+                log.warning(
+                    "job %s: listing recent tasks failed (%s); will retry", job.id, type(exc).__name__
+                )
+                reason = "The video service could not be asked whether it received this request."
+                continue
+            if lookup.task is not None:
+                task = lookup.task
+                adopted = await self.store.adopt_task(
+                    job.id, task.task_id, trace_id=task.trace_id, submitted_at=job.submitted_at
+                )
+                if adopted is not None:
+                    log.info("job %s: adopted task %s found among recent tasks", job.id, task.task_id)
+                    self._log_state(adopted)
+                    self.new_work.set()
+                    await self._notify("running", adopted, self.notifier.progress(adopted, force=True))
+                    return
+                current = await self.store.get_job(job.id)
+                if current is None or current.state is not JobState.SUBMITTING:
+                    return
+                continue  # another job took that task a moment ago: look again
+            if lookup.matches > 1:
+                log.warning(
+                    "job %s: %d identical requests were made at that time; not guessing which is its task",
+                    job.id,
+                    lookup.matches,
+                )
+                reason = "Several identical requests reached the video service at that time."
+                break
+            misses += 1
+            if misses >= self.recovery_misses:
+                break
+        await self._fail(
+            job,
+            {JobState.SUBMITTING},
+            JobState.UNCONFIRMED,
+            code=FailureCode.UNCONFIRMED,
+            message=reason,
+            trace_id=trace_id,
+        )
 
     async def _fail(
         self,
@@ -252,9 +350,14 @@ class JobRunner:
     async def resume(self) -> None:
         """Pick up every unfinished job after a restart. Never creates a second paid task."""
         for job in await self.store.jobs_in_states([JobState.SUBMITTING]):
-            # The create may or may not have reached AceData before the stop; resending could
-            # charge twice, so the member is told and nothing is counted.
-            await self._fail(job, {JobState.SUBMITTING}, JobState.UNCONFIRMED, code=FailureCode.UNCONFIRMED)
+            if job.submitted_at is None:
+                # Stopped between the claim and the stamp: the create was never sent.
+                requeued = await self._move(job.id, {JobState.SUBMITTING}, JobState.QUEUED)
+                if requeued is not None:
+                    log.info("job %s: its create was never sent; back in the queue", job.id)
+            else:
+                # The create may have reached AceData: find its task, never resend it.
+                self.spawn(self.recover(job), name=f"recover-{job.id}")
         for job in await self.store.jobs_in_states([JobState.SUCCEEDED]):
             self.spawn(self.deliver(job), name=f"deliver-{job.id}")
         guilds = {

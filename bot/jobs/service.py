@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot import media
+from bot.jobs.circuit import Circuit
+from bot.jobs.defaults import Preferences, allowed_by_server, server_preferences
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.runner import Clock
 from bot.kling.models import Model, VideoRequest
@@ -19,10 +21,14 @@ from bot.quota.costs import CostTable
 from bot.quota.models import Decision, GuildLimits, OperatorBudget, UsageSnapshot
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import check_server_policy, evaluate
+from bot.refusals import MemberRefusal
 from bot.storage.base import Admission, NewJob, Store
 
+#: How long saved defaults are trusted from memory; a change made through the bot applies at once.
+PREFERENCES_CACHE_SECONDS = 60.0
 
-class Refused(Exception):
+
+class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
 
 
@@ -73,7 +79,9 @@ class VideoService:
         budget: OperatorBudget | None = None,
         allowed_guilds: frozenset[int] = frozenset(),
         clock: Clock = time.time,
+        circuit: Circuit | None = None,
     ) -> None:
+        self.circuit = circuit
         self.store = store
         self.http = http
         self.costs = costs
@@ -83,13 +91,36 @@ class VideoService:
         #: Servers the operator allows (`ALLOWED_GUILD_IDS`); empty = every server.
         self.allowed_guilds = allowed_guilds
         self.clock = clock
+        #: (guild, member) -> (their preferences over the server's, read at). Launching reads these
+        #: before its 3-second acknowledgement, so a busy database must not be on that path each time.
+        self._preferences: dict[tuple[int, int], tuple[Preferences, float]] = {}
 
     def guild_allowed(self, guild_id: int | None) -> bool:
         return guild_id is not None and (not self.allowed_guilds or guild_id in self.allowed_guilds)
 
-    def build(self, order: VideoOrder) -> VideoRequest:
+    async def preferences_for(self, guild_id: int, member_id: int) -> Preferences:
+        """The member's saved defaults over the server's, without what the server no longer allows."""
+        key = (guild_id, member_id)
+        cached = self._preferences.get(key)
+        now = self.clock()
+        if cached is not None and now - cached[1] < PREFERENCES_CACHE_SECONDS:
+            return cached[0]
+        limits = await self.store.get_limits(guild_id)
+        mine = await self.store.get_member_defaults(guild_id, member_id)
+        combined = allowed_by_server(mine.over(server_preferences(limits)), limits)
+        if len(self._preferences) > 10_000:
+            self._preferences.clear()
+        self._preferences[key] = (combined, now)
+        return combined
+
+    def forget_preferences(self, guild_id: int, member_id: int | None = None) -> None:
+        """Drop cached preferences after a change (one member's, or the whole server's)."""
+        for key in [k for k in self._preferences if k[0] == guild_id and member_id in (None, k[1])]:
+            self._preferences.pop(key, None)
+
+    def build(self, order: VideoOrder, preferences: Preferences | None = None) -> VideoRequest:
         """Pure checks only (request rules, declared attachment sizes): safe before deferring."""
-        request = build_request(order, default_model=self.default_model)
+        request = build_request(order, default_model=self.default_model, preferences=preferences)
         for label, ref in order.images:
             media.check_declared(ref.filename, ref.size, ref.content_type, label=label)
         if order.reference_video is not None:
@@ -123,6 +154,9 @@ class VideoService:
         """The server's limits once its rules allow `request` here, and the request's cost."""
         if not self.guild_allowed(requester.guild_id):
             raise Refused(NOT_ALLOWED_HERE)
+        refusal = self.circuit.refusal() if self.circuit is not None else None
+        if refusal:
+            raise Refused(refusal)  # AceData is out of balance or down: nothing reserved, nothing sent
         limits = await self.store.get_limits(requester.guild_id)
         refusal = check_server_policy(
             limits,
@@ -176,7 +210,12 @@ class VideoService:
         return Quote(limits=limits, decision=decision)
 
     async def admit(
-        self, requester: Requester, request: VideoRequest, *, parent_job_id: str | None = None
+        self,
+        requester: Requester,
+        request: VideoRequest,
+        *,
+        parent_job_id: str | None = None,
+        story_parent_id: str | None = None,
     ) -> Admission:
         """Server rules, then ONE reservation against the server's, the member's and the operator's
         caps together, in the transaction that creates the job."""
@@ -196,6 +235,7 @@ class VideoService:
             month_key=month_key,
             created_at=now,
             parent_job_id=parent_job_id,
+            story_parent_id=story_parent_id,
         )
         admission = await self.store.admit_job(new, self._decide(limits, requester, cost, now))
         if not admission.decision.allowed or admission.job is None:

@@ -2,8 +2,8 @@
 
 The table below is the single source of truth. `check_request` reads it to find every problem of a
 request, and the helpers (`allowed_modes`, `allowed_durations`, ...) read it so the Discord layer can
-offer only valid choices. Sources: the spec page (`shared/spec/kling-videos-api.txt`), the "Model
-Capability Matrix" and the rules of AceData's SDK as summed up in `shared/docs/kling-api.md` §1.1/§1.2.
+offer only valid choices. Sources: the spec page (`docs/reference/kling-videos-api.txt`), the "Model
+Capability Matrix" and the rules of AceData's SDK as summed up in `docs/reference/kling-api.md` §1.1/§1.2.
 
 Decisions where the sources disagree or are silent (each one the conservative choice):
 * kling-v2-master / kling-v2-1-master are "single mode" in the matrix, yet the schema enum lets a
@@ -39,6 +39,7 @@ from bot.kling.models import (
     Model,
     VideoRequest,
 )
+from bot.refusals import MemberRefusal
 
 
 class Option(StrEnum):
@@ -261,7 +262,7 @@ class Problem:
     message: str
 
 
-class RequestRefused(Exception):
+class RequestRefused(MemberRefusal):
     """The request breaks the rules; nothing was sent and nothing was charged.
 
     `str()` is the friendly text to show the member; `problems` keeps each reason with its option.
@@ -575,7 +576,7 @@ def _reference_rules(r: VideoRequest) -> Iterable[Problem]:
             "A base reference video (the video to edit) can't be combined with start or end frames: "
             "set its refer_type to feature or remove the frames.",
         )
-    # Start/end frames count as reference images (kling-api.md §1.1, image_list).
+    # Start/end frames count as reference images (docs/reference/kling-api.md §1.1, image_list).
     images = len(r.image_list) + bool(r.start_image_url) + bool(r.end_image_url)
     limit = REFERENCE_LIMIT_WITH_VIDEO if r.video_list else REFERENCE_LIMIT
     if images + len(r.element_list) > limit:

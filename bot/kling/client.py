@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import SecretStr
@@ -85,6 +85,12 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return seconds if seconds > 0 else None
 
 
+class CallObserver(Protocol):
+    """Told the outcome of every call to the service (the circuit breaker in bot/jobs/circuit.py)."""
+
+    def call_finished(self, kind: Literal["create", "query"], error: KlingError | None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
@@ -119,6 +125,8 @@ class KlingClient:
         self._connect_backoff = connect_backoff
         self._sleep = sleep
         self._rng = rng or random.Random()
+        #: Set by whoever watches the service's health; told after each create and each task query.
+        self.observer: CallObserver | None = None
 
     def __repr__(self) -> str:
         return f"KlingClient(base_url={self._base_url!r})"
@@ -131,6 +139,19 @@ class KlingClient:
     # --- public calls -----------------------------------------------------------------------
     async def create_video(self, request: VideoRequest) -> Submission:
         """Start one paid generation (always async). Never re-sent once the body may have arrived."""
+        try:
+            submission = await self._create(request)
+        except KlingError as exc:
+            self._observe("create", exc)
+            raise
+        self._observe("create", None)
+        return submission
+
+    def _observe(self, kind: Literal["create", "query"], error: KlingError | None) -> None:
+        if self.observer is not None:
+            self.observer.call_finished(kind, error)
+
+    async def _create(self, request: VideoRequest) -> Submission:
         answer = await self._send_create(request.to_payload())
         if 200 <= answer.status < 300:
             return self._submission(answer)
@@ -146,15 +167,43 @@ class KlingClient:
         body = await self._query({"action": "retrieve", "id": task_id}, self._query_backoff.attempts)
         return parse_task_record(body, task_id)
 
-    async def retrieve_batch(self, task_ids: Sequence[str]) -> dict[str, TaskStatus]:
-        """Statuses of many tasks in ONE request; every asked id is in the answer (`NotFound` if unknown)."""
+    async def retrieve_batch(
+        self,
+        task_ids: Sequence[str] = (),
+        *,
+        created_at_min: float | None = None,
+        created_at_max: float | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, TaskStatus]:
+        """Statuses of many tasks in ONE request.
+
+        With ids, every asked id is in the answer (`NotFound` if unknown). Without ids but with list
+        filters, it lists this token's tasks created in the window (kling-api.md §2 and §9): the way a
+        create whose answer was lost is found again. Each status carries its record's `request`.
+        """
         wanted = list(dict.fromkeys(task_ids))
-        if not wanted:
+        filters = {
+            key: value
+            for key, value in (
+                ("created_at_min", created_at_min),
+                ("created_at_max", created_at_max),
+                ("limit", limit),
+                ("offset", offset),
+            )
+            if value is not None
+        }
+        if not wanted and not filters:
             return {}
-        body = await self._query({"action": "retrieve_batch", "ids": wanted}, self._query_backoff.attempts)
+        payload: dict[str, Any] = {"action": "retrieve_batch", **filters}
+        if wanted:
+            payload["ids"] = wanted
+        body = await self._query(payload, self._query_backoff.attempts)
         if not isinstance(body, dict):
             raise ServiceError("the task list answer was not a JSON object")
         found = parse_batch(body)
+        if not wanted:
+            return found
         return {task_id: found.get(task_id, NotFound(task_id)) for task_id in wanted}
 
     async def check_token(self) -> None:
@@ -196,9 +245,16 @@ class KlingClient:
     async def _query(self, payload: dict[str, Any], attempts: int) -> Any:
         try:
             async with asyncio.timeout(self._deadline):
-                return await self._query_with_retries(payload, attempts)
+                body = await self._query_with_retries(payload, attempts)
         except TimeoutError:
-            raise ServiceError(f"no answer to the task query within {self._deadline:g} s") from None
+            error = ServiceError(f"no answer to the task query within {self._deadline:g} s")
+            self._observe("query", error)
+            raise error from None
+        except KlingError as exc:
+            self._observe("query", exc)
+            raise
+        self._observe("query", None)
+        return body
 
     async def _query_with_retries(self, payload: dict[str, Any], attempts: int) -> Any:
         backoff = self._query_backoff

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.kling.errors import as_text, parse_error_body
@@ -15,6 +15,10 @@ class Running:
     task_id: str
     state: str | None = None
     trace_id: str | None = None
+    #: The create body AceData recorded for the task, and when it made the task (epoch seconds): what a
+    #: lost create is recognised by (kling-api.md §9). Not part of equality: a status is its outcome.
+    request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    created_at: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,9 @@ class Succeeded:
     video_id: str | None
     duration: float | None
     trace_id: str | None = None
+    #: As on Running.
+    request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    created_at: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,9 @@ class Failed:
     code: str | None
     message: str | None
     trace_id: str | None = None
+    #: As on Running.
+    request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    created_at: float | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +63,8 @@ class Submission:
 
 
 # --- parsing ---------------------------------------------------------------------------------
-# The shapes below are only partly documented (kling-api.md §2), so every reader is total: an odd
-# record becomes Running or NotFound, never an exception that would stall the poller.
+# The shapes below are only partly documented (docs/reference/kling-api.md §2), so every reader is
+# total: an odd record becomes Running or NotFound, never an exception that would stall the poller.
 
 _SUCCESS_STATE = "succeed"
 _FAILED_STATES = frozenset({"failed", "error", "cancelled", "canceled"})
@@ -66,7 +76,7 @@ def _seconds(value: object) -> float | None:
         return None
     try:
         seconds = float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too big for a float
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
@@ -90,7 +100,7 @@ def _field(response: dict[str, Any], key: str) -> Any:
 
 
 def parse_task_record(record: object, task_id: str) -> TaskStatus:
-    """The status of one task record from `POST /kling/tasks` (see kling-api.md §2 for the rules)."""
+    """The status of one task record from `POST /kling/tasks` (rules: docs/reference/kling-api.md §2)."""
     if not isinstance(record, dict) or as_text(record.get("id")) is None:
         return NotFound(task_id)
     raw_response = record.get("response")
@@ -101,12 +111,17 @@ def parse_task_record(record: object, task_id: str) -> TaskStatus:
     url = _field(response, "video_url")
     video_url = url.strip() or None if isinstance(url, str) else None
     trace_id = as_text(response.get("trace_id")) or as_text(record.get("trace_id"))
+    raw_request = record.get("request")
+    origin: dict[str, Any] = {
+        "request": raw_request if isinstance(raw_request, dict) else None,
+        "created_at": _seconds(record.get("created_at")),
+    }
 
     # `"error": null / false / {}` is how some gateways say "no error".
     error_layer = next((layer for layer in _layers(response) if layer.get("error")), None)
     if success is False or error_layer is not None or state in _FAILED_STATES:
         code, message, _ = parse_error_body(error_layer if error_layer is not None else response)
-        return Failed(task_id, code=code, message=message, trace_id=trace_id)
+        return Failed(task_id, code=code, message=message, trace_id=trace_id, **origin)
     if video_url is not None and (state == _SUCCESS_STATE or success is True):
         return Succeeded(
             task_id,
@@ -114,10 +129,13 @@ def parse_task_record(record: object, task_id: str) -> TaskStatus:
             video_id=as_text(_field(response, "video_id")),
             duration=_seconds(_field(response, "duration")),
             trace_id=trace_id,
+            **origin,
         )
     if record.get("finished_at") is not None:
-        return Failed(task_id, code=None, message="The task finished without a video.", trace_id=trace_id)
-    return Running(task_id, state=state, trace_id=trace_id)
+        return Failed(
+            task_id, code=None, message="The task finished without a video.", trace_id=trace_id, **origin
+        )
+    return Running(task_id, state=state, trace_id=trace_id, **origin)
 
 
 def parse_batch(body: object) -> dict[str, TaskStatus]:

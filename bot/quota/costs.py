@@ -2,7 +2,7 @@
 
 **The built-in prices are estimates, not AceData's price list**, and every place that shows one says
 so. AceData publishes no per-model price table for `/kling/videos` (prices are served dynamically;
-see `shared/docs/kling-api.md` §6), so the defaults follow the documented price *ratios* of §9:
+see `docs/reference/kling-api.md` §6), so the defaults follow the documented price *ratios* of §9:
 
 * One anchor in credits: kling-v2-1-master costs about 14 credits for 5 s (talking-photo =
   image2video + lip-sync: 16.45 - 2.45, §6), and v2 master is listed at 0.96 USD per 5 s, so

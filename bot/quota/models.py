@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.kling.models import Mode, Model
+from bot.kling.models import AspectRatio, Mode, Model
 
 
 class LimitUnit(StrEnum):
@@ -25,6 +25,38 @@ class RoleCap(BaseModel):
 
     member_daily: float | None = None
     member_monthly: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """Default model, mode, duration and aspect ratio; `None` = no preference."""
+
+    model: Model | None = None
+    mode: Mode | None = None
+    duration: int | None = None
+    aspect_ratio: AspectRatio | None = None
+
+    def is_empty(self) -> bool:
+        return self == Preferences()
+
+    def over(self, other: Preferences) -> Preferences:
+        """These preferences, falling back to `other` field by field."""
+        return Preferences(
+            model=self.model or other.model,
+            mode=self.mode or other.mode,
+            duration=self.duration or other.duration,
+            aspect_ratio=self.aspect_ratio or other.aspect_ratio,
+        )
+
+    def describe(self) -> str:
+        parts = [
+            f"model **{self.model.value}**" if self.model else None,
+            f"mode **{self.mode.value}**" if self.mode else None,
+            f"**{self.duration} s**" if self.duration else None,
+            f"aspect **{self.aspect_ratio.value}**" if self.aspect_ratio else None,
+        ]
+        shown = [p for p in parts if p]
+        return ", ".join(shown) if shown else "none"
 
 
 class GuildLimits(BaseModel):
@@ -51,6 +83,11 @@ class GuildLimits(BaseModel):
     blocked_words: tuple[str, ...] = ()
     modlog_channel_id: int | None = None
     timezone: str = "UTC"
+    #: What a member gets for the settings they leave out (after their own saved defaults).
+    default_model: Model | None = None
+    default_mode: Mode | None = None
+    default_duration: int | None = None
+    default_aspect_ratio: AspectRatio | None = None
     #: Ask the member to confirm (Confirm / Cancel) before a video estimated above this many credits
     #: is reserved or sent; None = never ask.
     confirm_above_credits: float | None = None

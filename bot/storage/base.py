@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.kling.models import Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, UsageSnapshot
+from bot.quota.models import Decision, GuildLimits, Preferences, UsageSnapshot
 from bot.quota.periods import period_keys
 
 
@@ -72,6 +72,8 @@ class NewJob:
     created_at: float
     message_id: int | None = None
     parent_job_id: str | None = None
+    #: The shot this job continues (Next shot): following these links gives a story.
+    story_parent_id: str | None = None
     #: UTC day and month of `created_at`, for the operator's caps over all servers (filled in when blank).
     global_day_key: str = ""
     global_month_key: str = ""
@@ -197,6 +199,17 @@ class Store(Protocol):
         `running_cap` of its jobs are SUBMITTING/RUNNING (None = no cap)."""
         ...
 
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        """Recovery of a lost create: move a SUBMITTING job to RUNNING with `task_id`, only if no job
+        holds that task id already (so one paid task is never adopted by two jobs). None otherwise."""
+        ...
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        """Which of these AceData task ids some job already holds."""
+        ...
+
     async def queue_position(self, job_id: str) -> int:
         """1-based position among the guild's QUEUED jobs, 0 when not queued."""
         ...
@@ -256,3 +269,21 @@ class Store(Protocol):
     async def get_limits(self, guild_id: int) -> GuildLimits: ...
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None: ...
+
+    async def get_member_defaults(self, guild_id: int, member_id: int) -> Preferences:
+        """The member's saved defaults in this server (empty when none)."""
+        ...
+
+    async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
+        """Save (or, with empty preferences, forget) the member's defaults in this server."""
+        ...
+
+    # --- stories ---------------------------------------------------------------------------
+    async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
+        """The shots leading to `job_id` (NewJob.story_parent_id links), first shot first, `job_id`
+        last; at most `limit` shots, the latest ones. Just `[job]` for a job outside any story."""
+        ...
+
+    async def story_parents(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """job id -> the shot it continues, for those of `job_ids` that are Next shots."""
+        ...

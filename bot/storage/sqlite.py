@@ -27,14 +27,15 @@ import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.kling.models import Mode, Model, VideoRequest
-from bot.quota.models import GuildLimits, UsageSnapshot
+from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.storage.base import (
     ACTIVE_STATES,
     MUTABLE_JOB_FIELDS,
@@ -286,7 +287,10 @@ async def _connect(path: Path, *, busy_timeout_ms: int, query_only: bool) -> aio
 # --- rows ---------------------------------------------------------------------------------------
 
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
-_NEW_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(NewJob))
+# The story link lives in its own table (story_links), written in the same transaction.
+_NEW_JOB_COLUMNS = tuple(
+    field.name for field in dataclasses.fields(NewJob) if field.name != "story_parent_id"
+)
 _SELECT_JOB = ", ".join(_JOB_COLUMNS)
 
 
@@ -546,6 +550,12 @@ class SqliteStore:
                 f"RETURNING {_SELECT_JOB}",
                 values,
             )
+            if new.story_parent_id is not None:
+                await _fetch(
+                    db,
+                    "INSERT INTO story_links (job_id, parent_id) VALUES (?, ?)",
+                    (new.id, new.story_parent_id),
+                )
         return Admission(decision=decision, job=_job_from_row(next(iter(rows))))
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -599,6 +609,29 @@ class SqliteStore:
         async with self._write() as db:
             rows = await _fetch(db, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap})
         return _job_from_row(rows[0]) if rows else None
+
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.RUNNING.value}', updated_at = :now, task_id = :task,
+                            trace_id = COALESCE(:trace, trace_id), submitted_at = :submitted
+             WHERE id = :id AND state = '{JobState.SUBMITTING.value}'
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE task_id = :task)
+            RETURNING {_SELECT_JOB}"""
+        params = {"now": self._clock(), "task": task_id, "trace": trace_id, "submitted": submitted_at}
+        async with self._write() as db:
+            rows = await _fetch(db, sql, {**params, "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(task_ids))
+        if not wanted:
+            return set()
+        rows = await self._read(
+            f"SELECT task_id FROM jobs WHERE task_id IN {_placeholders(len(wanted))}", wanted
+        )
+        return {str(row[0]) for row in rows}
 
     async def queue_position(self, job_id: str) -> int:
         rows = await self._read(
@@ -773,6 +806,85 @@ class SqliteStore:
                    DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at""",
                 (guild_id, limits.model_dump_json(), self._clock()),
             )
+
+    async def get_member_defaults(self, guild_id: int, member_id: int) -> Preferences:
+        rows = await self._read(
+            "SELECT model, mode, duration, aspect_ratio FROM member_defaults "
+            "WHERE guild_id = ? AND member_id = ?",
+            (guild_id, member_id),
+        )
+        if not rows:
+            return Preferences()
+        model, mode, duration, aspect = rows[0]
+        # A value this version no longer knows (a retired model) is dropped, not an error.
+        return Preferences(
+            model=_known(Model, model),
+            mode=_known(Mode, mode),
+            duration=int(duration) if duration is not None else None,
+            aspect_ratio=_known(AspectRatio, aspect),
+        )
+
+    async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
+        async with self._write() as db:
+            if preferences.is_empty():
+                await _fetch(
+                    db,
+                    "DELETE FROM member_defaults WHERE guild_id = ? AND member_id = ?",
+                    (guild_id, member_id),
+                )
+                return
+            await _fetch(
+                db,
+                """INSERT INTO member_defaults
+                       (guild_id, member_id, model, mode, duration, aspect_ratio, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (guild_id, member_id) DO UPDATE SET
+                       model = excluded.model, mode = excluded.mode, duration = excluded.duration,
+                       aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
+                (
+                    guild_id,
+                    member_id,
+                    preferences.model.value if preferences.model else None,
+                    preferences.mode.value if preferences.mode else None,
+                    preferences.duration,
+                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
+                    self._clock(),
+                ),
+            )
+
+    async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
+        rows = await self._read(
+            f"""WITH RECURSIVE chain (id, depth) AS (
+                    SELECT id, 0 FROM jobs WHERE id = :job
+                    UNION ALL
+                    SELECT story_links.parent_id, chain.depth + 1
+                      FROM story_links JOIN chain ON story_links.job_id = chain.id
+                     WHERE chain.depth < :limit - 1
+                )
+                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                  FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
+            {"job": job_id, "limit": limit},
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def story_parents(self, job_ids: Sequence[str]) -> dict[str, str]:
+        if not job_ids:
+            return {}
+        rows = await self._read(
+            f"SELECT job_id, parent_id FROM story_links WHERE job_id IN {_placeholders(len(job_ids))}",
+            list(job_ids),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
+
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _known(enum: type[_E], value: object) -> _E | None:
+    try:
+        return enum(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 async def _usage(

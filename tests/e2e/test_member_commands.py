@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, SentInteraction
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_scenarios import (
+from tests.e2e.scenario_helpers import (
     FOLLOWUP,
     WEBHOOK_MESSAGE,
     delivered_upload,
@@ -54,7 +55,9 @@ async def test_quota_history_and_usage_after_one_video(
     job_id = job_actions(delivered.json)["rerun"]
 
     quota = embed_text(await private_answer(await command(fake_discord, "quota", {}, user=member)))
-    assert "2" in quota and "<t:" in quota  # two of three left today, with the reset time
+    # Two of the three daily videos left, one used, with Discord's relative reset time.
+    assert "**2 videos left** of 3 videos (1 video used)" in quota
+    assert re.search(r"Resets <t:\d+:R>", quota)
 
     history = await private_answer(await command(fake_discord, "history", {}, user=member))
     assert "lantern festival" in embed_text(history)

@@ -8,31 +8,34 @@ and how many paid creates reached AceData.
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, RestCall, SentInteraction
+from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord
 from tests.e2e.harness import BotHarness
+from tests.e2e.scenario_helpers import (
+    CHANNEL_MESSAGE,
+    CHANNEL_POST,
+    FOLLOWUP,
+    JOB_TIMEOUT,
+    LINK_BUTTON,
+    buttons,
+    delivered_upload,
+    edits_of,
+    embed_text,
+    ephemeral_refusal,
+    eventually,
+    expire_after_launch,
+    job_actions,
+    paid_creates,
+    run_video,
+)
 from tests.fakes.acedata import FakeAceData
 from tests.images import png_bytes, text_bytes
 
 pytestmark = pytest.mark.e2e
-
-CALLBACK = "/interactions/{interaction_id}/{token}/callback"
-FOLLOWUP = "/webhooks/{application_id}/{token}"
-WEBHOOK_MESSAGE = "/webhooks/{application_id}/{token}/messages/{message_id}"
-CHANNEL_MESSAGE = "/channels/{channel_id}/messages/{message_id}"
-CHANNEL_POST = "/channels/{channel_id}/messages"
-CREATE_PATH = "/kling/videos"
-JOB_BUTTON = re.compile(r"kling:(rerun|remix|extend|delete|cancel):([0-9a-f]{32})")
-LINK_BUTTON = 5
-# A job is "done" for the tests once the bot uploaded its video or showed its result; a render of
-# 0.5 s with polls every 0.2 s takes about 2 s, so this leaves room for a slow CI machine.
-JOB_TIMEOUT = 12.0
-
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -43,101 +46,6 @@ async def no_secret_in_output(bot_harness: BotHarness) -> AsyncIterator[None]:
     yield
     await bot_harness.stop()
     assert bot_harness.leaked_secrets() == [], "the bot printed a token"
-
-
-def walk_components(components: list[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    for component in components:
-        yield component
-        yield from walk_components(component.get("components") or [])
-
-
-def buttons(message_or_body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [c for c in walk_components(message_or_body.get("components") or []) if c.get("type") == 2]
-
-
-def job_actions(message_or_body: Mapping[str, Any]) -> dict[str, str]:
-    """Button action -> job id, from the custom ids `kling:<action>:<job id>`."""
-    found = (JOB_BUTTON.fullmatch(b.get("custom_id") or "") for b in buttons(message_or_body))
-    return {match[1]: match[2] for match in found if match}
-
-
-def embed_text(body: Mapping[str, Any] | None) -> str:
-    """Everything a member reads in a message body: content, embed titles, descriptions and fields."""
-    if not body:
-        return ""
-    parts = [str(body.get("content") or "")]
-    for embed in body.get("embeds") or []:
-        parts += [str(embed.get("title") or ""), str(embed.get("description") or "")]
-        parts += [f"{f.get('name')}: {f.get('value')}" for f in embed.get("fields") or []]
-    return "\n".join(parts)
-
-
-def edits_of(sent: SentInteraction) -> Callable[[RestCall], bool]:
-    """Edits of the job's message, through the interaction webhook or the channel route."""
-
-    def matches(call: RestCall) -> bool:
-        if call.method != "PATCH":
-            return False
-        if call.route == WEBHOOK_MESSAGE:
-            return sent.token in call.path.split("/")
-        message_id = sent.state.original_message_id
-        return call.route == CHANNEL_MESSAGE and call.path.endswith(f"/messages/{message_id}")
-
-    return matches
-
-
-async def delivered_upload(fake: FakeDiscord, sent: SentInteraction, within: float = JOB_TIMEOUT) -> RestCall:
-    """The successful edit of the job's message that carried the video file."""
-    is_edit = edits_of(sent)
-    return await fake.wait_for(lambda c: is_edit(c) and bool(c.files) and c.status == 200, within)
-
-
-async def ephemeral_refusal(sent: SentInteraction, within: float = 8.0) -> str:
-    """The text only the member sees: an ephemeral first answer, or an ephemeral follow-up."""
-
-    def ephemeral(call: RestCall) -> bool:
-        body = call.json or {}
-        if call.route == CALLBACK:
-            data = body.get("data") or {}
-            return body.get("type") == 4 and bool(int(data.get("flags") or 0) & EPHEMERAL)
-        return call.route == FOLLOWUP and bool(int(body.get("flags") or 0) & EPHEMERAL)
-
-    call = await sent.wait_for_call(ephemeral, within)
-    assert call.status == 200, f"the refusal itself failed: {call.status} {call.response}"
-    body = call.json["data"] if call.route == CALLBACK else call.json
-    text = str(body.get("content") or "")
-    assert text.strip(), "an empty refusal"
-    return text
-
-
-async def eventually(condition: Callable[[], bool], what: str, within: float = JOB_TIMEOUT) -> None:
-    """For state the fakes expose without a waiting API (the fake AceData's tasks and requests)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {within:g}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def expire_after_launch(fake: FakeDiscord, sent: SentInteraction) -> None:
-    """Expire the job's interaction token once launching is over (first edit and the ephemeral cost
-    note), so from then on only the progress messenger holds it."""
-    await sent.original_edit(lambda c: c.status == 200)
-    await sent.wait_for_call(lambda c: c.route == FOLLOWUP)
-    fake.expire_token(sent.token)
-
-
-async def run_video(
-    fake: FakeDiscord, options: Mapping[str, Any], *, user: FakeUser | None = None, **kwargs: Any
-) -> SentInteraction:
-    sent = await fake.send_slash_command("video", dict(options), user=user, **kwargs)
-    ack = await sent.response()
-    assert ack.status == 200, ack.response
-    return sent
-
-
-def paid_creates(acedata: FakeAceData) -> int:
-    return len(acedata.requests_to(CREATE_PATH))
 
 
 # --- a video made ----------------------------------------------------------------------------------

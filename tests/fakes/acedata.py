@@ -107,6 +107,8 @@ class FakeAceData:
         self.video_bytes = video_bytes
         self.next_outcome: OutcomeRule = "succeed"
         self.failure: tuple[str, str] = DEFAULT_FAILURE
+        #: When True every create is refused with 403 `used_up`, as AceData does on an empty balance.
+        self.balance_exhausted = False
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
         self._injections: deque[Injection] = deque()
@@ -219,6 +221,12 @@ class FakeAceData:
 
     def _create_task(self, recorded: RecordedRequest) -> web.Response:
         body: dict[str, Any] = recorded.json
+        if self.balance_exhausted:
+            return _error(
+                403,
+                "used_up",
+                "Your balance is not sufficient for current request, please buy more in Ace Data Cloud.",
+            )
         if body.get("action") not in ACTIONS:
             return _error(400, "bad_request", "action is invalid.")
         if body.get("model", "kling-v1") not in MODELS:
@@ -245,11 +253,33 @@ class FakeAceData:
             return web.json_response(self._record_of(task) if task else {})
         if action == "retrieve_batch":
             ids = body.get("ids")
+            if ids is None:
+                return self._list_tasks(body)
             if not isinstance(ids, list):
                 return _error(400, "bad_request", "ids must be a list.")
             items = [self._record_of(self.tasks[i]) for i in ids if isinstance(i, str) and i in self.tasks]
             return web.json_response({"items": items, "count": len(items)})
         return _error(400, "bad_request", "action is invalid.")
+
+    def _list_tasks(self, body: dict[str, Any]) -> web.Response:
+        """`retrieve_batch` without ids: this token's tasks, newest first, filtered by `created_at`
+        window and paged with `limit` / `offset` (kling-api.md §2 and §9)."""
+        low, high = body.get("created_at_min"), body.get("created_at_max")
+        limit, offset = body.get("limit", 10), body.get("offset", 0)
+        numbers = [v for v in (low, high) if v is not None] + [limit, offset]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            return _error(400, "bad_request", "created_at_min, created_at_max, limit and offset are numbers.")
+        matching = sorted(
+            (
+                task
+                for task in self.tasks.values()
+                if (low is None or task.created_at >= low) and (high is None or task.created_at <= high)
+            ),
+            key=lambda task: task.created_at,
+            reverse=True,
+        )
+        page = matching[int(offset) : int(offset) + int(limit)]
+        return web.json_response({"items": [self._record_of(t) for t in page], "count": len(matching)})
 
     def _record_of(self, task: FakeTask) -> dict[str, Any]:
         """The task record as `/kling/tasks` shows it at this moment."""
@@ -329,7 +359,8 @@ class FakeAceData:
 
     # --- control API for out-of-process tests -------------------------------------------------
     def _control_routes(self, app: web.Application) -> None:
-        """`GET /_control/stats`; `POST /_control/{outcome|render|inject|finish|fail|reset}` + JSON body."""
+        """`GET /_control/stats`; `POST /_control/{command}` + JSON body, where command is one of
+        outcome, render, inject, finish, fail, balance (`{"exhausted": bool}`) or reset."""
 
         async def stats(_: web.Request) -> web.Response:
             counts = Counter(f"{r.method} {r.path}" for r in self.requests)
@@ -358,6 +389,8 @@ class FakeAceData:
                 self.finish(body["task_id"])
             elif command == "fail":
                 self.fail(body["task_id"], *[body[k] for k in ("code", "message") if k in body])
+            elif command == "balance":
+                self.balance_exhausted = bool(body.get("exhausted", True))
             elif command == "reset":
                 self.requests.clear()
                 self._injections.clear()
