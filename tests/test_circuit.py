@@ -14,8 +14,9 @@ from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind, CircuitSta
 from bot.jobs.service import Refused
 from bot.kling.errors import BadRequest, KlingError, NetworkError, OutOfCredits, ServiceError
 from bot.storage.base import JobState
+from tests.factories import video_request
 from tests.fakes.acedata import FakeAceData
-from tests.pipeline_helpers import Pipeline, build_pipeline, requester, text_request, wait_for_state
+from tests.pipeline_helpers import Pipeline, build_pipeline, requester, wait_for_state
 
 
 class Probe:
@@ -147,7 +148,7 @@ async def test_out_of_balance_refuses_new_jobs_keeps_the_queued_one_and_resumes_
 ) -> None:
     assert guarded.circuit is not None
     fake_acedata.balance_exhausted = True
-    first = await guarded.service.admit(requester(), text_request("waits its turn"))
+    first = await guarded.service.admit(requester(), video_request("waits its turn"))
     assert first.job is not None
     await guarded.runner.start_queued(42)
     await until(lambda: guarded.circuit is not None and guarded.circuit.state is CircuitState.OPEN)
@@ -155,7 +156,7 @@ async def test_out_of_balance_refuses_new_jobs_keeps_the_queued_one_and_resumes_
     assert waiting is not None and waiting.state in {JobState.QUEUED, JobState.SUBMITTING}
 
     with pytest.raises(Refused, match="run out of credit"):
-        await guarded.service.admit(requester(2), text_request("refused at once"))
+        await guarded.service.admit(requester(2), video_request("refused at once"))
     assert fake_acedata.created_tasks == 0
     assert guarded.notifier.failures == []  # the member's job is not failed: it waits
 
@@ -165,7 +166,7 @@ async def test_out_of_balance_refuses_new_jobs_keeps_the_queued_one_and_resumes_
 
     assert job.state is JobState.DELIVERED
     assert [t.request["prompt"] for t in fake_acedata.tasks.values()] == ["waits its turn"]
-    assert (await guarded.service.admit(requester(2), text_request("accepted again"))).job is not None
+    assert (await guarded.service.admit(requester(2), video_request("accepted again"))).job is not None
 
 
 async def test_a_refused_member_costs_nothing_while_open(
@@ -176,6 +177,6 @@ async def test_a_refused_member_costs_nothing_while_open(
     guarded.circuit.call_finished("create", OutOfCredits("empty", code="used_up", status=403))
     for member in range(3):
         with pytest.raises(Refused, match="Nothing was charged"):
-            await guarded.service.admit(requester(member), text_request())
+            await guarded.service.admit(requester(member), video_request())
     assert await guarded.store.history(42) == []  # nothing reserved, no job row
     assert fake_acedata.requests_to("/kling/videos") == []
