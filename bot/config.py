@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     #: All servers together.
     GLOBAL_DAILY_CREDITS: CreditCap = 50.0
     GLOBAL_MONTHLY_CREDITS: CreditCap = 500.0
+    #: How long a member has to press Confirm when a server asks for confirmation above a cost.
+    CONFIRM_TIMEOUT_SECONDS: float = Field(default=120.0, gt=0, le=840)
 
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod

@@ -2,10 +2,11 @@
 and what it leaves of their allowance, with **Confirm** / **Cancel**, before anything is reserved or
 sent.
 
-The prompt is ephemeral and lives in memory only: it expires after `CONFIRM_TIMEOUT_SECONDS` (the
-message then says so), and a restart simply forgets it. Either way nothing was reserved, so nothing
-needs giving back. Confirm hands the same order to `launch` again with `confirmed=True`, which runs
-every check once more (limits may have changed meanwhile) and reserves in one transaction as usual.
+The prompt is ephemeral and lives in memory only: it expires after the `CONFIRM_TIMEOUT_SECONDS`
+setting (the message then says so), and a restart simply forgets it. Either way nothing was
+reserved, so nothing needs giving back. Confirm hands the same order to `launch` again with
+`confirmed=True`, which runs every check once more (limits may have changed meanwhile) and reserves
+in one transaction as usual.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.quota.policy import format_amount
 
 log = logging.getLogger(__name__)
 
-#: How long the member has to confirm (the interaction token that edits the prompt lasts 15 min).
+#: How long the member has to confirm by default (the token that edits the prompt lasts 15 min).
 CONFIRM_TIMEOUT_SECONDS = 120.0
 
 EXPIRED_TEXT = (
@@ -45,15 +46,15 @@ def _left_text(allowance: Allowance) -> str | None:
     return f"• {allowance.label}: {format_amount(remaining, unit)} left after this video"
 
 
-def prompt_text(decision: Decision) -> str:
+def prompt_text(decision: Decision, *, timeout: float = CONFIRM_TIMEOUT_SECONDS) -> str:
     """The question: the estimated cost, then what each capped allowance would have left."""
     lines = [
         f"This video will cost about **{format_amount(decision.cost, LimitUnit.CREDITS)}** "
         "(an estimate: AceData bills the actual price).",
     ]
     lines += [text for allowance in decision.allowances if (text := _left_text(allowance))]
-    minutes = int(CONFIRM_TIMEOUT_SECONDS // 60)
-    lines.append(f"Nothing is reserved or sent until you press **Confirm** (within {minutes} minutes).")
+    within = f"{int(timeout // 60)} minutes" if timeout >= 120 else f"{int(timeout)} seconds"
+    lines.append(f"Nothing is reserved or sent until you press **Confirm** (within {within}).")
     return "\n".join(lines)
 
 
@@ -109,15 +110,21 @@ class ConfirmView(discord.ui.View):
             await self.message.edit(content=text, view=None)
 
 
-async def ask_to_confirm(interaction: discord.Interaction[Any], decision: Decision, start: Start) -> None:
+async def ask_to_confirm(
+    interaction: discord.Interaction[Any],
+    decision: Decision,
+    start: Start,
+    *,
+    expires_after: float = CONFIRM_TIMEOUT_SECONDS,
+) -> None:
     """Replace the public "thinking…" answer by the private Confirm / Cancel prompt."""
     if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
         with contextlib.suppress(discord.HTTPException):
             await interaction.delete_original_response()
-    view = ConfirmView(interaction.user.id, start)
+    view = ConfirmView(interaction.user.id, start, timeout=expires_after)
     try:
         view.message = await interaction.followup.send(
-            prompt_text(decision), view=view, ephemeral=True, wait=True
+            prompt_text(decision, timeout=expires_after), view=view, ephemeral=True, wait=True
         )
     except discord.HTTPException as exc:
         view.stop()

@@ -168,7 +168,8 @@ async def launch(
                         confirmed=True,
                     )
 
-                await ask_to_confirm(interaction, quote.decision, start)
+                expires_after = services.settings.CONFIRM_TIMEOUT_SECONDS
+                await ask_to_confirm(interaction, quote.decision, start, expires_after=expires_after)
                 return
         admission = await services.video_service.admit(
             requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
