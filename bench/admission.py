@@ -88,7 +88,7 @@ _TRIGGERED_FILL = 60_000
 def _without_ledger_triggers(path: Path) -> Iterator[None]:
     migration = next(m for m in bundled_migrations() if m.version == 3)
     statements = split_statements(migration.sql)
-    backfill = [sql for sql in statements if sql.startswith("INSERT INTO usage_")]
+    backfill = [sql for sql in statements if "INSERT INTO usage_" in sql and "CREATE TRIGGER" not in sql]
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
         for name, _sql in triggers:
