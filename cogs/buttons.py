@@ -1,25 +1,38 @@
-"""Rerun, Remix, Extend, Delete and Cancel on job messages, working across restarts.
+"""Rerun, Remix, Next shot, Stitch, Extend, Delete and Cancel on job messages, across restarts.
 
 The buttons are dynamic items: discord.py matches a click's custom id against the template, so no
-view has to be re-registered per message after a restart.
+view has to be re-registered per message after a restart. A result the bot sent by DM works too: the
+new job belongs to the server of the job it came from (`Home`). Frames and videos are read through
+`bot.discord_app.job_files`, never from a stored Discord link that may have expired.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
+from dataclasses import replace
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from bot import video_edit
+from bot.discord_app import button_texts as texts
 from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
-from bot.discord_app.launch import launch, refuse_outside_allowed_servers
+from bot.discord_app.job_files import job_message, renewed_order, video_attachment
+from bot.discord_app.launch import Home, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.orders import extend_order, order_from_request
-from bot.kling.capabilities import supports_extend
+from bot.jobs.delivery import START_FRAME, fetch_video
+from bot.jobs.inline_flags import flags_for
+from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
+from bot.kling.capabilities import supports_extend, takes_start_frame
 from bot.storage.base import Job, JobState
+
+#: The most a video read back for Next shot or Stitch may weigh (results are capped at upload limits).
+VIDEO_READ_CAP = 100 * 1024 * 1024
 
 
 def _can_manage(interaction: discord.Interaction[Any], job: Job) -> bool:
@@ -27,22 +40,144 @@ def _can_manage(interaction: discord.Interaction[Any], job: Job) -> bool:
     return interaction.user.id == job.member_id or permissions.manage_messages or permissions.manage_guild
 
 
-class RemixModal(discord.ui.Modal, title="Remix this video"):
-    prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-        label="Prompt", style=discord.TextStyle.paragraph, max_length=2500
+def _home(interaction: discord.Interaction[Any], job: Job) -> Home | None:
+    """For a click in a DM: the server and channel the job belongs to."""
+    return Home(job.guild_id, job.channel_id) if interaction.guild_id is None else None
+
+
+def _settings_text(job: Job, *, for_next_shot: bool = False) -> str:
+    request = job.request
+    if for_next_shot:
+        # A next shot starts from a picture: camera moves (text-to-video only) don't apply.
+        request = request.model_copy(update={"camera_control": None})
+    return flags_for(request)
+
+
+def _settings_input(job: Job, *, for_next_shot: bool = False) -> discord.ui.TextInput[Any]:
+    return discord.ui.TextInput(
+        label=texts.SETTINGS_LABEL,
+        custom_id="settings",
+        required=False,
+        max_length=400,
+        default=_settings_text(job, for_next_shot=for_next_shot)[:400],
+        placeholder=texts.SETTINGS_PLACEHOLDER,
     )
 
+
+class RemixModal(discord.ui.Modal):
+    """The prompt and the main settings, the settings written as inline parameters."""
+
     def __init__(self, job: Job) -> None:
-        super().__init__(custom_id=f"kling-remix-modal:{job.id}")
+        super().__init__(title=texts.REMIX_TITLE, custom_id=f"kling-remix-modal:{job.id}")
         self.job = job
-        self.prompt.default = (job.request.prompt or "")[:2500]
+        self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=texts.PROMPT_LABEL,
+            custom_id="prompt",
+            style=discord.TextStyle.paragraph,
+            max_length=2500,
+            default=(job.request.prompt or "")[:2500],
+        )
+        self.settings = _settings_input(job)
+        self.add_item(self.prompt)
+        self.add_item(self.settings)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        order = order_from_request(self.job.request, prompt=self.prompt.value)
         try:
-            await launch(interaction.client.services, interaction, order, parent_job_id=self.job.id)
+            await self._submit(interaction)
         except Exception as exc:
             await reply_to_error(interaction, exc)
+
+    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: KlingBot = interaction.client
+        prompt = f"{self.prompt.value} {self.settings.value or ''}".strip()
+        order = await renewed_order(bot, self.job, interaction, prompt=prompt)
+        # The settings box says everything: what the member deleted from it is dropped, not kept.
+        order = replace(
+            order, negative_prompt=None, cfg_scale=None, generate_audio=None, camera=None, camera_config=None
+        )
+        await launch(
+            bot.services, interaction, order, parent_job_id=self.job.id, home=_home(interaction, self.job)
+        )
+
+
+class NextShotModal(discord.ui.Modal):
+    """What happens next; the shot starts from the last frame of this video."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(title=texts.NEXT_TITLE, custom_id=f"kling-next-modal:{job.id}")
+        self.job = job
+        self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=texts.NEXT_PROMPT_LABEL,
+            custom_id="prompt",
+            style=discord.TextStyle.paragraph,
+            max_length=2500,
+            placeholder=texts.NEXT_PROMPT_PLACEHOLDER,
+        )
+        self.settings = _settings_input(job, for_next_shot=True)
+        self.add_item(self.prompt)
+        self.add_item(self.settings)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._submit(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: KlingBot = interaction.client
+        job = self.job
+        await interaction.response.defer(thinking=True)
+        data = await _read_video(bot, job, interaction)
+        if data is None:
+            await refuse(interaction, texts.VIDEO_GONE)
+            return
+        try:
+            png = await asyncio.to_thread(video_edit.last_frame_png, data)
+        except video_edit.VideoUnreadable as exc:
+            await refuse(interaction, texts.FRAME_UNREADABLE.format(reason=str(exc).rstrip(".")))
+            return
+        # The frame goes on this shot's own message: that gives AceData a link, and keeps the frame
+        # where its link can be renewed later.
+        message = await interaction.edit_original_response(
+            content=texts.NEXT_SHOT_STARTING,
+            attachments=[discord.File(io.BytesIO(png), filename=f"{START_FRAME}.png")],
+        )
+        frame = message.attachments[0]
+        order = VideoOrder(
+            prompt=f"{self.prompt.value} {self.settings.value or ''}".strip(),
+            model=job.request.model.value,
+            mode=job.request.mode.value,
+            duration=job.request.duration,
+            aspect_ratio=job.request.aspect_ratio.value,
+            start_image=AttachmentRef(
+                url=frame.url, filename=frame.filename, size=frame.size, content_type="image/png"
+            ),
+        )
+        await launch(
+            bot.services,
+            interaction,
+            order,
+            parent_job_id=job.id,
+            story_parent_id=job.id,
+            home=_home(interaction, job),
+        )
+
+
+async def _video_url(bot: KlingBot, job: Job, interaction: discord.Interaction[Any] | None) -> str | None:
+    attachment = video_attachment(await job_message(bot, job, interaction))
+    return attachment.url if attachment is not None else job.video_url
+
+
+async def _read_video(bot: KlingBot, job: Job, interaction: discord.Interaction[Any] | None) -> bytes | None:
+    url = await _video_url(bot, job, interaction)
+    if url is None:
+        return None
+    video = await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
+    return video.data
+
+
+def _megabytes(size: float) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID_PATTERN):
@@ -58,7 +193,6 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         return cls(JobAction(match["action"]), match["job_id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        # A dynamic item's errors would otherwise go to a throw-away view that only logs them.
         try:
             await self._handle(interaction)
         except Exception as exc:
@@ -69,56 +203,121 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         if await refuse_outside_allowed_servers(bot.services, interaction):
             return
         job = await bot.services.store.get_job(self.job_id)
-        if job is None or job.guild_id != interaction.guild_id:
-            await refuse(interaction, "I can't find that job any more.")
+        in_its_server = job is not None and job.guild_id == interaction.guild_id
+        # A result sent by DM: only the member it was made for can use its buttons there.
+        in_its_dm = job is not None and interaction.guild_id is None and interaction.user.id == job.member_id
+        if job is None or not (in_its_server or in_its_dm):
+            await refuse(interaction, texts.NO_JOB)
             return
         if await refuse_outside_allowed_servers(bot.services, interaction, job.guild_id):
             return
-        handler = getattr(self, f"_{self.action.value}")
+        handler = getattr(self, f"_{self.action.name.lower()}")
         await handler(bot, interaction, job)
 
     async def _rerun(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        await launch(bot.services, interaction, order_from_request(job.request), parent_job_id=job.id)
+        order = await renewed_order(bot, job, interaction)
+        await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
 
     async def _remix(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         await interaction.response.send_modal(RemixModal(job))
 
+    async def _next_shot(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
+        if not takes_start_frame(job.request.model):
+            await refuse(interaction, texts.NO_START_FRAME.format(model=job.request.model.value))
+            return
+        await interaction.response.send_modal(NextShotModal(job))
+
+    async def _stitch(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
+        shots = await bot.services.store.story(job.id)
+        if len(shots) < 2:
+            await refuse(interaction, texts.NOT_A_STORY)
+            return
+        for number, shot in enumerate(shots, start=1):
+            if shot.state is not JobState.DELIVERED:
+                await refuse(interaction, texts.STORY_NOT_READY.format(number=number))
+                return
+        await interaction.response.defer(thinking=True)
+        limit = interaction.filesize_limit
+        messages = [
+            await job_message(bot, shot, interaction if shot.id == job.id else None) for shot in shots
+        ]
+        attachments = [video_attachment(message) for message in messages]
+        known = sum(a.size for a in attachments if a is not None)
+        if known > limit:
+            await self._too_big(interaction, shots, messages, known, limit)
+            return
+        videos = []
+        for number, (shot, attachment) in enumerate(zip(shots, attachments, strict=True), start=1):
+            url = attachment.url if attachment is not None else shot.video_url
+            data = None
+            if url is not None:
+                data = (await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)).data
+            if data is None:
+                await refuse(interaction, texts.SHOT_GONE.format(number=number))
+                return
+            videos.append(data)
+        try:
+            joined = await asyncio.to_thread(video_edit.stitch, videos)
+            seconds = await asyncio.to_thread(video_edit.duration_seconds, joined)
+        except video_edit.VideoUnreadable as exc:
+            await refuse(interaction, texts.STORY_UNREADABLE.format(reason=str(exc).rstrip(".")))
+            return
+        if len(joined) > limit:
+            await self._too_big(interaction, shots, messages, len(joined), limit)
+            return
+        await interaction.followup.send(
+            texts.STITCHED.format(count=len(shots), seconds=round(seconds, 1)),
+            file=discord.File(io.BytesIO(joined), filename=f"story-{job.id[:8]}.mp4"),
+        )
+
+    @staticmethod
+    async def _too_big(
+        interaction: discord.Interaction[Any],
+        shots: list[Job],
+        messages: list[discord.Message | None],
+        size: float,
+        limit: int,
+    ) -> None:
+        links = []
+        for number, (shot, message) in enumerate(zip(shots, messages, strict=True), start=1):
+            link = message.jump_url if message is not None else shot.video_url
+            links.append(f"{number}. {link or '(gone)'}")
+        text = texts.STORY_TOO_BIG.format(
+            count=len(shots), size=_megabytes(size), limit=_megabytes(limit), links="\n".join(links)
+        )
+        await refuse(interaction, text)
+
     async def _extend(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not job.video_id or not supports_extend(job.request.model):
-            await refuse(interaction, f"Videos made with {job.request.model.value} can't be extended.")
+            await refuse(interaction, texts.NOT_EXTENDABLE.format(model=job.request.model.value))
             return
         order = extend_order(job.request, job.video_id)
-        await launch(bot.services, interaction, order, parent_job_id=job.id)
+        await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not _can_manage(interaction, job):
-            await refuse(interaction, "Only the member who made this video or a moderator can delete it.")
+            await refuse(interaction, texts.DELETE_NOT_YOURS)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             if interaction.message is not None:
                 await interaction.message.delete()
-            await interaction.followup.send("Deleted.", ephemeral=True)
+            await interaction.followup.send(texts.DELETED, ephemeral=True)
         except discord.HTTPException:
-            await interaction.followup.send("I couldn't delete that message.", ephemeral=True)
+            await interaction.followup.send(texts.DELETE_FAILED, ephemeral=True)
 
     async def _cancel(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not _can_manage(interaction, job):
-            await refuse(
-                interaction, "Only the member who asked for this video or a moderator can cancel it."
-            )
+            await refuse(interaction, texts.CANCEL_NOT_YOURS)
             return
         if job.state is not JobState.QUEUED:
-            await refuse(interaction, "This video has already started, so it can't be cancelled any more.")
+            await refuse(interaction, texts.ALREADY_STARTED)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot.services.runner.cancel(job)
-        text = (
-            "Cancelled. Nothing was charged."
-            if cancelled
-            else "It started just now, so it can't be cancelled."
+        await interaction.followup.send(
+            texts.CANCELLED if cancelled else texts.STARTED_JUST_NOW, ephemeral=True
         )
-        await interaction.followup.send(text, ephemeral=True)
 
 
 class ButtonsCog(commands.Cog):

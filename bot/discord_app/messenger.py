@@ -21,7 +21,7 @@ from bot.discord_app import job_embeds
 from bot.discord_app.views import failure_view, queued_view, result_view
 from bot.jobs.notifier import VideoFile
 from bot.jobs.runner import Clock
-from bot.kling.capabilities import supports_extend
+from bot.kling.capabilities import supports_extend, takes_start_frame
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)
@@ -102,19 +102,27 @@ class DiscordMessenger:
         embed = job_embeds.result_embed(
             job, attached=attached, member_mention=member, too_large=video.too_large
         )
+        in_story = bool(await self.store.story_parents([job.id]))
         view = result_view(
             job.id,
             link=None if attached else video.url,
             can_extend=job.video_id is not None and supports_extend(job.request.model),
+            can_next_shot=takes_start_frame(job.request.model),
+            can_stitch=in_story and attached,
         )
-        files = (
-            [discord.File(io.BytesIO(video.data), filename=f"kling-{job.id[:8]}.mp4")] if video.data else []
-        )
-        if await self._edit(job, content=member, embed=embed, view=view, attachments=files):
+
+        def files() -> list[discord.File]:
+            # The video, and the frames it was made from (kept on the message so Rerun, Remix and
+            # Next shot can renew their links later by fetching it).
+            if not video.data:
+                return []
+            made = [discord.File(io.BytesIO(video.data), filename=f"kling-{job.id[:8]}.mp4")]
+            made += [discord.File(io.BytesIO(data), filename=name) for name, data in video.frames]
+            return made
+
+        if await self._edit(job, content=member, embed=embed, view=view, attachments=files()):
             return
-        if files:
-            files = [discord.File(io.BytesIO(video.data or b""), filename=f"kling-{job.id[:8]}.mp4")]
-        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files)
+        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files())
 
     async def failed(self, job: Job) -> None:
         embed = job_embeds.failure_embed(job)

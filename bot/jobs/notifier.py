@@ -15,6 +15,9 @@ class VideoFile:
     url: str
     data: bytes | None
     too_large: bool = False
+    #: The frames the job was made from, (file name, bytes), posted with the video so their links can
+    #: be renewed later by fetching the message (Rerun, Remix and Next shot need them again).
+    frames: tuple[tuple[str, bytes], ...] = ()
 
 
 class JobNotifier(Protocol):

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind
-from bot.jobs.delivery import fetch_video
+from bot.jobs.delivery import fetch_frames, fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.jobs.recovery import Window, find_lost_task
@@ -336,6 +337,9 @@ class JobRunner:
         try:
             await self._notify("delivering", job, self.notifier.progress(job, force=True))
             video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
+            if video.data is not None:
+                budget = job.size_limit - len(video.data)
+                video = replace(video, frames=await fetch_frames(self.http, job.request, budget=budget))
             if not await self._notify("delivery", job, self.notifier.delivered(job, video)):
                 return  # stays SUCCEEDED: the next start delivers it
             delivered = await self._move(

@@ -245,6 +245,11 @@ def models_for_action(action: Action) -> tuple[Model, ...]:
     return models_where(supports_extend) if action is Action.EXTEND else tuple(CAPABILITIES)
 
 
+def takes_start_frame(model: Model) -> bool:
+    """Whether the model makes image-to-video (a start frame): what Next shot needs."""
+    return model in models_for_action(Action.IMAGE2VIDEO)
+
+
 def is_omni_request(request: VideoRequest) -> bool:
     """o1 always; v3-omni once it carries references. Omni requests refuse the prompt-tuning options."""
     caps = CAPABILITIES[request.model]

@@ -25,6 +25,7 @@ import re
 import secrets
 import signal
 import time
+import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -694,6 +695,19 @@ class FakeDiscord:
             attachment.width, attachment.height = _image_size(data)
         self.attachments[attachment_id] = attachment
         return attachment
+
+    def expire_attachment_links(self) -> None:
+        """Like Discord's CDN a day later: every signed attachment URL handed out so far stops working
+        (404), and messages fetched again (or carried by a later interaction) show freshly signed URLs."""
+        for attachment in self.attachments.values():
+            base = attachment.url.split("?", 1)[0]
+            signature = f"ex={secrets.token_hex(4)}&is={secrets.token_hex(4)}&hm={secrets.token_hex(32)}&"
+            attachment.url = f"{base}?{signature}"
+        for message in self.messages.values():
+            for entry in message.get("attachments") or []:
+                current = self.attachments.get(int(entry["id"]))
+                if current is not None:
+                    entry["url"] = entry["proxy_url"] = current.url
 
     # --- failure switches ------------------------------------------------------------------------
     def expire_token(self, token: str) -> None:
@@ -1675,9 +1689,14 @@ class FakeDiscord:
 
     async def _cdn(self, request: web.Request) -> web.Response:
         attachment = self.attachments.get(int(request.match_info["attachment_id"]))
-        if attachment is None or attachment.filename != request.match_info["filename"]:
+        signed = dict(urllib.parse.parse_qsl(attachment.url.split("?", 1)[1])) if attachment else {}
+        if (
+            attachment is None
+            or attachment.filename != request.match_info["filename"]
+            or request.query.get("hm") != signed.get("hm")  # an expired (or forged) signature
+        ):
             request[CALL].status = 404
-            return web.Response(status=404, text="Not Found")
+            return web.Response(status=404, text="This content is no longer available.")
         request[CALL].status = 200
         return web.Response(body=attachment.data, content_type=attachment.content_type)
 

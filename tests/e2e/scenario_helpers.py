@@ -17,7 +17,7 @@ WEBHOOK_MESSAGE = "/webhooks/{application_id}/{token}/messages/{message_id}"
 CHANNEL_MESSAGE = "/channels/{channel_id}/messages/{message_id}"
 CHANNEL_POST = "/channels/{channel_id}/messages"
 CREATE_PATH = "/kling/videos"
-JOB_BUTTON = re.compile(r"kling:(rerun|remix|extend|delete|cancel):([0-9a-f]{32})")
+JOB_BUTTON = re.compile(r"kling:(rerun|remix|extend|delete|cancel|next|stitch):([0-9a-f]{32})")
 LINK_BUTTON = 5
 # A job is "done" for the tests once the bot uploaded its video or showed its result; a render of
 # 0.5 s with polls every 0.2 s takes about 2 s, so this leaves room for a slow CI machine.

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from tests.e2e.fake_discord import FakeDiscord
+import pytest
+from PIL import Image
+
+from bot.video_edit import duration_seconds, last_frame
+from tests.e2e.fake_discord import FakeAttachment, FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
     CALLBACK,
+    CHANNEL_POST,
+    FOLLOWUP,
+    JOB_TIMEOUT,
+    buttons,
     delivered_upload,
+    edits_of,
     embed_text,
     ephemeral_refusal,
+    eventually,
+    expire_after_launch,
+    job_actions,
     paid_creates,
     run_video,
 )
-from tests.fakes.acedata import FakeAceData
+from tests.fakes.acedata import FakeAceData, FakeTask
+from tests.images import png_bytes
+from tests.videos import mp4_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +94,151 @@ async def test_help_is_a_short_private_tour(bot_harness: BotHarness, fake_discor
     call = await sent.wait_for_call(lambda c: c.route == CALLBACK)
     text = embed_text(call.json["data"])
     assert "--ar 9:16" in text and "Next shot" in text and "/video-omni" in text
+
+
+# --- stories: Next shot and Stitch ------------------------------------------------------------------
+
+RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (30, 40, 220)
+SIZE = (480, 320)
+
+
+def _close(colour: tuple[int, ...], expected: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 30 for a, b in zip(colour, expected, strict=False))
+
+
+def _attachment_by_url(fake: FakeDiscord, url: str) -> FakeAttachment:
+    return next(a for a in fake.attachments.values() if a.url == url)
+
+
+async def test_next_shot_starts_from_the_last_frame_and_stitch_joins_the_story(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    shots = {
+        1: mp4_bytes([RED, BLUE], seconds_each=1.0, size=SIZE),  # ends on blue
+        2: mp4_bytes([GREEN], seconds_each=1.5, size=SIZE),
+    }
+    order: list[str] = []
+
+    def video_of(task: FakeTask) -> bytes:
+        if task.task_id not in order:
+            order.append(task.task_id)
+        return shots[order.index(task.task_id) + 1]
+
+    fake_acedata.video_factory = video_of
+    await bot_harness.start()
+    first = await run_video(fake_discord, {"prompt": "a fox runs under a blue sky"})
+    upload = await delivered_upload(fake_discord, first)
+    result = fake_discord.messages[int(upload.response["id"])]
+    labels = {b.get("label") for b in buttons(result)}
+    assert "Next shot" in labels and "Stitch" not in labels  # one shot is not a story yet
+    first_job = job_actions(result)["next"]
+
+    click = await fake_discord.send_component_click(result, f"kling:next:{first_job}")
+    assert (await click.response()).json["type"] == 9  # a modal
+    second = await fake_discord.send_modal_submit(
+        f"kling-next-modal:{first_job}", {"prompt": "the fox stops and looks back"}
+    )
+    await eventually(lambda: len(fake_acedata.tasks) == 2, "the next shot's paid request")
+    request = list(fake_acedata.tasks.values())[1].request
+    assert request["action"] == "image2video" and request["prompt"] == "the fox stops and looks back"
+    frame = Image.open(io.BytesIO(_attachment_by_url(fake_discord, request["start_image_url"]).data))
+    assert frame.size == SIZE and _close(frame.getpixel((10, 10)), BLUE)  # type: ignore[arg-type]
+
+    is_edit = edits_of(second)
+    second_upload = await fake_discord.wait_for(
+        lambda c: is_edit(c) and any(f.filename.endswith(".mp4") for f in c.files) and c.status == 200,
+        JOB_TIMEOUT,
+    )
+    second_result = fake_discord.messages[int(second_upload.response["id"])]
+    assert {"next", "stitch"} <= set(job_actions(second_result))
+    second_job = job_actions(second_result)["stitch"]
+
+    stitch = await fake_discord.send_component_click(second_result, f"kling:stitch:{second_job}")
+    posted = await stitch.wait_for_call(lambda c: c.route == FOLLOWUP and bool(c.files), JOB_TIMEOUT)
+    assert posted.status == 200 and posted.files[0].filename.endswith(".mp4")
+    joined = posted.files[0].data
+    assert duration_seconds(joined) == pytest.approx(
+        duration_seconds(shots[1]) + duration_seconds(shots[2]), abs=0.15
+    )
+    assert _close(last_frame(joined).getpixel((5, 5)), GREEN)  # type: ignore[arg-type]
+    assert paid_creates(fake_acedata) == 2  # stitching cost nothing
+
+
+async def test_next_shot_on_an_undecodable_video_is_refused_and_costs_nothing(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()  # the fake serves a few bytes that are no video at all
+    first = await run_video(fake_discord, {"prompt": "a fox"})
+    result = fake_discord.messages[int((await delivered_upload(fake_discord, first)).response["id"])]
+    job_id = job_actions(result)["next"]
+    click = await fake_discord.send_component_click(result, f"kling:next:{job_id}")
+    assert (await click.response()).json["type"] == 9
+    submitted = await fake_discord.send_modal_submit(f"kling-next-modal:{job_id}", {"prompt": "more"})
+    text = await ephemeral_refusal(submitted)
+    assert "last frame" in text and "nothing was made or charged" in text
+    assert paid_creates(fake_acedata) == 1
+
+
+# --- buttons on results of any age and place --------------------------------------------------------
+
+
+async def test_rerun_after_the_original_attachment_link_expired(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    image = fake_discord.add_attachment(png_bytes(640, 400), "meadow.png")
+    sent = await run_video(fake_discord, {"prompt": "the grass sways", "start_image": image})
+    result = fake_discord.messages[int((await delivered_upload(fake_discord, sent)).response["id"])]
+    kept = [a for a in result["attachments"] if a["filename"].startswith("start-frame")]
+    assert kept, "the start frame is kept on the result message"
+
+    old_url = image.url
+    fake_discord.expire_attachment_links()  # a day later
+    rerun = await fake_discord.send_component_click(result, f"kling:rerun:{job_actions(result)['rerun']}")
+    await delivered_upload(fake_discord, rerun)
+
+    second = list(fake_acedata.tasks.values())[1].request
+    assert second["start_image_url"] != old_url
+    assert second["start_image_url"] == fake_discord.attachments[int(kept[0]["id"])].url  # freshly signed
+    assert paid_creates(fake_acedata) == 2
+
+
+async def test_buttons_on_a_result_sent_by_dm_work(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = 1.5
+    await bot_harness.start()
+    sent = await run_video(fake_discord, {"prompt": "a paper boat in rain"})
+    await expire_after_launch(fake_discord, sent)
+    fake_discord.forbid_channel(int(sent.payload["channel_id"]))
+    dm_post = await fake_discord.wait_for(
+        lambda c: (
+            c.method == "POST"
+            and c.route == CHANNEL_POST
+            and bool(c.files)
+            and c.status == 200
+            and fake_discord.dm_channel_by_id(int(c.path.split("/")[-2])) is not None
+        ),
+        JOB_TIMEOUT,
+    )
+    dm_message = fake_discord.messages[int(dm_post.response["id"])]
+    job_id = job_actions(dm_message)["rerun"]
+
+    rerun = await fake_discord.send_component_click(dm_message, f"kling:rerun:{job_id}")
+    assert (await rerun.response()).json["type"] == 5  # accepted, not "I can't find that job"
+    await eventually(lambda: paid_creates(fake_acedata) == 2, "the rerun's paid request")
+    await delivered_upload(fake_discord, rerun)
+
+    remix = await fake_discord.send_component_click(dm_message, f"kling:remix:{job_id}")
+    assert (await remix.response()).json["type"] == 9
+    changed = await fake_discord.send_modal_submit(
+        f"kling-remix-modal:{job_id}", {"prompt": "a paper boat in snow", "settings": "--ar 1:1 --d 10"}
+    )
+    await eventually(lambda: paid_creates(fake_acedata) == 3, "the remix's paid request")
+    request = list(fake_acedata.tasks.values())[2].request
+    assert (request["prompt"], request["aspect_ratio"], request["duration"]) == (
+        "a paper boat in snow",
+        "1:1",
+        10,
+    )
+    await delivered_upload(fake_discord, changed)

@@ -105,6 +105,8 @@ class FakeAceData:
         self.token = token or f"fake-acedata-{uuid.uuid4().hex}"
         self.render_seconds = render_seconds
         self.video_bytes = video_bytes
+        #: When set, the bytes served for a finished task (e.g. a real MP4 made with PyAV).
+        self.video_factory: Callable[[FakeTask], bytes] | None = None
         self.next_outcome: OutcomeRule = "succeed"
         self.failure: tuple[str, str] = DEFAULT_FAILURE
         #: When True every create is refused with 403 `used_up`, as AceData does on an empty balance.
@@ -333,6 +335,8 @@ class FakeAceData:
         task = self.tasks.get(name.removesuffix(".mp4"))
         if task is None or task.outcome != "succeed" or task.finished_at is None:
             return web.Response(status=404, text="not found")
+        if self.video_factory is not None:
+            return web.Response(body=self.video_factory(task), content_type="video/mp4")
         data = (_MP4_HEADER + b"\x00" * max(0, self.video_bytes))[: self.video_bytes]
         return web.Response(body=data, content_type="video/mp4")
 
