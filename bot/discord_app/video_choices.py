@@ -163,7 +163,7 @@ def cheapest_cost(costs: CostTable, limits: GuildLimits, model: Model) -> float 
 
 
 def model_label(model: Model, limits: GuildLimits, costs: CostTable) -> str:
-    """`kling-v3 · best quality, with sound · 3–15 s · sound · from 4.2 credits`."""
+    """`kling-v3 · best quality, with sound · 3–15 s · sound · from ~4.2 credits (est.)`."""
     parts = [model.value]
     strength = MODEL_STRENGTHS.get(model.value)
     if strength:
@@ -175,7 +175,7 @@ def model_label(model: Model, limits: GuildLimits, costs: CostTable) -> str:
         parts.append("references")
     price = cheapest_cost(costs, limits, model)
     if price is not None:
-        parts.append(f"from {price:g} credits")
+        parts.append(f"from ~{price:g} credits (est.)")
     return " · ".join(p for p in parts if p)[:CHOICE_NAME_LIMIT]
 
 

@@ -5,6 +5,7 @@ cannot raise, and the loud warning when spending is unlimited."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.e2e.scenario_helpers import (
     paid_creates,
     run_video,
 )
+from tests.e2e.test_check_command import _run_check
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
@@ -208,3 +210,21 @@ async def test_a_malformed_cap_stops_the_bot_naming_the_setting(
     assert await asyncio.wait_for(process.wait(), 30) == 2
     assert "GLOBAL_DAILY_CREDITS" in process.output
     assert paid_creates(fake_acedata) == 0
+
+
+async def test_check_reports_the_caps_and_says_loudly_when_spending_is_unlimited(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    code, output = await _run_check(harness)
+    assert code == 0, output
+    assert "GLOBAL_DAILY_CREDITS=100000" in output and "UNLIMITED" not in output
+    code, output = await _run_check(
+        harness,
+        SERVER_DAILY_CREDITS="none",
+        SERVER_MONTHLY_CREDITS="none",
+        GLOBAL_DAILY_CREDITS="none",
+        GLOBAL_MONTHLY_CREDITS="none",
+    )
+    assert code == 0, output
+    assert "SPENDING IS UNLIMITED" in output
