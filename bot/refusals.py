@@ -10,4 +10,14 @@ from __future__ import annotations
 
 
 class MemberRefusal(Exception):
-    """A request turned down before anything was spent. `str()` is the sentence the member reads."""
+    """A request turned down before anything was spent. `str()` is the sentence the member reads.
+
+    `message` may hold `{name}` fields filled from `values`: the unfilled English text is the message
+    id its translation is looked up by (mark it with `bot.discord_app.i18n.N_` where it is written
+    if that module may be imported there, or list it in the catalog by hand).
+    """
+
+    def __init__(self, message: str = "", /, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message_id = message
+        self.values = values

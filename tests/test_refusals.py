@@ -49,6 +49,7 @@ class _Response:
 
 class _Interaction:
     command = None
+    locale = "en-US"
 
     def __init__(self) -> None:
         self.response = _Response()

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discord_app.error_handler import on_app_command_error
+from bot.discord_app.i18n import CatalogTranslator
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
@@ -126,6 +127,7 @@ class KlingBot(commands.Bot):
             base_interval=settings.POLL_INTERVAL_SECONDS,
             max_interval=settings.POLL_MAX_INTERVAL_SECONDS,
         )
+        await self.tree.set_translator(CatalogTranslator())
         for name in extension_names():
             await self.load_extension(name)
         # Resume here, not in on_ready: on_ready fires again after every gateway reconnect.
@@ -139,7 +141,14 @@ class KlingBot(commands.Bot):
         guild = discord.Object(self.settings.DEV_GUILD_ID) if self.settings.DEV_GUILD_ID else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # The translated payload, so a changed catalog re-syncs as a changed description would.
+        translator = self.tree.translator
+        commands_here = self.tree.get_commands(guild=guild)
+        payload = (
+            [await command.get_translated_payload(self.tree, translator) for command in commands_here]
+            if translator is not None
+            else [command.to_dict(self.tree) for command in commands_here]
+        )
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
         marker = self.settings.DATABASE_PATH.with_name(
             f"{self.settings.DATABASE_PATH.name}.commands-{guild.id if guild else 'global'}"

@@ -9,10 +9,17 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord_app.i18n import N_
 from bot.discord_app.replies import refuse
 from bot.refusals import MemberRefusal
 
 log = logging.getLogger(__name__)
+
+ONLY_WITH_PERMISSION = N_("Only members with **{permission}** can do that.")
+ONLY_IN_A_SERVER = N_("This command only works in a server.")
+NOT_HERE = N_("You can't use this command here.")
+SLOW_DOWN = N_("Slow down: try again in {seconds} s.")
+SOMETHING_WENT_WRONG = N_("Something went wrong on my side. Nothing was charged; please try again.")
 
 
 async def on_app_command_error(
@@ -27,21 +34,21 @@ async def reply_to_error(interaction: discord.Interaction[Any], error: BaseExcep
     """One place that turns an error into a reply the member can act on: slash commands (through
     the tree's hook), buttons and forms all end here."""
     if isinstance(error, MemberRefusal):
-        await refuse(interaction, str(error))
+        await refuse(interaction, error.message_id, **error.values)
         return
     if isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
-        await refuse(interaction, f"Only members with **{needed.replace('Guild', 'Server')}** can do that.")
+        await refuse(interaction, ONLY_WITH_PERMISSION, permission=needed.replace("Guild", "Server"))
         return
     if isinstance(error, app_commands.NoPrivateMessage):
-        await refuse(interaction, "This command only works in a server.")
+        await refuse(interaction, ONLY_IN_A_SERVER)
         return
     if isinstance(error, app_commands.CheckFailure):
-        await refuse(interaction, str(error) or "You can't use this command here.")
+        await refuse(interaction, str(error) or NOT_HERE)
         return
     if isinstance(error, app_commands.CommandOnCooldown):
-        await refuse(interaction, f"Slow down: try again in {error.retry_after:.0f} s.")
+        await refuse(interaction, SLOW_DOWN, seconds=f"{error.retry_after:.0f}")
         return
     what = f"command {interaction.command.name}" if interaction.command else "a button or form"
     log.error("%s failed", what, exc_info=error)
-    await refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
+    await refuse(interaction, SOMETHING_WENT_WRONG)

@@ -16,6 +16,7 @@ from typing import Any
 import discord
 
 from bot.discord_app.confirmation import ask_to_confirm
+from bot.discord_app.i18n import N_
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
@@ -25,6 +26,16 @@ from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
 log = logging.getLogger(__name__)
+
+ONLY_IN_SERVERS = N_("Videos can only be made in a server, not in DMs.")
+MISSING_PERMISSIONS = N_(
+    "I can't post videos in this channel: I'm missing **{permissions}**. "
+    "Ask a moderator to grant them, or use another channel."
+)
+TOO_BUSY = N_(
+    "I'm very busy right now and couldn't record your request. "
+    "Nothing was charged; please try again in a moment."
+)
 
 #: What the bot needs in the channel to show progress and deliver a video.
 REQUIRED_CHANNEL_PERMISSIONS = {
@@ -130,17 +141,13 @@ async def launch(
     """
     guild_id = interaction.guild_id or (home.guild_id if home is not None else None)
     if guild_id is None:
-        await refuse(interaction, "Videos can only be made in a server, not in DMs.")
+        await refuse(interaction, ONLY_IN_SERVERS)
         return
     if await refuse_outside_allowed_servers(services, interaction, guild_id):
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
-        await refuse(
-            interaction,
-            "I can't post videos in this channel: I'm missing **" + "**, **".join(missing) + "**. "
-            "Ask a moderator to grant them, or use another channel.",
-        )
+        await refuse(interaction, MISSING_PERMISSIONS, permissions="**, **".join(missing))
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.
@@ -178,11 +185,7 @@ async def launch(
         log.info("interaction %s already has a job; ignoring the repeat", interaction.id)
         return
     except StorageBusy:
-        await refuse(
-            interaction,
-            "I'm very busy right now and couldn't record your request. "
-            "Nothing was charged; please try again in a moment.",
-        )
+        await refuse(interaction, TOO_BUSY)
         return
     job = admission.job
     assert job is not None

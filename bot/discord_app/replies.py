@@ -8,19 +8,22 @@ from typing import Any
 
 import discord
 
+from bot.discord_app.i18n import t
+
 log = logging.getLogger(__name__)
 
 #: Discord's message limit is 2000; leave room so a refusal is never cut mid-sentence by Discord.
 REFUSAL_LIMIT = 1900
 
 
-async def refuse(interaction: discord.Interaction[Any], text: str) -> None:
-    """Tell only the member, whatever state the interaction is in (Red-DiscordBot's pattern).
+async def refuse(interaction: discord.Interaction[Any], text: str, **values: object) -> None:
+    """Tell only the member, in their language, whatever state the interaction is in
+    (Red-DiscordBot's pattern). `text` is English with optional `{name}` fields from `values`.
 
     After a public defer the first follow-up would replace the public "thinking" message and
     ignore the ephemeral flag, so that message is deleted first.
     """
-    text = text[:REFUSAL_LIMIT]
+    text = t(interaction.locale, text, **values)[:REFUSAL_LIMIT]
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)

@@ -1,0 +1,103 @@
+"""`python -m bot.discord_app.catalogs update`: collect every translatable message id (the command
+tree of the loaded cogs and the replies marked with `N_()`) into `messages.pot` and merge it into each
+shipped catalog. New ids arrive untranslated; a test fails until they are translated."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+from bot.config import load_settings
+from bot.discord_app.client import KlingBot, extension_names
+from bot.discord_app.i18n import (
+    DOMAIN,
+    LOCALES_DIR,
+    SHIPPED_LOCALES,
+    CommandString,
+    command_strings,
+    marked_messages,
+)
+from bot.storage import open_store
+
+
+async def bot_command_strings() -> list[CommandString]:
+    """Every string of every command, from the cogs loaded into a bot that never connects."""
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(
+            _env_file=None,
+            DISCORD_TOKEN="unused",
+            ACEDATA_API_TOKEN="unused",
+            DATABASE_PATH=Path(folder) / "strings.sqlite3",
+        )
+        store = await open_store(settings.DATABASE_PATH)
+        try:
+            bot = KlingBot(settings, store)
+            for name in extension_names():
+                await bot.load_extension(name)
+            strings = list(command_strings(bot.tree.get_commands()))
+        finally:
+            await store.close()
+    unique: dict[tuple[str, str], CommandString] = {}
+    for string in strings:
+        unique.setdefault((string.text, string.kind), string)
+    return list(unique.values())
+
+
+def _import_every_module() -> None:
+    """`N_()` marks register on import: import every module of the bot and its cogs."""
+    import importlib
+    import pkgutil
+
+    import bot
+
+    for module in pkgutil.walk_packages(bot.__path__, prefix="bot."):
+        if module.name != "bot.__main__":
+            importlib.import_module(module.name)
+    for name in extension_names():
+        importlib.import_module(name)
+
+
+async def all_message_ids() -> list[str]:
+    _import_every_module()
+    ids = [string.text for string in await bot_command_strings()]
+    return list(dict.fromkeys([*ids, *marked_messages()]))
+
+
+def update_catalogs(message_ids: list[str], folder: Path = LOCALES_DIR) -> None:
+    """Write messages.pot and merge it into each shipped catalog (new ids arrive untranslated)."""
+    template = Catalog(project="kling-discord-bot", domain=DOMAIN)
+    for msgid in message_ids:
+        template.add(msgid)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{DOMAIN}.pot").open("wb") as handle:
+        write_po(handle, template, omit_header=False, sort_output=False)
+    for directory in SHIPPED_LOCALES.values():
+        path = folder / directory / "LC_MESSAGES" / f"{DOMAIN}.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=directory)
+        else:
+            catalog = Catalog(locale=directory, project="kling-discord-bot", domain=DOMAIN)
+        catalog.update(template, no_fuzzy_matching=True)
+        with path.open("wb") as handle:
+            write_po(handle, catalog, sort_output=False, ignore_obsolete=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] != ["update"]:
+        print("usage: python -m bot.discord_app.catalogs update", file=sys.stderr)
+        return 2
+    ids = asyncio.run(all_message_ids())
+    update_catalogs(ids)
+    print(f"{len(ids)} messages; catalogs updated in {LOCALES_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
