@@ -365,7 +365,9 @@ activity AS (
     SELECT COUNT(*) FILTER (WHERE member_id = :member) AS member_active_jobs,
            COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
            COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
-      FROM jobs
+      -- Pinned: without statistics SQLite prefers the covering (guild, member, state) index, which
+      -- reads the server's whole history instead of its few active jobs.
+      FROM jobs INDEXED BY jobs_by_guild_state
      WHERE guild_id = :guild AND state IN {_sql_states(ACTIVE_STATES)}
 ),
 latest AS (
