@@ -24,7 +24,7 @@ COPY bot ./bot
 COPY cogs ./cogs
 RUN pip install --no-deps .
 
-USER bot
+USER 10001:10001
 VOLUME ["/data"]
 
 # The bot handles SIGTERM itself (clean shutdown; running jobs resume at the next start).

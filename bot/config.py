@@ -5,10 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.kling.models import Model
+from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
 
@@ -45,7 +54,7 @@ class Settings(BaseSettings):
     DEV_GUILD_ID: int | None = None
     LOG_LEVEL: str = "INFO"
 
-    POLL_INTERVAL_SECONDS: float = Field(default=5.0, gt=0)
+    POLL_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     POLL_MAX_INTERVAL_SECONDS: float = Field(default=30.0, gt=0)
     JOB_DEADLINE_SECONDS: float = Field(default=1800.0, gt=0)
     TOKEN_HANDOFF_AFTER_SECONDS: float = Field(default=840.0, ge=0, le=900)
@@ -54,6 +63,30 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
+    CALLBACK_HOST: str = "0.0.0.0"
+    CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
+    #: Run every command against a simulated AceData inside the bot: nothing is sent or paid.
+    SIMULATE_ACEDATA: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _simulation_needs_no_token(cls, data: Any) -> Any:
+        """With SIMULATE_ACEDATA on, ACEDATA_API_TOKEN may be left out: nothing is sent to AceData."""
+        if not isinstance(data, dict):
+            return data
+        simulate = str(data.get("SIMULATE_ACEDATA", "")).strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "t",
+            "y",
+        }
+        token = data.get("ACEDATA_API_TOKEN")
+        if simulate and (token is None or (isinstance(token, str) and not token.strip())):
+            return {**data, "ACEDATA_API_TOKEN": SIMULATED_TOKEN}
+        return data
 
     # --- the operator's money (see README "Budgets") --------------------------------------------
     #: Servers that may use the bot; empty = any server the bot is in.
@@ -75,7 +108,12 @@ class Settings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator(
-        "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DEV_GUILD_ID", "CREDIT_COSTS_FILE", mode="before"
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "DEV_GUILD_ID",
+        "CREDIT_COSTS_FILE",
+        "CALLBACK_PUBLIC_URL",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -154,6 +192,10 @@ class Settings(BaseSettings):
     def uncapped_spending(self) -> list[str]:
         """The credit caps the operator removed (`none`), by setting name."""
         return [name for name in CREDIT_CAP_SETTINGS if getattr(self, name) is None]
+
+    @property
+    def callback_public_url(self) -> str | None:
+        return str(self.CALLBACK_PUBLIC_URL).rstrip("/") if self.CALLBACK_PUBLIC_URL else None
 
     @property
     def discord_api_base(self) -> str | None:

@@ -2,8 +2,11 @@
 
 Order (docs/reference/discord-bot-constraints.md §4.3): the declared size and type first (no
 download), then a capped download, then real decoding with Pillow restricted to JPEG and PNG, then
-dimensions and shape. Every refusal is an `AttachmentRefused` whose `str()` is a sentence the member
-can act on.
+dimensions and shape. Animated pictures are refused, not cut to their first frame: GIF and WebP are
+not accepted formats at all, and an animated PNG (APNG, which Discord labels image/png) is refused
+with a sentence saying so, because which frame AceData would take is not documented and the member
+should choose the frame. Every refusal is an `AttachmentRefused` whose `str()` is a sentence the
+member can act on.
 
 The attachment URL is used exactly as Discord gave it (it is not typed by the member), but only
 over http(s) and without following redirects.
@@ -37,8 +40,11 @@ MAX_IMAGE_PIXELS = 40_000_000
 FRAME_ASPECT_TOLERANCE = 0.02
 #: AceData's limit for a reference video in `video_list`.
 MAX_VIDEO_BYTES = 200 * MB
-#: Whole-download budget: httpx's own timeouts only bound the wait between two chunks.
-DOWNLOAD_DEADLINE_SECONDS = 30.0
+#: Whole-download budget: httpx's own timeouts only bound the wait between two chunks. Discord's CDN
+#: serves a 10 MB picture in a second or two; one that has not arrived after 12 s (under 1 MB/s) is
+#: not coming, and the member, who sees only "thinking…" meanwhile, hears so 12 s after asking
+#: rather than 30 (nothing is reserved or paid by then).
+DOWNLOAD_DEADLINE_SECONDS = 12.0
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/x-png"})
@@ -91,7 +97,10 @@ def _extension(name: str) -> str:
     return PurePosixPath(name).suffix.lower()
 
 
-def _check_size(size: int, max_bytes: int, *, label: str, kind: str, advice: str) -> None:
+def _check_size(size: int | None, max_bytes: int, *, label: str, kind: str, advice: str) -> None:
+    if size is None:
+        # Not declared (a file rebuilt from a stored job): the capped download enforces `max_bytes`.
+        return
     if size > max_bytes:
         raise AttachmentRefused(
             f"{_named(label)} is {_megabytes(size)}, but {kind} can be at most {_megabytes(max_bytes)}. "
@@ -103,7 +112,7 @@ def _check_size(size: int, max_bytes: int, *, label: str, kind: str, advice: str
 
 
 def check_declared(
-    name: str, size: int, content_type: str | None, *, label: str, max_bytes: int = MAX_IMAGE_BYTES
+    name: str, size: int | None, content_type: str | None, *, label: str, max_bytes: int = MAX_IMAGE_BYTES
 ) -> None:
     """Refuse an image from Discord's metadata alone, before anything is downloaded."""
     _check_size(
@@ -131,7 +140,7 @@ def check_declared(
 
 
 def check_video_reference(
-    name: str, size: int, content_type: str | None, *, label: str = "reference_video"
+    name: str, size: int | None, content_type: str | None, *, label: str = "reference_video"
 ) -> None:
     """Refuse a reference video from its metadata (MP4/MOV, at most 200 MB). Its content is AceData's
     to judge: decoding video is out of scope here."""
@@ -227,6 +236,10 @@ async def download_capped(
         ) from None
 
 
+class _Animated(Exception):
+    """An animated picture (APNG): refused, never silently cut to one frame."""
+
+
 def _decode(data: bytes) -> tuple[int, int, str]:
     """Open, verify and fully decode; returns (width, height, format). Raises Pillow's errors."""
     formats = list(ACCEPTED_FORMATS)
@@ -239,6 +252,9 @@ def _decode(data: bytes) -> tuple[int, int, str]:
             if width * height > MAX_IMAGE_PIXELS:
                 # Before any pixel buffer exists: only the header has been read.
                 raise Image.DecompressionBombError(f"{width}x{height}")
+            if getattr(probe, "is_animated", False):
+                # An APNG: which frame a renderer shows first is the member's guess, not ours.
+                raise _Animated(kind)
             probe.verify()
         # verify() leaves the image unusable; a fresh open + load() catches truncated pixel data.
         with Image.open(BytesIO(data), formats=formats) as image:
@@ -254,6 +270,12 @@ def inspect_image(data: bytes, *, label: str) -> ImageInfo:
         raise AttachmentRefused(
             f"{_named(label)} has far too many pixels to process. Please resize it (for example to at "
             "most 4096 px on the longest side) and upload it again.",
+            label=label,
+        ) from None
+    except _Animated:
+        raise AttachmentRefused(
+            f"{_named(label)} is an animated picture. A video frame must be a still image: please save "
+            "the frame you want as a plain PNG or JPG and upload that.",
             label=label,
         ) from None
     except UnidentifiedImageError:
@@ -303,7 +325,7 @@ async def preflight_image(
     *,
     url: str,
     name: str,
-    size: int,
+    size: int | None,
     content_type: str | None,
     label: str,
     max_bytes: int = MAX_IMAGE_BYTES,

@@ -19,13 +19,14 @@ from discord.ext import commands
 
 from bot import video_edit
 from bot.discord_app import button_texts as texts
+from bot.discord_app.access import JobForm, JobRight, job_action_refusal
 from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.job_files import job_message, renewed_order, video_attachment
 from bot.discord_app.launch import Home, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.delivery import START_FRAME, fetch_video
+from bot.jobs.delivery import START_FRAME, fetch_video_bytes
 from bot.jobs.inline_flags import flags_for
 from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
 from bot.kling.capabilities import supports_extend, takes_start_frame
@@ -35,9 +36,19 @@ from bot.storage.base import Job, JobState
 VIDEO_READ_CAP = 100 * 1024 * 1024
 
 
-def _can_manage(interaction: discord.Interaction[Any], job: Job) -> bool:
-    permissions = interaction.permissions
-    return interaction.user.id == job.member_id or permissions.manage_messages or permissions.manage_guild
+#: Button action -> who may use it (bot/discord_app/access.py). A repeat builds a job from the
+#: member's own prompt and frames, so it is theirs (or a moderator's) to make.
+ACTION_RIGHTS = {
+    JobAction.RERUN: JobRight.OWNER_OR_MODERATOR,
+    JobAction.REMIX: JobRight.OWNER_OR_MODERATOR,
+    JobAction.NEXT_SHOT: JobRight.OWNER_OR_MODERATOR,
+    JobAction.STITCH: JobRight.OWNER_OR_MODERATOR,
+    JobAction.EXTEND: JobRight.SERVER_MEMBER,
+    JobAction.DELETE: JobRight.OWNER_OR_MODERATOR,
+    JobAction.CANCEL: JobRight.OWNER_OR_MODERATOR,
+}
+#: How a refusal names the action ("Only the member who made this video or a moderator can … it").
+ACTION_WORDS = {JobAction.NEXT_SHOT: "add a next shot to"}
 
 
 def _home(interaction: discord.Interaction[Any], job: Job) -> Home | None:
@@ -64,12 +75,13 @@ def _settings_input(job: Job, *, for_next_shot: bool = False) -> discord.ui.Text
     )
 
 
-class RemixModal(discord.ui.Modal):
+class RemixModal(JobForm):
     """The prompt and the main settings, the settings written as inline parameters."""
 
-    def __init__(self, job: Job) -> None:
-        super().__init__(title=texts.REMIX_TITLE, custom_id=f"kling-remix-modal:{job.id}")
-        self.job = job
+    def __init__(self, job: Job, opener: discord.Interaction[Any]) -> None:
+        super().__init__(
+            job, opener, kind="remix", title=texts.REMIX_TITLE, right=ACTION_RIGHTS[JobAction.REMIX]
+        )
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=texts.PROMPT_LABEL,
             custom_id="prompt",
@@ -100,12 +112,18 @@ class RemixModal(discord.ui.Modal):
         )
 
 
-class NextShotModal(discord.ui.Modal):
+class NextShotModal(JobForm):
     """What happens next; the shot starts from the last frame of this video."""
 
-    def __init__(self, job: Job) -> None:
-        super().__init__(title=texts.NEXT_TITLE, custom_id=f"kling-next-modal:{job.id}")
-        self.job = job
+    def __init__(self, job: Job, opener: discord.Interaction[Any]) -> None:
+        super().__init__(
+            job,
+            opener,
+            kind="next",
+            title=texts.NEXT_TITLE,
+            right=ACTION_RIGHTS[JobAction.NEXT_SHOT],
+            action=ACTION_WORDS[JobAction.NEXT_SHOT],
+        )
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label=texts.NEXT_PROMPT_LABEL,
             custom_id="prompt",
@@ -160,6 +178,7 @@ class NextShotModal(discord.ui.Modal):
             parent_job_id=job.id,
             story_parent_id=job.id,
             home=_home(interaction, job),
+            keep_frames_on_message=False,  # the frame is on the message already
         )
 
 
@@ -172,8 +191,7 @@ async def _read_video(bot: KlingBot, job: Job, interaction: discord.Interaction[
     url = await _video_url(bot, job, interaction)
     if url is None:
         return None
-    video = await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
-    return video.data
+    return await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
 
 
 def _megabytes(size: float) -> str:
@@ -203,11 +221,12 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         if await refuse_outside_allowed_servers(bot.services, interaction):
             return
         job = await bot.services.store.get_job(self.job_id)
-        in_its_server = job is not None and job.guild_id == interaction.guild_id
-        # A result sent by DM: only the member it was made for can use its buttons there.
-        in_its_dm = job is not None and interaction.guild_id is None and interaction.user.id == job.member_id
-        if job is None or not (in_its_server or in_its_dm):
-            await refuse(interaction, texts.NO_JOB)
+        # The server (or, for a result sent by DM, its member), the right for this button and the
+        # message it sits on: bot/discord_app/access.py.
+        word = ACTION_WORDS.get(self.action, self.action.value)
+        refusal = job_action_refusal(interaction, job, ACTION_RIGHTS[self.action], action=word)
+        if refusal is not None or job is None:
+            await refuse(interaction, refusal or texts.NO_JOB)
             return
         if await refuse_outside_allowed_servers(bot.services, interaction, job.guild_id):
             return
@@ -219,13 +238,13 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
 
     async def _remix(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        await interaction.response.send_modal(RemixModal(job))
+        await interaction.response.send_modal(RemixModal(job, interaction))
 
     async def _next_shot(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         if not takes_start_frame(job.request.model):
             await refuse(interaction, texts.NO_START_FRAME.format(model=job.request.model.value))
             return
-        await interaction.response.send_modal(NextShotModal(job))
+        await interaction.response.send_modal(NextShotModal(job, interaction))
 
     async def _stitch(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         shots = await bot.services.store.story(job.id)
@@ -251,7 +270,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             url = attachment.url if attachment is not None else shot.video_url
             data = None
             if url is not None:
-                data = (await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)).data
+                data = await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
             if data is None:
                 await refuse(interaction, texts.SHOT_GONE.format(number=number))
                 return
@@ -295,9 +314,6 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        if not _can_manage(interaction, job):
-            await refuse(interaction, texts.DELETE_NOT_YOURS)
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             if interaction.message is not None:
@@ -307,9 +323,6 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await interaction.followup.send(texts.DELETE_FAILED, ephemeral=True)
 
     async def _cancel(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
-        if not _can_manage(interaction, job):
-            await refuse(interaction, texts.CANCEL_NOT_YOURS)
-            return
         if job.state is not JobState.QUEUED:
             await refuse(interaction, texts.ALREADY_STARTED)
             return

@@ -66,7 +66,8 @@ class HistoryView(discord.ui.View):
             limit=PAGE_SIZE,
             offset=self.page * PAGE_SIZE,
         )
-        shown = history_page(query, jobs, page=self.page, total=self.total)
+        parents = await self.store.story_parents([job.id for job in jobs])
+        shown = history_page(query, jobs, page=self.page, total=self.total, story_parents=parents)
         self._lay_out(shown)
         return shown
 

@@ -30,6 +30,8 @@ class RecordingNotifier:
 
     progress_calls: list[Job] = field(default_factory=list)
     deliveries: list[tuple[Job, VideoFile]] = field(default_factory=list)
+    #: The bytes of each delivered file, read while it still existed (the runner removes it after).
+    received: dict[str, bytes] = field(default_factory=dict)
     failures: list[Job] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
     fail_progress: bool = False
@@ -41,6 +43,8 @@ class RecordingNotifier:
 
     async def delivered(self, job: Job, video: VideoFile) -> None:
         self.deliveries.append((job, video))
+        if video.path is not None:
+            self.received[job.id] = video.path.read_bytes()
 
     async def failed(self, job: Job) -> None:
         self.failures.append(job)

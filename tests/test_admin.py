@@ -438,6 +438,9 @@ class FakeHistoryStore:
         self.calls.append({"guild_id": guild_id, "limit": limit, "offset": offset, **filters})
         return self.jobs[offset : offset + limit]
 
+    async def story_parents(self, job_ids: Any) -> dict[str, str]:
+        return {}
+
 
 async def test_history_view_has_rerun_buttons_and_page_buttons_at_the_bounds() -> None:
     store = FakeHistoryStore([job(n) for n in range(1, 8)])

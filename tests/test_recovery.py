@@ -234,3 +234,18 @@ async def test_restart_before_the_create_was_sent_queues_the_job_again(
         assert second.notifier.failures == []  # nobody was told "could not confirm"
     finally:
         await second.close()
+
+
+async def test_nothing_is_shown_to_the_member_between_the_claim_and_the_create(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    admission = await pipeline.service.admit(requester(), video_request("quiet until sent"))
+    assert admission.job is not None
+    await pipeline.runner.start_queued(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()
+
+    assert job.state is JobState.DELIVERED
+    # Every notification of this job came before its claim (queued) or after its create (running on).
+    shown = [seen.state for seen in pipeline.notifier.progress_calls if seen.id == job.id]
+    assert JobState.SUBMITTING not in shown

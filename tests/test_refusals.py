@@ -43,7 +43,7 @@ class _Response:
     def is_done(self) -> bool:
         return False
 
-    async def send_message(self, text: str, *, ephemeral: bool) -> None:
+    async def send_message(self, text: str, *, ephemeral: bool, **_: object) -> None:
         self.sent.append((text, ephemeral))
 
 

@@ -15,14 +15,17 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.i18n import CatalogTranslator
+from bot.discord_app.input_guard import GuardedTree
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
 from bot.discord_app.services import Services
+from bot.jobs.callbacks import CallbackReceiver, CallbackTokens
 from bot.jobs.circuit import Circuit
 from bot.jobs.poller import Poller
 from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
+from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
 from bot.quota.costs import load_cost_table
 from bot.quota.models import OperatorBudget
 from bot.storage.base import Store
@@ -60,9 +63,12 @@ class KlingBot(commands.Bot):
     poller: Poller
     circuit: Circuit
     services: Services
+    callbacks: CallbackReceiver | None = None
 
     def __init__(self, settings: Settings, store: Store) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
+        # No pings unless a message names whom it may ping (the member, when their video is ready):
+        # replies quote member input. The guarded tree refuses DMs and undeclared choices first.
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -70,6 +76,7 @@ class KlingBot(commands.Bot):
             # No message the bot sends pings anyone unless that send opts in (the result that
             # mentions its member does): echoed member input can never ping a role or @everyone.
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=GuardedTree,
         )
         self.settings = settings
         self.store = store
@@ -78,12 +85,20 @@ class KlingBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
+        base_url = settings.acedata_base_url
+        mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        if settings.SIMULATE_ACEDATA:
+            # The simulated AceData answers in this process, for its own host only; the same client
+            # downloads its videos. Discord and attachments still go over the network as usual.
+            mounts[f"all://{SIMULATED_HOST}"] = SimulatedAceData()
+            base_url = SIMULATED_BASE_URL
+            log.warning(
+                "SIMULATE_ACEDATA is on: AceData is simulated in this process; nothing is sent or paid"
+            )
         self.http_client = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False
+            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False, mounts=mounts
         )
-        self.kling = KlingClient(
-            self.http_client, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN
-        )
+        self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
         messenger = DiscordMessenger(
             self,
             self.store,
@@ -128,6 +143,18 @@ class KlingBot(commands.Bot):
             max_interval=settings.POLL_MAX_INTERVAL_SECONDS,
         )
         await self.tree.set_translator(CatalogTranslator())
+        public_url = settings.callback_public_url
+        if public_url is not None:
+            self.callbacks = CallbackReceiver(
+                store=self.store,
+                tokens=CallbackTokens(settings.ACEDATA_API_TOKEN),
+                public_url=public_url,
+                on_hint=self.poller.poke,
+                host=settings.CALLBACK_HOST,
+                port=settings.CALLBACK_PORT,
+            )
+            await self.callbacks.start()
+            runner.callback_url_for = self.callbacks.url_for
         for name in extension_names():
             await self.load_extension(name)
         # Resume here, not in on_ready: on_ready fires again after every gateway reconnect.
@@ -167,6 +194,8 @@ class KlingBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop cleanly: jobs stay resumable, so nothing is marked failed on the way out."""
+        if self.callbacks is not None:
+            await self.callbacks.stop()
         if hasattr(self, "poller"):
             await self.poller.stop()
         if hasattr(self, "circuit"):

@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot.discord_app.i18n import N_
 from bot.discord_app.replies import refuse
+from bot.echo import excerpt
 from bot.refusals import MemberRefusal
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,13 @@ async def reply_to_error(interaction: discord.Interaction[Any], error: BaseExcep
         return
     if isinstance(error, app_commands.CheckFailure):
         await refuse(interaction, str(error) or NOT_HERE)
+        return
+    if isinstance(error, app_commands.TransformerError):
+        # A value of the wrong kind or out of the declared range (Discord's client would not send it).
+        await refuse(
+            interaction,
+            f"{excerpt(str(error.value))} isn't a valid value there. Please pick or type it again.",
+        )
         return
     if isinstance(error, app_commands.CommandOnCooldown):
         await refuse(interaction, SLOW_DOWN, seconds=f"{error.retry_after:.0f}")

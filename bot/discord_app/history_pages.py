@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -132,7 +132,17 @@ class HistoryPage:
     pages: int
 
 
-def _entry_value(job: Job, *, show_member: bool) -> str:
+#: How a Next shot is marked in /history: it continues the shot named here (its number on this page,
+#: or its job id's first characters), so a story reads as a chain.
+STORY_MARK = "🎬 next shot after {shot}"
+
+
+def _story_mark(parent_id: str, numbers: Mapping[str, int]) -> str:
+    shot = f"#{numbers[parent_id]}" if parent_id in numbers else f"job {parent_id[:8]}"
+    return STORY_MARK.format(shot=shot)
+
+
+def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> str:
     request = job.request
     prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else "*(no prompt)*"
     facts = [relative_time(job.created_at), f"~{format_amount(job.cost, LimitUnit.CREDITS)} (est.)"]
@@ -145,11 +155,23 @@ def _entry_value(job: Job, *, show_member: bool) -> str:
         facts.append(f"[Open]({link})")
     if job.state is not JobState.DELIVERED and job.error_code:
         facts.append(f"reason: {neutralise(job.error_code, 40)}")
+    if story:
+        facts.insert(0, story)
     return f"{prompt}\n{' · '.join(facts)}"
 
 
-def history_page(query: HistoryQuery, jobs: Sequence[Job], *, page: int, total: int) -> HistoryPage:
-    """The embed for `jobs`, which are page `page` (0-based) of `total` matching jobs, newest first."""
+def history_page(
+    query: HistoryQuery,
+    jobs: Sequence[Job],
+    *,
+    page: int,
+    total: int,
+    story_parents: Mapping[str, str] | None = None,
+) -> HistoryPage:
+    """The embed for `jobs`, which are page `page` (0-based) of `total` matching jobs, newest first.
+    `story_parents` (job id -> the shot it continues) marks the shots of stories."""
+    parents = story_parents or {}
+    numbers = {job.id: n for n, job in enumerate(jobs[:PAGE_SIZE], start=page * PAGE_SIZE + 1)}
     pages = page_count(total)
     embed = discord.Embed(title=query.title, colour=_HISTORY_COLOUR)
     if query.member_id not in (None, query.invoker_id):
@@ -164,7 +186,9 @@ def history_page(query: HistoryQuery, jobs: Sequence[Job], *, page: int, total: 
             f"{number}. {_STATE_LABELS[job.state]} · {request.model.value} {request.mode.value} "
             f"{request.duration} s"
         )
-        embed.add_field(name=name, value=_entry_value(job, show_member=query.member_id is None), inline=False)
+        story = _story_mark(parents[job.id], numbers) if job.id in parents else None
+        value = _entry_value(job, show_member=query.member_id is None, story=story)
+        embed.add_field(name=name, value=value, inline=False)
         entries.append(HistoryEntry(number, job.id))
     embed.set_footer(text=f"Page {page + 1} of {pages} · {total} video{'s' if total != 1 else ''}")
     return HistoryPage(embed, tuple(entries), page, pages)

@@ -19,6 +19,7 @@ import discord
 from bot.jobs.failures import FailureCode
 from bot.jobs.inline_flags import flags_for
 from bot.kling.models import Action, Mode, VideoRequest
+from bot.kling.simulated import is_simulated_task
 from bot.storage.base import Job, JobState
 
 TITLE_LIMIT = 256
@@ -156,8 +157,15 @@ def _add_request_fields(embed: discord.Embed, request: VideoRequest) -> None:
     embed.add_field(name="Aspect", value=request.aspect_ratio.value)
 
 
+#: Shown under every job the simulated AceData (SIMULATE_ACEDATA) made, so nobody takes it for real.
+SIMULATED_NOTE = "SIMULATED: made by the bot's simulated AceData, not by Kling; nothing was paid"
+
+
 def _footer(embed: discord.Embed, job: Job) -> None:
-    embed.set_footer(text=f"Job {job.id[:8]}")
+    text = f"Job {job.id[:8]}"
+    if is_simulated_task(job.task_id):
+        text += f" · {SIMULATED_NOTE}"
+    embed.set_footer(text=text)
 
 
 def progress_embed(

@@ -7,13 +7,16 @@ carries freshly signed URLs for the frames posted beside the video (`START_FRAME
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import replace
 from typing import Any
 
 import discord
+import httpx
 
-from bot.jobs.delivery import END_FRAME, START_FRAME
+from bot import media
+from bot.jobs.delivery import END_FRAME, START_FRAME, frame_name
 from bot.jobs.orders import AttachmentRef, VideoOrder, order_from_request
 from bot.storage.base import Job
 
@@ -86,3 +89,26 @@ async def renewed_order(
     if end is not None and order.end_image is not None:
         order = replace(order, end_image=ref_of(end))
     return order
+
+
+async def keep_frames(
+    http: httpx.AsyncClient, interaction: discord.Interaction[Any], order: VideoOrder
+) -> None:
+    """Post the order's frames on the job's own (deferred) message, so that even a failure message
+    keeps them where their links can be renewed (Try again and Remix on an old failure). Best effort:
+    the job goes ahead without them, and a later Rerun then says the frame must be attached again."""
+    files = []
+    for role, ref in ((START_FRAME, order.start_image), (END_FRAME, order.end_image)):
+        if ref is None:
+            continue
+        try:
+            data = await media.download_capped(http, ref.url, media.MAX_IMAGE_BYTES, label=role)
+        except media.AttachmentRefused:
+            return
+        files.append(discord.File(io.BytesIO(data), filename=frame_name(role, ref.filename)))
+    if not files:
+        return
+    try:
+        await interaction.edit_original_response(attachments=files)
+    except discord.HTTPException as exc:
+        log.info("could not keep the frames on the job's message (HTTP %s)", exc.status)

@@ -17,6 +17,7 @@ import discord
 
 from bot.discord_app.confirmation import ask_to_confirm
 from bot.discord_app.i18n import N_
+from bot.discord_app.job_files import keep_frames
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder
@@ -129,6 +130,7 @@ async def launch(
     parent_job_id: str | None = None,
     story_parent_id: str | None = None,
     home: Home | None = None,
+    keep_frames_on_message: bool = True,
     confirmed: bool = False,
 ) -> None:
     """Check, acknowledge, admit and start one job for this interaction.
@@ -189,6 +191,8 @@ async def launch(
         return
     job = admission.job
     assert job is not None
+    if keep_frames_on_message and (order.start_image is not None or order.end_image is not None):
+        await keep_frames(services.video_service.http, interaction, order)
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
     notes = [*preflight.warnings, *cost_notes(admission.decision)]

@@ -35,6 +35,7 @@ from bot.quota.policy import (
     parse_whole_number,
     permitted_modes,
 )
+from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
@@ -201,6 +202,15 @@ def _above_ceiling(before: GuildLimits, updates: dict[str, Any], budget: Operato
     return problems
 
 
+def parse_option(option: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
+    """`parse(raw)`, then the option's range from `bot.quota.ranges.LIMIT_RANGES` (if it has one).
+    ValueError's text is what the moderator reads after the option's name."""
+    value = parse(raw)
+    if option in LIMIT_RANGES:
+        check_in_range(option, value)
+    return value
+
+
 def apply_form(
     limits: GuildLimits, form: LimitsForm, *, budget: OperatorBudget | None = None
 ) -> LimitsUpdate:
@@ -217,7 +227,7 @@ def apply_form(
             continue
         target, parse = _PARSED_OPTIONS[option.name]
         try:
-            updates[target] = parse(raw)
+            updates[target] = parse_option(option.name, raw, parse)
         except ValueError as exc:
             problems.append(f"**{option.name}**: {exc}")
     if not problems:
@@ -284,9 +294,10 @@ def _role_cap_value(text: str | None, option: str) -> float | None:
     if text is None or text.strip().lower() == "default":
         return None
     try:
-        return parse_limit_value(text)
+        value: float | None = parse_option(option, text, parse_limit_value)
     except ValueError as exc:
         raise Refusal(f"Nothing was changed. **{option}**: {exc}") from None
+    return value
 
 
 def set_role_cap(

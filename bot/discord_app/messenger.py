@@ -9,9 +9,11 @@ new channel message that mentions the member, or to a DM. No Discord error is re
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,16 @@ log = logging.getLogger(__name__)
 _MESSAGE_GONE_CODES = {10003, 10008, 50001, 50013, 50083, 30046}
 _TOKEN_DEAD_CODES = {10015, 50027}
 _ESTIMATE_CACHE_SECONDS = 300.0
+
+
+def message_nonce(job_id: str, purpose: str) -> str:
+    """The nonce of the one new message `purpose` ("result", "failure") of a job may post.
+
+    discord.py sends it with `enforce_nonce`, so Discord answers a repeat within a few minutes with the
+    message already created instead of a second one: a restart between posting and recording the
+    post cannot show the member the same result twice. Discord caps nonces at 25 characters.
+    """
+    return hashlib.sha256(f"{purpose}:{job_id}".encode()).hexdigest()[:25]
 
 
 @dataclass(slots=True)
@@ -97,7 +109,7 @@ class DiscordMessenger:
         await self._edit(job, content=None, embed=embed, view=view)
 
     async def delivered(self, job: Job, video: VideoFile) -> None:
-        attached = video.data is not None
+        attached = video.path is not None
         member = f"<@{job.member_id}>"
         embed = job_embeds.result_embed(
             job, attached=attached, member_mention=member, too_large=video.too_large
@@ -110,19 +122,21 @@ class DiscordMessenger:
             can_next_shot=takes_start_frame(job.request.model),
             can_stitch=in_story and attached,
         )
+        path, filename = video.path, f"kling-{job.id[:8]}.mp4"
 
         def files() -> list[discord.File]:
-            # The video, and the frames it was made from (kept on the message so Rerun, Remix and
-            # Next shot can renew their links later by fetching it).
-            if not video.data:
+            # The video, opened from its temporary file for each attempt and streamed by discord.py
+            # (never held whole in memory), and the frames it was made from (kept on the message so
+            # Rerun, Remix and Next shot can renew their links later by fetching it).
+            if path is None:
                 return []
-            made = [discord.File(io.BytesIO(video.data), filename=f"kling-{job.id[:8]}.mp4")]
+            made = [discord.File(path, filename=filename)]
             made += [discord.File(io.BytesIO(data), filename=name) for name, data in video.frames]
             return made
 
         if await self._edit(job, content=member, embed=embed, view=view, attachments=files()):
             return
-        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files())
+        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files, purpose="result")
 
     async def failed(self, job: Job) -> None:
         embed = job_embeds.failure_embed(job)
@@ -130,7 +144,7 @@ class DiscordMessenger:
         member = f"<@{job.member_id}>"
         if await self._edit(job, content=member, embed=embed, view=view):
             return
-        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=[])
+        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=list, purpose="failure")
 
     # --- plumbing -------------------------------------------------------------------------
     async def _estimate(self, job: Job) -> float | None:
@@ -205,25 +219,26 @@ class DiscordMessenger:
         content: str,
         embed: discord.Embed,
         view: discord.ui.View | None,
-        files: list[discord.File],
+        files: Callable[[], list[discord.File]],
+        purpose: str,
     ) -> None:
-        """The progress message is gone: a new channel message mentioning the member, else a DM."""
+        """The progress message is gone: a new channel message mentioning the member, else a DM.
+        Both carry the job's nonce for `purpose`, so a retry after a restart never posts twice."""
         mentions = discord.AllowedMentions(users=[discord.Object(job.member_id)], everyone=False, roles=False)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        extra["nonce"] = message_nonce(job.id, purpose)
         try:
             channel = self.client.get_partial_messageable(job.channel_id)
             message = await channel.send(
-                content=content, embed=embed, files=files, allowed_mentions=mentions, **extra
+                content=content, embed=embed, files=files(), allowed_mentions=mentions, **extra
             )
             await self.store.update_job(job.id, message_id=message.id)
             self._gone.discard(job.id)
             return
         except discord.HTTPException as exc:
             log.info("job %s: cannot post in its channel (HTTP %s); trying a DM", job.id, exc.status)
-        for file in files:
-            file.reset()
         try:
             user = await self.client.fetch_user(job.member_id)
-            await user.send(content=content, embed=embed, files=files, **extra)
+            await user.send(content=content, embed=embed, files=files(), **extra)
         except discord.HTTPException as exc:
             log.warning("job %s: could not reach the member at all (HTTP %s)", job.id, exc.status)

@@ -24,13 +24,15 @@ async def refuse(interaction: discord.Interaction[Any], text: str, **values: obj
     ignore the ephemeral flag, so that message is deleted first.
     """
     text = t(interaction.locale, text, **values)[:REFUSAL_LIMIT]
+    # A refusal may quote what the member typed (`bot.echo.excerpt`): it never pings anyone.
+    quiet = discord.AllowedMentions.none()
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=quiet)
             return
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=quiet)
     except discord.HTTPException as exc:
         log.info("could not deliver a refusal (HTTP %s)", exc.status)

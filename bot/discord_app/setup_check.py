@@ -42,6 +42,9 @@ async def _check_discord(settings: Settings, http: httpx.AsyncClient) -> int | N
 
 
 async def _check_acedata(settings: Settings, http: httpx.AsyncClient) -> bool:
+    if settings.SIMULATE_ACEDATA:
+        print("✓ SIMULATE_ACEDATA: AceData is simulated inside the bot; no token is needed, nothing is paid")
+        return True
     kling = KlingClient(http, base_url=settings.acedata_base_url, token=settings.ACEDATA_API_TOKEN)
     try:
         await kling.check_token()

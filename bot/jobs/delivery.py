@@ -1,25 +1,58 @@
-"""Fetch a finished video with a hard size cap, so memory stays bounded whatever the server claims."""
+"""Fetch a finished video with a hard size cap, streamed to a temporary file so memory stays bounded
+whatever the size and however many results finish at once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
-from bot.media import AttachmentRefused, download_capped, read_capped
+from bot.media import AttachmentRefused, download_capped
 
 log = logging.getLogger(__name__)
 
 _GONE = {401, 403, 404, 410}
 
 
+async def _write_capped(
+    chunks: AsyncIterator[bytes], declared_length: str | None, max_bytes: int
+) -> tuple[Path, int] | None:
+    """Stream `chunks` to a new temporary file: its path and size, or None (and no file left behind)
+    once the body goes past `max_bytes`. Chunks are written as they come; none is kept."""
+    declared = (declared_length or "").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    handle, name = tempfile.mkstemp(prefix="kling-result-", suffix=".mp4")
+    written = 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > max_bytes:
+                    break
+                out.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    if written > max_bytes:
+        os.unlink(name)
+        return None
+    return Path(name), written
+
+
 async def fetch_video(
     http: httpx.AsyncClient, url: str, *, max_bytes: int, attempts: int = 3, backoff: float = 1.0
 ) -> VideoFile:
-    """Download `url` if it fits in `max_bytes`; otherwise (or if it cannot be fetched) return the link only.
+    """Download `url` into a temporary file if it fits in `max_bytes`; otherwise (or if it cannot be
+    fetched) return the link only. The caller removes the file with `discard`.
 
     Content-Length is only a hint: the stream is cut at `max_bytes + 1` bytes either way.
     """
@@ -30,17 +63,38 @@ async def fetch_video(
                     log.warning(
                         "result download refused with HTTP %s; delivering the link", response.status_code
                     )
-                    return VideoFile(url=url, data=None)
+                    return VideoFile(url=url, path=None)
                 response.raise_for_status()
-                data = await read_capped(
+                written = await _write_capped(
                     response.aiter_bytes(), response.headers.get("content-length"), max_bytes
                 )
-                return VideoFile(url=url, data=data, too_large=data is None)
+                if written is None:
+                    return VideoFile(url=url, path=None, too_large=True)
+                return VideoFile(url=url, path=written[0], size=written[1])
         except (httpx.TransportError, httpx.HTTPStatusError) as exc:
             log.warning("result download attempt %d/%d failed: %s", attempt, attempts, type(exc).__name__)
             if attempt < attempts:
                 await asyncio.sleep(backoff * attempt)
-    return VideoFile(url=url, data=None)
+    return VideoFile(url=url, path=None)
+
+
+async def fetch_video_bytes(
+    http: httpx.AsyncClient, url: str, *, max_bytes: int, attempts: int = 3
+) -> bytes | None:
+    """The whole video in memory, for the features that decode it (Next shot, Stitch); None when it
+    cannot be fetched or is larger than `max_bytes`."""
+    video = await fetch_video(http, url, max_bytes=max_bytes, attempts=attempts)
+    try:
+        return None if video.path is None else await asyncio.to_thread(video.path.read_bytes)
+    finally:
+        discard(video)
+
+
+def discard(video: VideoFile) -> None:
+    """Remove a downloaded result's temporary file (once it was delivered, or could not be)."""
+    if video.path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(video.path)
 
 
 #: Names of the frame files on a result message; `frame_name` adds the extension.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.storage.base import Job
@@ -10,11 +11,13 @@ from bot.storage.base import Job
 
 @dataclass(frozen=True, slots=True)
 class VideoFile:
-    """A downloaded result, or only its link when it is larger than the upload limit."""
+    """A downloaded result (in a temporary file the runner removes after delivery), or only its link
+    when it is larger than the upload limit or could not be downloaded."""
 
     url: str
-    data: bytes | None
+    path: Path | None
     too_large: bool = False
+    size: int = 0
     #: The frames the job was made from, (file name, bytes), posted with the video so their links can
     #: be renewed later by fetching the message (Rerun, Remix and Next shot need them again).
     frames: tuple[tuple[str, bytes], ...] = ()

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from bot.echo import excerpt
 from bot.jobs.defaults import Preferences, pick_duration, pick_mode
 from bot.jobs.inline_flags import InlineFlags, split_flags
 from bot.kling.capabilities import Problem, RequestRefused, validate_request
@@ -38,7 +39,9 @@ class AttachmentRef:
 
     url: str
     filename: str
-    size: int
+    #: As Discord declared it; None for a reference rebuilt from a stored job (Rerun, Remix, Try
+    #: again), whose size nobody declared: the capped download then enforces the limit instead.
+    size: int | None
     content_type: str | None = None
 
 
@@ -71,6 +74,7 @@ class VideoOrder:
         return [(label, ref) for label, ref in named if ref is not None]
 
 
+_AXES = ", ".join(CAMERA_AXES)
 _PAIR = re.compile(r"^\s*([a-z]+)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -84,14 +88,19 @@ def parse_camera_config(text: str) -> CameraConfig:
                 [
                     Problem(
                         "camera_config",
-                        f"I could not read `{part[:40]}`: write it like `pan=0.5, zoom=-0.2`.",
+                        f"I could not read {excerpt(part)}: write it like `pan=0.5, zoom=-0.2`.",
                     )
                 ]
             )
         axis, number = match.group(1), float(match.group(2))
         if axis not in CAMERA_AXES:
             raise RequestRefused(
-                [Problem("camera_config", f"`{axis}` is not a camera axis; use {', '.join(CAMERA_AXES)}.")]
+                [
+                    Problem(
+                        "camera_config",
+                        f"{excerpt(axis)} is not a camera axis; use {', '.join(CAMERA_AXES)}.",
+                    )
+                ]
             )
         if not -1 <= number <= 1:
             raise RequestRefused(
@@ -109,7 +118,7 @@ def _choice(option: str, value: str | None, enum: type[StrEnum], default: object
     except ValueError:
         allowed = ", ".join(f"`{member.value}`" for member in enum)
         raise RequestRefused(
-            [Problem(option, f"`{value[:40]}` is not a {option}; pick one of {allowed}.")]
+            [Problem(option, f"{excerpt(value)} is not a {option}; pick one of {allowed}.")]
         ) from None
 
 
@@ -146,7 +155,7 @@ def build_request(
     except ValueError:
         known = ", ".join(f"`{m.value}`" for m in Model)
         raise RequestRefused(
-            [Problem("model", f"`{order.model}` is not a model I know; pick one of {known}.")]
+            [Problem("model", f"{excerpt(order.model or '')} is not a model I know; pick one of {known}.")]
         ) from None
     mode = _choice("mode", order.mode, Mode, pick_mode(model, saved.mode) or Mode.STD)
     aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, saved.aspect_ratio or AspectRatio.WIDE)
@@ -221,9 +230,10 @@ def _problem_from_validation(error: object) -> Problem:
 
 
 def _ref_from_url(url: str) -> AttachmentRef:
-    """A stored URL as an attachment whose size is unknown: the download re-checks everything."""
+    """A stored URL as an attachment whose size is unknown (None, not 0, which would read as an empty
+    file): the capped download and the decoding re-check everything the declared size would."""
     filename = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "image"
-    return AttachmentRef(url=url, filename=filename, size=0)
+    return AttachmentRef(url=url, filename=filename, size=None)
 
 
 def order_from_request(request: VideoRequest, *, prompt: str | None = None) -> VideoOrder:

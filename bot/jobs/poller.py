@@ -1,9 +1,18 @@
-"""One loop polls every running job with a single `retrieve_batch` request per cycle.
+"""One loop polls every running job with batched `retrieve_batch` requests, a cycle at a time.
 
-Due times sit on a grid of the base interval, so every job due at a tick is asked about in the
-same request. Each job's next due time stretches as it ages (renders take minutes, so asking every
-few seconds for a ten-minute-old job is waste). A failure in one cycle or one job is logged and the
-loop goes on: it must outlive every exception but cancellation.
+One request covers up to `batch_size` jobs, so the cost of polling is per *cycle*, not per job: a
+cycle that runs for one due job asks about every other running job too (filling the batches it has
+to send anyway), and what the schedule decides is only *when* the next cycle runs.
+
+When the next cycle runs: every job is due `base_interval` after its last poll (so a result is seen
+within one short interval of being ready), except while it is still young compared with how long
+jobs of its kind (server, model, mode, duration) took recently. During that quiet phase, which ends
+at `QUIET_FRACTION` of the recent mean render time, a job alone would be polled only every
+`max_interval`. With no history for its kind a job is polled at the base interval from the start.
+
+Due times sit on a grid of the base interval, so jobs that started at different moments share
+cycles. A failure in one cycle or one job is logged and the loop goes on: it must outlive every
+exception but cancellation.
 """
 
 from __future__ import annotations
@@ -13,25 +22,36 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Awaitable
 
 from bot.jobs.runner import Clock, JobRunner
 from bot.kling.errors import KlingError, RateLimited
 from bot.kling.tasks import NotFound
-from bot.storage.base import JobState
+from bot.storage.base import Job, JobState
 
 log = logging.getLogger(__name__)
 
-# A job is polled at the base interval for its first two minutes, then the interval grows
-# linearly until it reaches the maximum at ten minutes.
-_FAST_PHASE = 120.0
-_RAMP = 480.0
+#: The quiet phase ends at this fraction of the recent mean render time of the job's kind. Renders
+#: of one kind vary by a few tens of percent; a job finishing faster than this is seen late (by up
+#: to `max_interval`), everything else within one base interval.
+QUIET_FRACTION = 0.75
+#: How long a learned mean render time is reused before it is read again.
+ESTIMATE_TTL_SECONDS = 300.0
+
+_Kind = tuple[int, str, str, int]
 
 
-def poll_interval(age_seconds: float, base: float, maximum: float) -> float:
-    if age_seconds <= _FAST_PHASE:
-        return base
-    ramp = min(1.0, (age_seconds - _FAST_PHASE) / _RAMP)
-    return min(maximum, base + ramp * max(0.0, maximum - base))
+def next_poll_at(
+    now: float, started: float, expected_render: float | None, *, base: float, maximum: float
+) -> float:
+    """When a job polled at `now` is due again (before rounding to the grid)."""
+    fast = now + base
+    if expected_render is None or expected_render <= 0:
+        return fast
+    quiet_until = started + QUIET_FRACTION * expected_render
+    if fast >= quiet_until:
+        return fast
+    return min(now + max(maximum, base), quiet_until)
 
 
 class Poller:
@@ -50,6 +70,7 @@ class Poller:
         self.batch_size = batch_size
         self.clock = clock
         self._next_due: dict[str, float] = {}
+        self._estimates: dict[_Kind, tuple[float | None, float]] = {}
         self._task: asyncio.Task[None] | None = None
         self._pause_until = 0.0
         # Grid times are sums of floats: a tick computed as 0.30000000000000004 is still "now" at 0.3.
@@ -93,8 +114,30 @@ class Poller:
             async with asyncio.timeout(delay):
                 await self.runner.new_work.wait()
 
+    def _on_grid(self, at: float) -> float:
+        # Round (not ceil): a cycle runs a moment after its tick, and ceil would skip one.
+        return round(at / self.base_interval) * self.base_interval
+
+    async def _expected_render(self, job: Job) -> float | None:
+        request = job.request
+        kind: _Kind = (job.guild_id, request.model.value, request.mode.value, request.duration)
+        now = self.clock()
+        cached = self._estimates.get(kind)
+        if cached is not None and now - cached[1] < ESTIMATE_TTL_SECONDS:
+            return cached[0]
+        try:
+            value = await self.runner.store.average_render_seconds(
+                job.guild_id, request.model, request.mode, request.duration
+            )
+        except Exception:
+            log.exception("reading render times failed; polling at the base interval")
+            value = None
+        self._estimates[kind] = (value, now)
+        return value
+
     async def cycle(self) -> int:
-        """Poll every due job once. Returns the number of jobs asked about."""
+        """Poll every due job once, plus as many not-yet-due jobs as the same requests can carry.
+        Returns the number of jobs asked about."""
         self.cycles += 1
         now = self.clock()
         if now < self._pause_until:
@@ -103,7 +146,8 @@ class Poller:
         live = {job.id for job in running}
         for stale in set(self._next_due) - live:
             del self._next_due[stale]
-        due = []
+        due: list[Job] = []
+        waiting: list[Job] = []
         for job in running:
             if self.runner.is_overdue(job):
                 await self._guard(job.id, self.runner.time_out(job))
@@ -113,8 +157,16 @@ class Poller:
                 self._next_due[job.id] = math.ceil(now / self.base_interval) * self.base_interval
             elif self._next_due[job.id] <= now + self._slack:
                 due.append(job)
-        for start in range(0, len(due), self.batch_size):
-            batch = due[start : start + self.batch_size]
+            else:
+                waiting.append(job)
+        if not due:
+            return 0
+        # The batches this cycle sends anyway have room: fill it with the jobs due soonest.
+        room = -len(due) % self.batch_size
+        waiting.sort(key=lambda job: self._next_due[job.id])
+        asked = due + waiting[:room]
+        for start in range(0, len(asked), self.batch_size):
+            batch = asked[start : start + self.batch_size]
             try:
                 statuses = await self.runner.kling.retrieve_batch(
                     [job.task_id for job in batch if job.task_id]
@@ -130,16 +182,17 @@ class Poller:
                 assert job.task_id is not None
                 status = statuses.get(job.task_id, NotFound(job.task_id))
                 started = job.submitted_at or job.created_at
-                interval = poll_interval(now - started, self.base_interval, self.max_interval)
-                # Round (not ceil): the cycle runs a moment after its tick, and ceil would skip one.
-                self._next_due[job.id] = round((now + interval) / self.base_interval) * self.base_interval
+                expected = await self._expected_render(job)
+                self._next_due[job.id] = self._on_grid(
+                    next_poll_at(now, started, expected, base=self.base_interval, maximum=self.max_interval)
+                )
                 await self._guard(job.id, self.runner.apply_status(job, status))
-        return len(due)
+        return len(asked)
 
     @staticmethod
-    async def _guard(job_id: str, work: object) -> None:
+    async def _guard(job_id: str, work: Awaitable[None]) -> None:
         try:
-            await work  # type: ignore[misc]
+            await work
         except asyncio.CancelledError:
             raise
         except Exception:

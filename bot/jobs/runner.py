@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot.jobs.circuit import Circuit, CircuitEvent, CircuitEventKind
-from bot.jobs.delivery import fetch_frames, fetch_video
+from bot.jobs.delivery import discard, fetch_frames, fetch_video
 from bot.jobs.failures import FailureCode, failure_code_for
 from bot.jobs.notifier import JobNotifier
 from bot.jobs.recovery import Window, find_lost_task
@@ -49,6 +49,7 @@ class JobRunner:
         recovery_delays: Sequence[float] = RECOVERY_DELAYS,
         recovery_misses: int = RECOVERY_MISSES,
         circuit: Circuit | None = None,
+        max_concurrent_deliveries: int = 4,
     ) -> None:
         self.store = store
         self.kling = kling
@@ -63,9 +64,14 @@ class JobRunner:
             circuit.subscribe(self._on_circuit)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
+        # At most this many results are downloaded and uploaded at once; the others wait before their
+        # download starts, so a burst of finished jobs holds a bounded amount of memory and bandwidth.
+        self._delivery_slots = asyncio.Semaphore(max(1, max_concurrent_deliveries))
         self._start_locks: dict[int, asyncio.Lock] = {}
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
+        #: The job's callback address for AceData, when the bot can receive callbacks.
+        self.callback_url_for: Callable[[str], str] | None = None
 
     # --- background task hygiene ----------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
@@ -173,7 +179,8 @@ class JobRunner:
         if stamped is None:
             return
         try:
-            submission = await self.kling.create_video(stamped.request)
+            callback_url = self.callback_url_for(job.id) if self.callback_url_for else None
+            submission = await self.kling.create_video(stamped.request, callback_url=callback_url)
         except KlingError as exc:
             if isinstance(exc, OutOfCredits) and self.circuit is not None:
                 # Nothing was made or charged; the circuit is now open, so the job waits its turn.
@@ -336,11 +343,17 @@ class JobRunner:
         self._delivering.add(job.id)
         try:
             await self._notify("delivering", job, self.notifier.progress(job, force=True))
-            video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
-            if video.data is not None:
-                budget = job.size_limit - len(video.data)
-                video = replace(video, frames=await fetch_frames(self.http, job.request, budget=budget))
-            if not await self._notify("delivery", job, self.notifier.delivered(job, video)):
+            async with self._delivery_slots:
+                video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
+                try:
+                    if video.path is not None:
+                        budget = job.size_limit - video.size
+                        frames = await fetch_frames(self.http, job.request, budget=budget)
+                        video = replace(video, frames=frames)
+                    sent = await self._notify("delivery", job, self.notifier.delivered(job, video))
+                finally:
+                    discard(video)
+            if not sent:
                 return  # stays SUCCEEDED: the next start delivers it
             delivered = await self._move(
                 job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, delivered_at=self.clock()

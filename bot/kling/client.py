@@ -137,10 +137,12 @@ class KlingClient:
             await self._http.aclose()
 
     # --- public calls -----------------------------------------------------------------------
-    async def create_video(self, request: VideoRequest) -> Submission:
-        """Start one paid generation (always async). Never re-sent once the body may have arrived."""
+    async def create_video(self, request: VideoRequest, *, callback_url: str | None = None) -> Submission:
+        """Start one paid generation (always async). Never re-sent once the body may have arrived.
+
+        `callback_url` (the bot's own per-job address) asks AceData to POST there when the task ends."""
         try:
-            submission = await self._create(request)
+            submission = await self._create(request, callback_url)
         except KlingError as exc:
             self._observe("create", exc)
             raise
@@ -151,8 +153,11 @@ class KlingClient:
         if self.observer is not None:
             self.observer.call_finished(kind, error)
 
-    async def _create(self, request: VideoRequest) -> Submission:
-        answer = await self._send_create(request.to_payload())
+    async def _create(self, request: VideoRequest, callback_url: str | None) -> Submission:
+        payload = request.to_payload()
+        if callback_url:
+            payload["callback_url"] = callback_url
+        answer = await self._send_create(payload)
         if 200 <= answer.status < 300:
             return self._submission(answer)
         if answer.status >= 500:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, time, tzinfo
 
+from bot.echo import quoted
+
 # Names that mean UTC and are answered without zone files (compared case-insensitively).
 _UTC_NAMES = {"utc": "UTC", "etc/utc": "UTC", "z": "UTC", "gmt": "UTC", "etc/gmt": "UTC", "zulu": "UTC"}
 
@@ -45,7 +47,7 @@ def validate_timezone(name: str) -> str:
     match = {key.casefold(): key for key in known}.get(cleaned.casefold())
     if match is None:
         raise ValueError(
-            f"I don't know the time zone {cleaned[:60]!r}. Use an IANA name such as "
+            f"I don't know the time zone {quoted(cleaned, 60)}. Use an IANA name such as "
             "Europe/Paris, America/New_York or Asia/Tokyo, or UTC."
         )
     return match

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from bot.echo import quoted
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model, VideoRequest, parse_model
 from bot.quota.models import Allowance, Decision, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
@@ -607,7 +608,7 @@ def parse_limit_value(text: str) -> float | None:
         value = float(cleaned)
     except ValueError:
         raise ValueError(
-            f"{text.strip()[:40]!r} isn't a number; type a number like 10, or none for no limit."
+            f"{quoted(text.strip())} isn't a number; type a number like 10, or none for no limit."
         ) from None
     if not math.isfinite(value):
         raise ValueError("Type a number like 10, or none for no limit.")
@@ -622,7 +623,7 @@ def parse_whole_number(text: str) -> int | None:
     if value is None:
         return None
     if not value.is_integer():
-        raise ValueError(f"Type a whole number, not {text.strip()[:40]!r}, or none for no limit.")
+        raise ValueError(f"Type a whole number, not {quoted(text.strip())}, or none for no limit.")
     return int(value)
 
 
@@ -638,7 +639,7 @@ def parse_cooldown(text: str) -> int:
         match = _COOLDOWN.fullmatch(cleaned)
         if match is None or not any(match.groups()):
             raise ValueError(
-                f"{text.strip()[:40]!r} isn't a wait I understand; "
+                f"{quoted(text.strip())} isn't a wait I understand; "
                 "type it like 30s, 5m or 1h30m, or 0 for none."
             )
         hours, minutes, secs = (int(group or 0) for group in match.groups())
@@ -659,7 +660,7 @@ def _parse_names(
             chosen.add(parse(name))
         except ValueError:
             raise ValueError(
-                f"I don't know the {what} {name[:40]!r}; use {_join_or(known)}, or all for every {what}."
+                f"I don't know the {what} {quoted(name)}; use {_join_or(known)}, or all for every {what}."
             ) from None
     return frozenset(chosen)
 

@@ -560,6 +560,7 @@ class FakeDiscord:
         token_lifetime_seconds: float = 900.0,
         upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT,
         human_delay_seconds: float = 0.25,
+        nonce_window_seconds: float = 300.0,
     ) -> None:
         self._bot_token = bot_token
         self.host, self.port = host, port
@@ -571,6 +572,11 @@ class FakeDiscord:
         # is never that fast, so clicks and submits wait this long after what they act on last changed.
         self.human_delay_seconds = human_delay_seconds
         self.ids = Snowflakes()
+        # A message create repeating a recent nonce with enforce_nonce gets the first message back.
+        self.nonce_window_seconds = nonce_window_seconds
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (channel, nonce) -> (message, at)
+        self._holds: list[tuple[Callable[[RestCall], bool], list[int]]] = []
+        self._released = asyncio.Event()
 
         self.application_id = self.ids.next()
         self.bot_user = FakeUser(self.application_id, "Kling Test Bot", bot=True)
@@ -632,6 +638,7 @@ class FakeDiscord:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self._released.set()
         for connection in self.gateway_connections:
             if connection.ws is not None and not connection.ws.closed:
                 await connection.ws.close(code=1001)
@@ -737,6 +744,11 @@ class FakeDiscord:
         """Answer the next ``times`` calls to ``route`` with a 429 that discord.py waits out and retries."""
         error = DiscordError(429, 0, "You are being rate limited.", retry_after=retry_after)
         self._failures.append((lambda c: c.method == method and c.route == route, error, [times]))
+
+    def hold_next(self, method: str, route: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls to ``route`` but never answer them (until ``stop``), as
+        when the bot dies after Discord acted on a request and before the answer reached it."""
+        self._holds.append((lambda c: c.method == method and c.route == route, [times]))
 
     # --- waiting ---------------------------------------------------------------------------------
     async def _notify(self) -> None:
@@ -1043,13 +1055,19 @@ class FakeDiscord:
         user: FakeUser | None = None,
         permissions: int | None = None,
         app_permissions: int | None = None,
+        forged: bool = False,
     ) -> SentInteraction:
-        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent."""
+        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent.
+
+        ``forged``: a hostile client sends ``custom_id`` as if it sat on ``message`` (a button of
+        another message replayed), which Discord's own client never does."""
         message_id = int(message if isinstance(message, int) else message["id"])
         stored = self._visible_message(message_id, channel_id=None, allow_ephemeral=True)
         await self._like_a_member(message_id)
         clickable = _walk_components(stored.get("components") or [])
         component = next((c for c in clickable if c.get("custom_id") == custom_id), None)
+        if component is None and forged:
+            component = {"type": 2, "custom_id": custom_id}
         if component is None:
             raise LookupError(f"message {message_id} has no component {custom_id!r}")
         if component.get("disabled"):
@@ -1072,9 +1090,16 @@ class FakeDiscord:
         )
 
     async def send_modal_submit(
-        self, custom_id: str, fields: Mapping[str, str], *, user: FakeUser | None = None
+        self,
+        custom_id: str,
+        fields: Mapping[str, str],
+        *,
+        user: FakeUser | None = None,
+        guild: FakeGuild | None = None,
     ) -> SentInteraction:
-        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id."""
+        """A member submits the modal last shown with this custom_id; ``fields`` by input custom_id.
+
+        ``guild``: a hostile client replays the submission from another server (its first channel)."""
         if custom_id not in self.modals:
             raise LookupError(f"the bot never showed a modal {custom_id!r}: {sorted(self.modals)}")
         modal, origin = self.modals[custom_id]
@@ -1091,8 +1116,11 @@ class FakeDiscord:
                 components.append({"type": 1, "components": inputs})
         source = self.messages.get(origin.source_message_id or 0)
         payload = origin.payload
-        guild = next((g for g in self.guilds if str(g.id) == payload.get("guild_id")), None)
         channel = self._channel(origin.channel_id)
+        if guild is not None:
+            channel = guild.text_channel
+        else:
+            guild = next((g for g in self.guilds if str(g.id) == payload.get("guild_id")), None)
         return await self._send_interaction(
             5,
             {"custom_id": custom_id, "components": components},
@@ -1380,7 +1408,16 @@ class FakeDiscord:
             call.status = response.status
         self.calls.append(call)
         await self._notify()
+        if self._take_hold(call):
+            await self._released.wait()
         return response
+
+    def _take_hold(self, call: RestCall) -> bool:
+        for matches, remaining in self._holds:
+            if remaining[0] > 0 and matches(call):
+                remaining[0] -= 1
+                return True
+        return False
 
     def _check_injected_failure(self, call: RestCall) -> None:
         for entry in self._failures:
@@ -1633,7 +1670,24 @@ class FakeDiscord:
         body = call.json or {}
         if int(body.get("flags") or 0) & EPHEMERAL:
             raise _invalid_form({"flags": "Only interaction responses can be ephemeral"})
-        return self._reply(request, self._new_message(channel.id, body, call.files, interaction=None))
+        nonce = body.get("nonce")
+        if nonce is not None:
+            nonce = str(nonce)
+            if len(nonce) > 25:
+                raise _invalid_form({"nonce": "Must be 25 or fewer in length."})
+            earlier = self._nonces.get((channel.id, nonce))
+            if (
+                body.get("enforce_nonce")
+                and earlier is not None
+                and time.monotonic() - earlier[1] < self.nonce_window_seconds
+                and earlier[0] in self.messages
+            ):
+                return self._reply(request, self.messages[earlier[0]])  # no second message
+        message = self._new_message(channel.id, body, call.files, interaction=None)
+        if nonce is not None:
+            message["nonce"] = nonce
+            self._nonces[(channel.id, nonce)] = (int(message["id"]), time.monotonic())
+        return self._reply(request, message)
 
     async def _typing(self, request: web.Request) -> web.Response:
         self._writable_channel(int(request.match_info["channel_id"]))

@@ -66,9 +66,14 @@ def edits_of(sent: SentInteraction) -> Callable[[RestCall], bool]:
 
 
 async def delivered_upload(fake: FakeDiscord, sent: SentInteraction, within: float = JOB_TIMEOUT) -> RestCall:
-    """The successful edit of the job's message that carried the video file."""
+    """The successful edit of the job's message that carried the video file (an edit carrying only
+    the frames kept on the message is not it)."""
     is_edit = edits_of(sent)
-    return await fake.wait_for(lambda c: is_edit(c) and bool(c.files) and c.status == 200, within)
+
+    def carries_video(call: RestCall) -> bool:
+        return any(f.filename.endswith(".mp4") for f in call.files)
+
+    return await fake.wait_for(lambda c: is_edit(c) and carries_video(c) and c.status == 200, within)
 
 
 async def ephemeral_refusal(sent: SentInteraction, within: float = 8.0) -> str:

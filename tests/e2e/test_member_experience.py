@@ -134,9 +134,11 @@ async def test_next_shot_starts_from_the_last_frame_and_stitch_joins_the_story(
     first_job = job_actions(result)["next"]
 
     click = await fake_discord.send_component_click(result, f"kling:next:{first_job}")
-    assert (await click.response()).json["type"] == 9  # a modal
+    shown = (await click.response()).json
+    assert shown["type"] == 9  # a modal
+    assert shown["data"]["custom_id"].startswith(f"kling-next-modal:{first_job}:")  # bound to its opener
     second = await fake_discord.send_modal_submit(
-        f"kling-next-modal:{first_job}", {"prompt": "the fox stops and looks back"}
+        shown["data"]["custom_id"], {"prompt": "the fox stops and looks back"}
     )
     await eventually(lambda: len(fake_acedata.tasks) == 2, "the next shot's paid request")
     request = list(fake_acedata.tasks.values())[1].request
@@ -172,8 +174,9 @@ async def test_next_shot_on_an_undecodable_video_is_refused_and_costs_nothing(
     result = fake_discord.messages[int((await delivered_upload(fake_discord, first)).response["id"])]
     job_id = job_actions(result)["next"]
     click = await fake_discord.send_component_click(result, f"kling:next:{job_id}")
-    assert (await click.response()).json["type"] == 9
-    submitted = await fake_discord.send_modal_submit(f"kling-next-modal:{job_id}", {"prompt": "more"})
+    shown = (await click.response()).json
+    assert shown["type"] == 9
+    submitted = await fake_discord.send_modal_submit(shown["data"]["custom_id"], {"prompt": "more"})
     text = await ephemeral_refusal(submitted)
     assert "last frame" in text and "nothing was made or charged" in text
     assert paid_creates(fake_acedata) == 1
@@ -230,9 +233,10 @@ async def test_buttons_on_a_result_sent_by_dm_work(
     await delivered_upload(fake_discord, rerun)
 
     remix = await fake_discord.send_component_click(dm_message, f"kling:remix:{job_id}")
-    assert (await remix.response()).json["type"] == 9
+    shown = (await remix.response()).json
+    assert shown["type"] == 9
     changed = await fake_discord.send_modal_submit(
-        f"kling-remix-modal:{job_id}", {"prompt": "a paper boat in snow", "settings": "--ar 1:1 --d 10"}
+        shown["data"]["custom_id"], {"prompt": "a paper boat in snow", "settings": "--ar 1:1 --d 10"}
     )
     await eventually(lambda: paid_creates(fake_acedata) == 3, "the remix's paid request")
     request = list(fake_acedata.tasks.values())[2].request
@@ -242,3 +246,27 @@ async def test_buttons_on_a_result_sent_by_dm_work(
         10,
     )
     await delivered_upload(fake_discord, changed)
+
+
+async def test_try_again_on_an_old_failure_renews_the_start_frame_link(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.next_outcome = "fail"
+    await bot_harness.start()
+    image = fake_discord.add_attachment(png_bytes(640, 400), "meadow.png")
+    sent = await run_video(fake_discord, {"prompt": "the grass sways", "start_image": image})
+    is_edit = edits_of(sent)
+    failure = await fake_discord.wait_for(
+        lambda c: is_edit(c) and c.status == 200 and "kling:remix:" in str(c.json), JOB_TIMEOUT
+    )
+    message = fake_discord.messages[int(failure.response["id"])]
+    assert {"rerun", "remix", "delete"} <= set(job_actions(message))  # Try again, Remix, Delete
+    kept = [a for a in message["attachments"] if a["filename"].startswith("start-frame")]
+    assert kept, "the start frame is kept on the job's own message"
+
+    fake_discord.expire_attachment_links()
+    fake_acedata.next_outcome = "succeed"
+    again = await fake_discord.send_component_click(message, f"kling:rerun:{job_actions(message)['rerun']}")
+    await delivered_upload(fake_discord, again)
+    second = list(fake_acedata.tasks.values())[1].request
+    assert second["start_image_url"] == fake_discord.attachments[int(kept[0]["id"])].url

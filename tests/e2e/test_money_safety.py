@@ -3,8 +3,10 @@ is found upstream and delivered once; an ambiguous one is never guessed."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import av
 import httpx
 import pytest
 
@@ -130,3 +132,28 @@ async def test_an_empty_balance_alerts_once_refuses_new_videos_and_resumes_by_it
     assert [task.request["prompt"] for task in fake_acedata.tasks.values()] == ["a kettle on the boil"]
     assert all(r.json["prompt"] == "a kettle on the boil" for r in fake_acedata.requests_to("/kling/videos"))
     assert bot_harness.output().count("AceData circuit OPEN") == 1
+
+
+# --- try it without paying ---------------------------------------------------------------------------------
+
+
+async def test_simulated_mode_sends_nothing_to_acedata_and_delivers_a_playable_labelled_mp4(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    # ACEDATA_BASE_URL still points at the fake AceData: any request reaching it would be recorded.
+    bot_harness.extra_env.update(SIMULATE_ACEDATA="true", ACEDATA_API_TOKEN="")
+    await bot_harness.start()
+
+    sent = await run_video(fake_discord, {"prompt": "a rehearsal of a sunrise", "aspect_ratio": "1:1"})
+    upload = await delivered_upload(fake_discord, sent, within=JOB_TIMEOUT + 5)
+
+    [video] = upload.files
+    assert video.filename.endswith(".mp4")
+    with av.open(io.BytesIO(video.data)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (240, 240)
+        assert sum(1 for _ in container.decode(stream)) >= 12
+    footer = " ".join(str((e.get("footer") or {}).get("text") or "") for e in upload.json.get("embeds") or [])
+    assert "SIMULATED" in footer and "nothing was paid" in footer
+    assert fake_acedata.requests == []
+    assert "SIMULATE_ACEDATA is on" in bot_harness.output()

@@ -7,6 +7,10 @@ from its own `GET /files/{name}`. Tasks "render" for `render_seconds` (None: unt
 Errors are scripted with `inject(path, status, ...)`; every request is recorded in `requests`.
 Run it alone with `python -m tests.fakes.acedata --port 0 --token T`; it prints its base URL, and
 `/_control/...` routes let another process script it (see `_control_routes`).
+
+A create carrying `callback_url` gets a callback when its task ends (rendered, `finish`, `fail`): a POST
+of the flat result body (section 3 of kling-api.md), unsigned like the real one. `send_callbacks =
+False` turns them off; `callbacks_sent` records each one's URL and answer status (0: no answer).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 Outcome = Literal["succeed", "fail"]
 #: An outcome for every new task, or a function of the create body that picks one.
@@ -87,6 +91,7 @@ class FakeTask:
     failure: tuple[str, str] = DEFAULT_FAILURE
     finished_at: float | None = None
     video_id: str = field(default_factory=lambda: str(uuid.uuid4().int)[:18])
+    callback_sent: bool = False
 
     @property
     def video_name(self) -> str:
@@ -116,6 +121,10 @@ class FakeAceData:
         self._injections: deque[Injection] = deque()
         self._port = port
         self._runner: web.AppRunner | None = None
+        self.send_callbacks = True
+        self.callbacks_sent: list[tuple[str, int]] = []
+        self._callback_session: ClientSession | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.base_url = ""
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -134,6 +143,12 @@ class FakeAceData:
         self.base_url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._callback_session is not None:
+            await self._callback_session.close()
+            self._callback_session = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -168,12 +183,14 @@ class FakeAceData:
         task = self.tasks[task_id]
         task.outcome = "succeed"
         task.finished_at = time.time()
+        self._spawn_callback(task)
 
     def fail(self, task_id: str, code: str = DEFAULT_FAILURE[0], message: str = DEFAULT_FAILURE[1]) -> None:
         """Make a task fail now with this error."""
         task = self.tasks[task_id]
         task.outcome, task.failure = "fail", (code, message)
         task.finished_at = time.time()
+        self._spawn_callback(task)
 
     @property
     def created_tasks(self) -> int:
@@ -245,7 +262,37 @@ class FakeAceData:
             failure=self.failure,
         )
         self.tasks[task.task_id] = task
+        if body.get("callback_url"):
+            # Armed on the next loop turn, so a subclass may still adjust the render time.
+            asyncio.get_running_loop().call_soon(self._arm_callback, task)
         return web.json_response({"task_id": task.task_id, "trace_id": task.trace_id})
+
+    # --- callbacks ---------------------------------------------------------------------------------
+    def _arm_callback(self, task: FakeTask) -> None:
+        if task.render_seconds is None:
+            return  # sent by finish() / fail()
+        delay = max(0.0, task.created_mono + task.render_seconds - time.monotonic()) + 0.01
+        asyncio.get_running_loop().call_later(delay, self._spawn_callback, task)
+
+    def _spawn_callback(self, task: FakeTask) -> None:
+        if not self.send_callbacks or task.callback_sent or not task.request.get("callback_url"):
+            return
+        task.callback_sent = True
+        job = asyncio.ensure_future(self._send_callback(task))
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
+
+    async def _send_callback(self, task: FakeTask) -> None:
+        url = str(task.request["callback_url"])
+        body = dict(self._record_of(task).get("response") or {})
+        body["task_id"] = task.task_id
+        if self._callback_session is None:
+            self._callback_session = ClientSession(timeout=ClientTimeout(total=10))
+        try:
+            async with self._callback_session.post(url, json=body) as answer:
+                self.callbacks_sent.append((url, answer.status))
+        except (ClientError, TimeoutError):
+            self.callbacks_sent.append((url, 0))
 
     def _answer_query(self, recorded: RecordedRequest) -> web.Response:
         body: dict[str, Any] = recorded.json
