@@ -98,6 +98,24 @@ class GuildLimits(BaseModel):
     #: is reserved or sent; None = never ask.
     confirm_above_credits: float | None = None
 
+    # Older versions stored any number a moderator typed; bring such values back into their range on
+    # read, so a twenty-digit running cap can never reach SQLite or the scheduler.
+    @field_validator("guild_daily", "guild_monthly", "member_daily", "member_monthly", mode="after")
+    @classmethod
+    def _budget_within_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return clamp_field(info.field_name or "", value)
+
+    @field_validator("member_concurrent", "guild_concurrent", "max_duration", mode="after")
+    @classmethod
+    def _count_within_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        clamped = clamp_field(info.field_name or "", value)
+        return None if clamped is None else int(clamped)
+
+    @field_validator("member_cooldown_seconds", mode="after")
+    @classmethod
+    def _cooldown_within_range(cls, value: int, info: ValidationInfo) -> int:
+        return int(clamp_field(info.field_name or "", value) or 0)
+
 
 @dataclass(frozen=True, slots=True)
 class OperatorBudget:
@@ -117,24 +135,6 @@ class OperatorBudget:
     def unlimited(self) -> bool:
         """True when nothing at all bounds the bot's total spending per month."""
         return self.global_monthly is None and self.global_daily is None
-
-    # Older versions stored any number a moderator typed; bring such values back into their range on
-    # read, so a twenty-digit running cap can never reach SQLite or the scheduler.
-    @field_validator("guild_daily", "guild_monthly", "member_daily", "member_monthly", mode="after")
-    @classmethod
-    def _budget_within_range(cls, value: float | None, info: ValidationInfo) -> float | None:
-        return clamp_field(info.field_name or "", value)
-
-    @field_validator("member_concurrent", "guild_concurrent", "max_duration", mode="after")
-    @classmethod
-    def _count_within_range(cls, value: int | None, info: ValidationInfo) -> int | None:
-        clamped = clamp_field(info.field_name or "", value)
-        return None if clamped is None else int(clamped)
-
-    @field_validator("member_cooldown_seconds", mode="after")
-    @classmethod
-    def _cooldown_within_range(cls, value: int, info: ValidationInfo) -> int:
-        return int(clamp_field(info.field_name or "", value) or 0)
 
 
 @dataclass(frozen=True, slots=True)
