@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.kling.models import Model
+from bot.kling.models import Model, parse_model
 from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    #: `element_list` is unpublished on AceData (kling-api.md §9): off unless the operator opts in.
+    ENABLE_ELEMENT_LIST: bool = False
     CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
     CALLBACK_HOST: str = "0.0.0.0"
     CALLBACK_PORT: int = Field(default=8080, ge=0, le=65535)
@@ -152,6 +154,18 @@ class Settings(BaseSettings):
             return float(cleaned)
         except ValueError:
             raise ValueError("must be a number of credits like 50, or none for no cap") from None
+
+    @field_validator("DEFAULT_MODEL", mode="before")
+    @classmethod
+    def _model_alias(cls, value: object) -> object:
+        # The same names `/video model:` accepts, aliases included (e.g. kling-video-o1).
+        if isinstance(value, str):
+            try:
+                return parse_model(value)
+            except ValueError:
+                known = ", ".join(m.value for m in Model)
+                raise ValueError(f"must be one of {known}") from None
+        return value
 
     @field_validator("LOG_LEVEL")
     @classmethod

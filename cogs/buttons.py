@@ -26,7 +26,7 @@ from bot.discord_app.job_files import job_message, renewed_order, video_attachme
 from bot.discord_app.launch import Home, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.delivery import START_FRAME, fetch_video_bytes
+from bot.jobs.delivery import START_FRAME, discard, fetch_video, fetch_video_bytes
 from bot.jobs.inline_flags import flags_for
 from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
 from bot.kling.capabilities import supports_extend, takes_start_frame
@@ -265,12 +265,27 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         if known > limit:
             await self._too_big(interaction, shots, messages, known, limit)
             return
-        videos = []
+        videos: list[bytes] = []
         for number, (shot, attachment) in enumerate(zip(shots, attachments, strict=True), start=1):
             url = attachment.url if attachment is not None else shot.video_url
+            # A remuxed story weighs about the sum of its shots: stop reading once that can't fit.
+            room = limit - sum(len(v) for v in videos)
+            if room <= 0:
+                await self._too_big(interaction, shots, messages, None, limit)
+                return
             data = None
             if url is not None:
-                data = await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
+                video = await fetch_video(
+                    bot.http_client, url, max_bytes=min(room, VIDEO_READ_CAP), attempts=2
+                )
+                try:
+                    if video.too_large:
+                        await self._too_big(interaction, shots, messages, None, limit)
+                        return
+                    if video.path is not None:
+                        data = await asyncio.to_thread(video.path.read_bytes)
+                finally:
+                    discard(video)
             if data is None:
                 await refuse(interaction, texts.SHOT_GONE.format(number=number))
                 return
@@ -294,7 +309,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         interaction: discord.Interaction[Any],
         shots: list[Job],
         messages: list[discord.Message | None],
-        size: float,
+        size: float | None,
         limit: int,
     ) -> None:
         links = []
@@ -302,7 +317,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             link = message.jump_url if message is not None else shot.video_url
             links.append(f"{number}. {link or '(gone)'}")
         text = texts.STORY_TOO_BIG.format(
-            count=len(shots), size=_megabytes(size), limit=_megabytes(limit), links="\n".join(links)
+            count=len(shots),
+            size=_megabytes(size) if size is not None else texts.MORE_THAN.format(limit=_megabytes(limit)),
+            limit=_megabytes(limit),
+            links="\n".join(links),
         )
         await refuse(interaction, text)
 

@@ -44,6 +44,8 @@ from bot.kling.models import (
     ImageReference,
     Mode,
     Model,
+    Shot,
+    ShotType,
     VideoReference,
     VideoRequest,
 )
@@ -65,6 +67,7 @@ MATRIX = """
 | kling-v3 | 4k | yes | yes | no | 3–15 | no |
 | kling-v3-omni | std, pro, 4k | yes | yes | no | 3–15 | yes (no 4k with refs) |
 | kling-o1 | std, pro | yes | no | no | 5 only | yes |
+| kling-v3-turbo (new) | std (720p), pro (1080p) | no | always on; cannot be disabled | no | 3–15 | no |
 """
 # "Safe choice: extend with kling-v1 / v1-6 / v2-5-turbo at 5 or 10 s."
 EXTEND_MODELS = {"kling-v1", "kling-v1-6", "kling-v2-5-turbo"}
@@ -72,14 +75,21 @@ EXTEND_MODELS = {"kling-v1", "kling-v1-6", "kling-v2-5-turbo"}
 EXTEND_WITHOUT_TUNING = {"kling-v1"}
 # "Omni requests (o1 always; v3-omni when references are present)".
 ALWAYS_OMNI = {"kling-o1"}
+# §1.4: "kling-v3-turbo: ... No end frame, no camera_control, no negative_prompt, no cfg_scale."
+NO_TUNING = {"kling-v3-turbo"}
+# §1.4: "Multi-shot (kling-v3 and kling-v3-omni)". The project refuses it with camera, end frames and
+# references (undocumented combinations, see bot.kling.capabilities).
+MULTI_SHOT_MODELS = {"kling-v3", "kling-v3-omni"}
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A yes/no cell of the matrix; `only_at` is the one duration it is limited to."""
+    """A yes/no cell of the matrix; `only_at` is the one duration it is limited to; `always`: it cannot
+    be turned off."""
 
     allowed: bool
     only_at: int | None = None
+    always: bool = False
 
     def at(self, duration: int) -> bool:
         return self.allowed and (self.only_at is None or duration == self.only_at)
@@ -96,6 +106,8 @@ def _feature(cell: str) -> Feature:
     cell = cell.strip("* ")
     if cell == "no":
         return Feature(False)
+    if cell.startswith("always on"):
+        return Feature(True, always=True)
     limited = re.fullmatch(r"yes, only when duration=(\d+)", cell)
     return Feature(True, int(limited.group(1)) if limited else None)
 
@@ -110,7 +122,9 @@ def _durations(cell: str) -> tuple[int, ...]:
 
 def _modes(cell: str) -> list[str]:
     # "single mode": the only mode AceData's own clients send is std; the project accepts std only.
-    return ["std"] if cell.startswith("single mode") else [m.strip() for m in cell.split(",")]
+    if cell.startswith("single mode"):
+        return ["std"]
+    return [re.sub(r"\s*\(.*\)", "", m).strip() for m in cell.split(",")]
 
 
 def _parse_matrix() -> tuple[dict[tuple[str, str], Row], dict[str, tuple[int, ...]], set[str]]:
@@ -119,6 +133,7 @@ def _parse_matrix() -> tuple[dict[tuple[str, str], Row], dict[str, tuple[int, ..
     with_refs: set[str] = set()
     for line in MATRIX.strip().splitlines():
         model, modes, end, audio, camera, durs, refs = (c.strip() for c in line.strip("|").split("|"))
+        model = model.removesuffix(" (new)")
         for mode in _modes(modes):
             rows[(model, mode)] = Row(_feature(end), _feature(audio), _feature(camera))
         durations[model] = _durations(durs)
@@ -147,16 +162,29 @@ class Combo:
     camera: bool
     references: bool
     tuning: bool  # negative_prompt + cfg_scale
+    multi_shot: bool = False  # a customised storyboard of two shots
 
     def request(self) -> VideoRequest:
+        prompt = "a red fox running through snow"
+        if self.references:
+            # The reference is cited as AceData numbers it: after the start and end frames.
+            frames = (self.action is Action.IMAGE2VIDEO) + self.end_frame
+            prompt += f" with <<<image_{frames + 1}>>>"
         fields: dict[str, Any] = {
             "action": self.action,
             "model": self.model,
             "mode": self.mode,
             "duration": self.duration,
-            "prompt": "a red fox running through snow",
+            "prompt": prompt,
             "generate_audio": self.audio,
         }
+        if self.multi_shot:
+            fields["multi_shot"] = True
+            fields["shot_type"] = ShotType.CUSTOMIZE
+            fields["multi_prompt"] = (
+                Shot(index=1, prompt="the fox leaps", duration=1),
+                Shot(index=2, prompt="it lands in the snow", duration=self.duration - 1),
+            )
         if self.action is Action.IMAGE2VIDEO:
             fields["start_image_url"] = URL
         if self.action is Action.EXTEND:
@@ -199,6 +227,8 @@ def oracle(c: Combo) -> tuple[bool, set[str]]:
         refuse("end_image")
     if c.audio and row is not None and not row.audio.allowed:
         refuse("generate_audio")
+    if not c.audio and row is not None and row.audio.always:
+        refuse("generate_audio")
     # Camera moves: text2video only (Nexior's finding), and a matrix "yes" at this duration.
     if c.camera and (c.action is not Action.TEXT2VIDEO or (row is not None and not row.camera.at(duration))):
         refuse("camera")
@@ -208,9 +238,20 @@ def oracle(c: Combo) -> tuple[bool, set[str]]:
         elif mode == "4k":
             refuse("mode")
     omni = model in ALWAYS_OMNI or (model in REFERENCE_MODELS and c.references)
-    if c.tuning and (omni or (c.action is Action.EXTEND and model in EXTEND_WITHOUT_TUNING)):
+    if c.tuning and (
+        omni or model in NO_TUNING or (c.action is Action.EXTEND and model in EXTEND_WITHOUT_TUNING)
+    ):
         refuse("negative_prompt")
         refuse("cfg_scale")
+    if c.multi_shot:
+        if model not in MULTI_SHOT_MODELS:
+            refuse("model")
+        if c.camera:
+            refuse("camera")
+        if c.end_frame:
+            refuse("end_image")
+        if c.references:
+            refuse("reference_images")
     return not refused, must
 
 
@@ -223,7 +264,7 @@ def all_combos() -> Iterator[Combo]:
     """Every model of the table × every mode × every duration any model takes (and one past each end)."""
     yes_no = (False, True)
     for values in itertools.product(
-        CAPABILITIES, Mode, _table_durations(), Action, yes_no, yes_no, yes_no, yes_no, yes_no
+        CAPABILITIES, Mode, _table_durations(), Action, yes_no, yes_no, yes_no, yes_no, yes_no, yes_no
     ):
         yield Combo(*values)
 
@@ -524,22 +565,58 @@ def test_camera_strengths_only_with_the_simple_type(camera_type: CameraType) -> 
 
 def test_camera_strengths_out_of_range_are_refused_even_if_built_without_validation() -> None:
     config = CameraConfig.model_construct(zoom=1.5, pan=-2.0, roll=1.0)
-    camera = CameraControl.model_construct(type=CameraType.SIMPLE, config=config)
+    camera = CameraControl.model_construct(type=CameraType.DOWN_BACK, config=config)
     request = VideoRequest.model_construct(
         **{**VideoRequest(**_t2v(model=Model.V3)).__dict__, "camera_control": camera}
     )
-    assert check_request(request) == [
-        Problem("camera_config", "Camera pan or zoom must be between -1 and 1.")
-    ]
+    assert check_request(request)[-1] == Problem(
+        "camera_config", "Camera pan or zoom must be between -1 and 1."
+    )
+    simple = CameraControl.model_construct(
+        type=CameraType.SIMPLE, config=CameraConfig.model_construct(zoom=1.5)
+    )
+    request = request.model_copy(update={"camera_control": simple})
+    assert check_request(request) == [Problem("camera_config", "Camera zoom must be between -1 and 1.")]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            None,
+            "The simple camera move needs one direction in camera_config, such as zoom=0.5 (one of "
+            "horizontal, vertical, pan, tilt, roll, zoom): add it, or pick another camera move.",
+        ),
+        (
+            CameraConfig(zoom=0, pan=0),
+            "The simple camera move needs one direction in camera_config, such as zoom=0.5 (one of "
+            "horizontal, vertical, pan, tilt, roll, zoom): add it, or pick another camera move.",
+        ),
+        (
+            CameraConfig(pan=0.5, zoom=-0.2),
+            "The simple camera move takes exactly one direction, not 2 (pan, zoom): keep only one of "
+            "them in camera_config.",
+        ),
+    ],
+)
+def test_the_simple_camera_move_takes_exactly_one_axis(config: CameraConfig | None, message: str) -> None:
+    camera = CameraControl(type=CameraType.SIMPLE, config=config)
+    assert _messages(**_t2v(model=Model.V3, camera_control=camera)) == [message]
+    one_axis = CameraControl(type=CameraType.SIMPLE, config=CameraConfig(pan=0.5, zoom=0))
+    assert _messages(**_t2v(model=Model.V3, camera_control=one_axis)) == []
 
 
 # --- Omni references -----------------------------------------------------------------------------------
 
 
 def _omni(**fields: Any) -> VideoRequest:
-    return VideoRequest(
-        **{"action": Action.TEXT2VIDEO, "model": Model.V3_OMNI, "prompt": "<<<image_1>>> runs", **fields}
-    )
+    """An omni request whose prompt cites every image (frames first) and video it carries."""
+    images = bool(fields.get("start_image_url")) + bool(fields.get("end_image_url"))
+    images += len(fields.get("image_list", ()))
+    cites = [f"<<<image_{n}>>>" for n in range(1, images + 1)]
+    cites += [f"<<<video_{n}>>>" for n in range(1, len(fields.get("video_list", ())) + 1)]
+    prompt = " and ".join(cites or ["a fox"]) + " run"
+    return VideoRequest(**{"action": Action.TEXT2VIDEO, "model": Model.V3_OMNI, "prompt": prompt, **fields})
 
 
 def _images(n: int, kind: Any = None) -> tuple[ImageReference, ...]:

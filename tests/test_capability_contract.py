@@ -17,10 +17,12 @@ from bot.kling.models import (
     ImageReference,
     Mode,
     Model,
+    Shot,
+    ShotType,
     VideoReference,
     VideoRequest,
 )
-from tests.openapi import request_validator, schema_errors
+from tests.openapi import body_errors, request_validator, schema_errors, uses_newest_guide
 from tests.test_capabilities import allowed_requests, video_requests
 
 
@@ -30,7 +32,8 @@ def validator() -> Draft7Validator:
 
 
 def _errors(validator: Draft7Validator, payload: dict[str, Any]) -> list[str]:
-    return schema_errors(validator, payload)
+    """Upstream document alone, or with the newest guide's additions for a body that uses them."""
+    return body_errors(payload) if uses_newest_guide(payload) else schema_errors(validator, payload)
 
 
 def test_the_schema_catches_a_bad_body(validator: Draft7Validator) -> None:
@@ -44,14 +47,16 @@ def test_the_schema_catches_a_bad_body(validator: Draft7Validator) -> None:
 
 def test_every_allowed_generated_combination_matches_the_schema(validator: Draft7Validator) -> None:
     failures: list[str] = []
-    count = 0
+    count = newest = 0
     for request in allowed_requests():
         assert check_request(request) == []
         count += 1
+        newest += uses_newest_guide(request.to_payload())
         if errors := _errors(validator, request.to_payload()):
             failures.append(f"{request!r}: {errors}")
     assert count > 1000
     assert not failures, "\n".join(failures[:10])
+    assert newest > 100  # turbo and storyboards are among the allowed bodies
 
 
 _URL = "https://cdn.example.test/a.png"
@@ -66,14 +71,14 @@ _RICH_ALLOWED = [
         cfg_scale=1,
         generate_audio=True,
         camera_control=CameraControl(
-            type=CameraType.SIMPLE, config=CameraConfig(horizontal=-1, vertical=1, zoom=0.25, pan=0)
+            type=CameraType.SIMPLE, config=CameraConfig(horizontal=-1, vertical=0, zoom=0, pan=0)
         ),
         callback_url="https://bot.example.test/kling/callback",
     ),
     VideoRequest(
         action=Action.TEXT2VIDEO,
         model=Model.V3_OMNI,
-        prompt="<<<image_1>>> dances in <<<video_1>>>",
+        prompt="<<<image_1>>> and <<<image_2>>> dance in <<<video_1>>>",
         video_list=(VideoReference(video_url="https://cdn.example.test/ref.mp4", keep_original_sound="yes"),),
         image_list=(ImageReference(image_url=_URL), ImageReference(image_url=_URL + "?2")),
         element_list=("element-1", "element-2"),
@@ -82,7 +87,7 @@ _RICH_ALLOWED = [
         action=Action.IMAGE2VIDEO,
         model=Model.O1,
         mode=Mode.PRO,
-        prompt="the statue wakes up",
+        prompt="the statue <<<image_3>>> wakes up like <<<video_1>>>",
         start_image_url=_URL,
         end_image_url=_URL + "?end",
         image_list=(ImageReference(image_url=_URL + "?3"),),
@@ -104,6 +109,36 @@ _RICH_ALLOWED = [
         prompt="orbit",
         camera_control=CameraControl(type=CameraType.DOWN_BACK),
     ),
+    VideoRequest(
+        action=Action.IMAGE2VIDEO,
+        model=Model.V3_TURBO,
+        mode=Mode.PRO,
+        duration=11,
+        prompt="the kite climbs",
+        start_image_url=_URL,
+        generate_audio=True,
+    ),
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3_OMNI,
+        mode=Mode.K4,
+        duration=15,
+        prompt="a day in the life of a fox",
+        generate_audio=True,
+        multi_shot=True,
+        shot_type=ShotType.CUSTOMIZE,
+        multi_prompt=tuple(
+            Shot(index=i, prompt=f"shot {i}", duration=d) for i, d in enumerate((5, 4, 3, 1, 1, 1), 1)
+        ),
+    ),
+    VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3,
+        prompt="a chase through the market, then a quiet ending",
+        duration=10,
+        multi_shot=True,
+        shot_type=ShotType.INTELLIGENCE,
+    ),
 ]
 
 
@@ -118,3 +153,28 @@ def test_rich_allowed_requests_match_the_schema(validator: Draft7Validator, requ
 def test_any_allowed_request_matches_the_schema(validator: Draft7Validator, request: VideoRequest) -> None:
     if not check_request(request):
         assert _errors(validator, request.to_payload()) == []
+
+
+def test_the_newest_guide_additions_are_not_vacuous() -> None:
+    turbo = VideoRequest(action=Action.TEXT2VIDEO, model=Model.V3_TURBO, prompt="a fox", generate_audio=True)
+    assert body_errors(turbo.to_payload()) == []
+    # The unmodified upstream document does not know kling-v3-turbo (hence the documented additions).
+    assert schema_errors(request_validator("/kling/videos"), turbo.to_payload())
+    story = VideoRequest(
+        action=Action.TEXT2VIDEO,
+        model=Model.V3,
+        prompt="a fox",
+        duration=5,
+        multi_shot=True,
+        shot_type=ShotType.CUSTOMIZE,
+        multi_prompt=(Shot(index=1, prompt="leaps", duration=2), Shot(index=2, prompt="lands", duration=3)),
+    ).to_payload()
+    assert body_errors(story) == []
+    for bad in (
+        {"shot_type": "random"},
+        {"multi_prompt": []},
+        {"multi_prompt": [{"index": 1, "prompt": "x" * 513, "duration": 5}]},
+        {"multi_prompt": [{"index": 1, "prompt": "x", "duration": 2.5}]},
+        {"multi_shot": "yes"},
+    ):
+        assert body_errors({**story, **bad}), bad

@@ -76,7 +76,7 @@ def test_camera_config_is_read_in_friendly_forms(text: str, expected: dict[str, 
 
 
 @pytest.mark.parametrize(
-    ("text", "hint"), [("pan=2", "between -1 and 1"), ("spin=0.5", "not a camera axis"), ("pan", "pan=0.5")]
+    ("text", "hint"), [("pan=2", "between -1 and 1"), ("spin=0.5", "not a camera axis"), ("pan", "zoom=0.5")]
 )
 def test_bad_camera_config_says_how_to_write_it(text: str, hint: str) -> None:
     with pytest.raises(RequestRefused, match=hint):
@@ -99,7 +99,13 @@ def test_reference_options_fill_the_omni_lists() -> None:
         reference_images=(PNG,),
         elements="el_1, el_2",
     )
-    payload = build_request(order, default_model=Model.V1).to_payload()
+    with pytest.raises(RequestRefused, match="ENABLE_ELEMENT_LIST"):
+        build_request(order, default_model=Model.V1)
+    payload = build_request(order, default_model=Model.V1, elements_enabled=True).to_payload()
+    # The member cited the image; the bot cites the video it would otherwise ignore.
+    assert payload["prompt"] == (
+        "the cat from <<<image_1>>> dances. Follow the style and camera motion of <<<video_1>>>."
+    )
     assert payload["video_list"] == [
         {"video_url": video.url, "refer_type": "feature", "keep_original_sound": "no"}
     ]
@@ -131,7 +137,7 @@ orders = st.builds(
     negative_prompt=st.none() | st.just("blur"),
     cfg_scale=st.none() | st.floats(0, 1),
     camera=st.none() | st.sampled_from([c.value for c in CameraType]),
-    camera_config=st.none() | st.just("pan=0.5, zoom=-0.25"),
+    camera_config=st.none() | st.sampled_from(["pan=0.5, zoom=-0.25", "zoom=-0.25"]),
     generate_audio=st.booleans(),
     start_image=st.none() | st.just(PNG),
     end_image=st.none() | st.just(PNG),

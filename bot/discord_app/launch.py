@@ -20,7 +20,7 @@ from bot.discord_app.i18n import N_
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
-from bot.jobs.orders import AttachmentRef, VideoOrder
+from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
@@ -160,7 +160,8 @@ async def launch(
         await interaction.response.defer(thinking=True)
     requester = requester_from(interaction, home)
     try:
-        preflight = await services.video_service.preflight(order)
+        preflight = await services.video_service.preflight(order, request)
+        request = preflight.request or request
         if not confirmed:
             limits = await services.store.get_limits(requester.guild_id)
             if needs_confirmation(limits, services.video_service.costs.cost(request)):
@@ -195,7 +196,10 @@ async def launch(
         await keep_frames(services.video_service.http, interaction, order)
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
-    notes = [*preflight.warnings, *cost_notes(admission.decision)]
+    notes = list(preflight.warnings)
+    if note := prompt_note(order, request):
+        notes.append(note)
+    notes.extend(cost_notes(admission.decision))
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)

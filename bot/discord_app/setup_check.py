@@ -8,7 +8,7 @@ import discord
 import httpx
 
 from bot.config import CREDIT_CAP_SETTINGS, Settings
-from bot.kling.client import KlingClient
+from bot.kling.client import CreateAccess, KlingClient
 from bot.kling.errors import KlingError
 from bot.storage import open_store
 
@@ -52,6 +52,26 @@ async def _check_acedata(settings: Settings, http: httpx.AsyncClient) -> bool:
         print(f"✗ ACEDATA_API_TOKEN: {type(exc).__name__}: {exc.detail or exc.code or 'refused'}")
         return False
     print("✓ ACEDATA_API_TOKEN: accepted by a free task query")
+    return await _check_submit(kling)
+
+
+async def _check_submit(kling: KlingClient) -> bool:
+    """A task query does not prove the token may create; an invalid create refused at validation does."""
+    probe = await kling.probe_create()
+    if probe.access is CreateAccess.ACCEPTED:
+        print("✓ ACEDATA_API_TOKEN: may submit videos (an invalid test request was refused at validation;")
+        print("  nothing was created or charged)")
+        return True
+    if probe.access is CreateAccess.CREATED:
+        print("✓ ACEDATA_API_TOKEN: may submit videos, but AceData took the invalid test request")
+        print(f"  ({probe.detail}); it should fail at once. Check your AceData task list.")
+        return True
+    if probe.access is CreateAccess.REFUSED:
+        print(f"✗ ACEDATA_API_TOKEN: may query but NOT submit videos: {probe.detail}")
+        return False
+    print(
+        f"? ACEDATA_API_TOKEN: could not tell whether it may submit videos ({probe.detail}). Try again later."
+    )
     return True
 
 

@@ -15,9 +15,18 @@ from pydantic import ValidationError
 from bot.echo import excerpt
 from bot.jobs.defaults import Preferences, pick_duration, pick_mode
 from bot.jobs.inline_flags import InlineFlags, split_flags
-from bot.kling.capabilities import Problem, RequestRefused, validate_request
+from bot.kling.capabilities import (
+    Option,
+    Problem,
+    RequestRefused,
+    always_makes_sound,
+    supports_references,
+    validate_request,
+)
+from bot.kling.citations import cite_references
 from bot.kling.models import (
     CAMERA_AXES,
+    PROMPT_MAX,
     Action,
     AspectRatio,
     CameraConfig,
@@ -26,11 +35,20 @@ from bot.kling.models import (
     ImageReference,
     Mode,
     Model,
+    Shot,
+    ShotType,
     VideoReference,
     VideoRequest,
     parse_model,
 )
+from bot.kling.storyboard import storyboard_text
 from bot.quota.text import clean_prompt
+
+#: Why elements are off unless the operator turns them on (kling-api.md §9).
+ELEMENTS_CLOSED = (
+    "Elements aren't available: AceData doesn't open `element_list` to API users yet, so they would be "
+    "dropped or refused. Remove elements (the bot's operator can turn them on with ENABLE_ELEMENT_LIST)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +83,10 @@ class VideoOrder:
     reference_images: tuple[AttachmentRef, ...] = field(default_factory=tuple)
     elements: str | None = None
     video_id: str | None = None  # set for extend
+    #: A multi-shot video (`/storyboard`): `shots` are the member's own for `customize`.
+    multi_shot: bool = False
+    shot_type: str | None = None
+    shots: tuple[Shot, ...] = ()
 
     @property
     def images(self) -> list[tuple[str, AttachmentRef]]:
@@ -79,7 +101,7 @@ _PAIR = re.compile(r"^\s*([a-z]+)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def parse_camera_config(text: str) -> CameraConfig:
-    """`"pan=0.5, zoom=-0.2"` -> CameraConfig. Six axes, each in [-1, 1]."""
+    """`"zoom=0.5"` -> CameraConfig: six axes, each in [-1, 1] (the simple move takes exactly one)."""
     values: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in re.split(r"[,;]|\s+(?=[a-z]+\s*[=:])", text.lower()))):
         match = _PAIR.match(part)
@@ -88,7 +110,8 @@ def parse_camera_config(text: str) -> CameraConfig:
                 [
                     Problem(
                         "camera_config",
-                        f"I could not read {excerpt(part)}: write it like `pan=0.5, zoom=-0.2`.",
+                        f"I could not read {excerpt(part)}: write one direction and its strength, "
+                        "like `zoom=0.5`.",
                     )
                 ]
             )
@@ -139,13 +162,21 @@ def with_inline_flags(order: VideoOrder) -> tuple[VideoOrder, InlineFlags]:
 
 
 def build_request(
-    order: VideoOrder, *, default_model: Model, preferences: Preferences | None = None
+    order: VideoOrder,
+    *,
+    default_model: Model,
+    preferences: Preferences | None = None,
+    elements_enabled: bool = False,
 ) -> VideoRequest:
     """Build and fully validate the request. Raises RequestRefused listing every problem.
 
     Inline parameters in the prompt override the options; `preferences` (the member's and the
     server's saved defaults) fill what is still unset, before the operator's default model.
+    Omni references the prompt does not cite are cited at its end (AceData ignores uncited ones);
+    `prompt_note` tells the member. Elements are refused unless the operator turned them on.
     """
+    if order.elements and order.elements.strip() and not elements_enabled:
+        raise RequestRefused([Problem(Option.ELEMENTS, ELEMENTS_CLOSED)])
     order, _ = with_inline_flags(order)
     saved = preferences or Preferences()
     try:
@@ -165,7 +196,7 @@ def build_request(
     camera = None
     camera_text, config_text = order.camera, order.camera_config
     if camera_text and "=" in camera_text:
-        # `pan=0.5, zoom=-0.2` (a preset choice or `--camera`): strengths mean the simple move.
+        # `zoom=0.5` (a preset choice or `--camera`): strengths mean the simple move.
         camera_text, config_text = CameraType.SIMPLE.value, camera_text
     if camera_text:
         camera_type = _choice("camera", camera_text, CameraType, None)
@@ -197,6 +228,17 @@ def build_request(
     elements = tuple(e for e in re.split(r"[\s,]+", order.elements or "") if e)
     prompt = clean_prompt(order.prompt) if order.prompt else None
     negative = clean_prompt(order.negative_prompt) if order.negative_prompt else None
+    shot_type = None
+    if order.multi_shot:
+        shot_type = ShotType(str(_choice("shot_type", order.shot_type, ShotType, ShotType.CUSTOMIZE)))
+    if shot_type is ShotType.CUSTOMIZE and order.shots:
+        # The global prompt of a customised storyboard is ignored upstream: it carries the shots for show.
+        prompt = prompt or storyboard_text(order.shots)
+        if order.duration is None:
+            duration = sum(shot.duration for shot in order.shots)
+    audio = order.generate_audio
+    if audio is None:
+        audio = always_makes_sound(model)
     try:
         request = VideoRequest(
             action=action,
@@ -210,16 +252,48 @@ def build_request(
             start_image_url=order.start_image.url if order.start_image else None,
             end_image_url=order.end_image.url if order.end_image else None,
             video_id=order.video_id,
-            generate_audio=bool(order.generate_audio),
+            generate_audio=audio,
             camera_control=camera,
             video_list=video_list,
             image_list=tuple(ImageReference(image_url=ref.url) for ref in order.reference_images),
             element_list=elements,
+            multi_shot=order.multi_shot,
+            shot_type=shot_type,
+            multi_prompt=order.shots if shot_type is ShotType.CUSTOMIZE else (),
         )
     except ValidationError as exc:
         raise RequestRefused([_problem_from_validation(error) for error in exc.errors()]) from None
+    cited = cite_references(request, takes_references=supports_references(model))
+    if cited.overflow:
+        raise RequestRefused(
+            [
+                Problem(
+                    Option.PROMPT,
+                    f"Kling only uses references the prompt cites, and citing yours makes the prompt "
+                    f"{cited.overflow} characters longer than {PROMPT_MAX}: shorten it by "
+                    f"{cited.overflow} characters, or cite them yourself (like <<<image_1>>>).",
+                )
+            ]
+        )
+    request = cited.request
     validate_request(request)
     return request
+
+
+def prompt_note(order: VideoOrder, request: VideoRequest) -> str | None:
+    """What to tell the member when the bot wrote into their prompt (citing their references)."""
+    order, _ = with_inline_flags(order)
+    if order.multi_shot or not order.prompt or not request.prompt:
+        return None
+    typed = clean_prompt(order.prompt)
+    if request.prompt == typed or not request.prompt.startswith(typed.rstrip()):
+        return None
+    added = request.prompt[len(typed.rstrip()) :].lstrip(". ")
+    # In code formatting: the `_` of `<<<image_1>>>` would otherwise turn into italics.
+    return (
+        f"Kling only uses the references a prompt cites, so I added `{added.replace('`', '')}` "
+        "to your prompt (the full prompt is on the progress message)."
+    )
 
 
 def _problem_from_validation(error: object) -> Problem:
@@ -264,6 +338,9 @@ def order_from_request(request: VideoRequest, *, prompt: str | None = None) -> V
         reference_images=tuple(_ref_from_url(image.image_url) for image in request.image_list),
         elements=" ".join(request.element_list) or None,
         video_id=request.video_id,
+        multi_shot=request.multi_shot,
+        shot_type=request.shot_type.value if request.shot_type is not None else None,
+        shots=request.multi_prompt,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot import media
+from bot import media, media_video
 from bot.jobs.circuit import Circuit
 from bot.jobs.defaults import Preferences, allowed_by_server, server_preferences
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
@@ -66,6 +66,8 @@ class Preflight:
     """What checking the attachments found that the member should know (not refusals)."""
 
     warnings: list[str] = field(default_factory=list)
+    #: The request with what was measured (the reference video's length), when one was given.
+    request: VideoRequest | None = None
 
 
 class VideoService:
@@ -78,6 +80,7 @@ class VideoService:
         default_model: Model,
         budget: OperatorBudget | None = None,
         allowed_guilds: frozenset[int] = frozenset(),
+        elements_enabled: bool = False,
         clock: Clock = time.time,
         circuit: Circuit | None = None,
     ) -> None:
@@ -90,6 +93,7 @@ class VideoService:
         self.budget = budget or OperatorBudget()
         #: Servers the operator allows (`ALLOWED_GUILD_IDS`); empty = every server.
         self.allowed_guilds = allowed_guilds
+        self.elements_enabled = elements_enabled
         self.clock = clock
         #: (guild, member) -> (their preferences over the server's, read at). Launching reads these
         #: before its 3-second acknowledgement, so a busy database must not be on that path each time.
@@ -120,7 +124,12 @@ class VideoService:
 
     def build(self, order: VideoOrder, preferences: Preferences | None = None) -> VideoRequest:
         """Pure checks only (request rules, declared attachment sizes): safe before deferring."""
-        request = build_request(order, default_model=self.default_model, preferences=preferences)
+        request = build_request(
+            order,
+            default_model=self.default_model,
+            preferences=preferences,
+            elements_enabled=self.elements_enabled,
+        )
         for label, ref in order.images:
             media.check_declared(ref.filename, ref.size, ref.content_type, label=label)
         if order.reference_video is not None:
@@ -128,8 +137,12 @@ class VideoService:
             media.check_video_reference(ref.filename, ref.size, ref.content_type)
         return request
 
-    async def preflight(self, order: VideoOrder) -> Preflight:
-        """Download and decode every image attachment; refuse what AceData would reject."""
+    async def preflight(self, order: VideoOrder, request: VideoRequest | None = None) -> Preflight:
+        """Download and decode every attachment; refuse what AceData would reject.
+
+        With `request`, a reference video is read too and held to that model's limits; its length
+        goes into the returned request, because a `base` edit is priced by it.
+        """
         infos: dict[str, media.ImageInfo] = {}
         for label, ref in order.images:
             infos[label] = await self._inspect(label, ref)
@@ -138,7 +151,18 @@ class VideoService:
             warning = media.check_frame_pair(infos["start_image"], infos["end_image"])
             if warning:
                 warnings.append(warning)
-        return Preflight(warnings=warnings)
+        video = order.reference_video
+        if request is not None and video is not None and request.video_list:
+            info = await media_video.preflight_reference_video(
+                self.http,
+                url=video.url,
+                name=video.filename,
+                size=video.size,
+                content_type=video.content_type,
+                model=request.model,
+            )
+            request = request.model_copy(update={"input_video_seconds": round(info.seconds, 3)})
+        return Preflight(warnings=warnings, request=request)
 
     async def _inspect(self, label: str, ref: AttachmentRef) -> media.ImageInfo:
         return await media.preflight_image(

@@ -16,6 +16,13 @@ Decisions where the sources disagree or are silent (each one the conservative ch
 * A prompt is required for image2video as well as text2video, as AceData's SDK requires.
 * v3-omni becomes an "omni request" when it carries any reference, elements included (the SDK only
   looks at images and videos; elements are the same kind of input, so they get the same limits).
+* kling-v3-turbo (newest guide, §1.4): audio is always on, so a request that turns it off is refused
+  rather than sent with `generate_audio: false`.
+* Multi-shot (§1.4, v3 / v3-omni): the guide says nothing about combining it with camera moves, end
+  frames or references, so those combinations are refused until it does. A start frame is allowed.
+* Camera control (§9): `simple` takes exactly one non-zero axis; the other types take no config.
+* References must be cited in the prompt (§9, see `citations`): an uncited one is ignored yet billed,
+  and a citation of a reference that is not there is a mistake, so both are refused.
 """
 
 from __future__ import annotations
@@ -29,14 +36,18 @@ from types import MappingProxyType
 
 from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 
+from bot.kling import citations
 from bot.kling.models import (
     CAMERA_AXES,
+    MAX_SHOTS,
     NEGATIVE_PROMPT_MAX,
     PROMPT_MAX,
+    SHOT_PROMPT_MAX,
     Action,
     CameraType,
     Mode,
     Model,
+    ShotType,
     VideoRequest,
 )
 from bot.refusals import MemberRefusal
@@ -65,6 +76,9 @@ class Option(StrEnum):
     REFERENCE_VIDEO = "reference_video"
     ELEMENTS = "elements"
     CALLBACK_URL = "callback_url"
+    MULTI_SHOT = "multi_shot"
+    SHOT_TYPE = "shot_type"
+    SHOTS = "shots"
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,24 @@ class ModeCapabilities:
     end_frame: bool = False
     audio: bool = False
     camera_control: bool = False
+
+
+@dataclass(frozen=True)
+class ReferenceVideoLimits:
+    """What a reference video in `video_list` must be for one model (kling-api.md §1.1 and §9)."""
+
+    min_seconds: float
+    max_seconds: float
+    min_side: int
+    max_side: int
+    max_pixels: int | None = None
+    #: width / height
+    min_aspect: float | None = None
+    max_aspect: float | None = None
+    min_fps: float = 24
+    max_fps: float = 60
+    #: Container formats, as the file's own name says them.
+    containers: tuple[str, ...] = ("MP4", "MOV")
 
 
 @dataclass(frozen=True)
@@ -92,12 +124,21 @@ class ModelCapabilities:
     extend: bool = False
     #: kling-v1's extend takes neither negative_prompt nor cfg_scale (matrix of the newest guide).
     extend_takes_tuning: bool = True
+    #: Takes negative_prompt and cfg_scale at all (kling-v3-turbo does not).
+    takes_tuning: bool = True
+    #: Sound is always generated and cannot be turned off (kling-v3-turbo).
+    audio_always: bool = False
+    #: Takes `multi_shot` storyboards (kling-v3, kling-v3-omni).
+    multi_shot: bool = False
+    #: Limits of the reference video (models that take `video_list`).
+    reference_video: ReferenceVideoLimits | None = None
 
 
 _NOTHING = ModeCapabilities()
 _END_FRAME = ModeCapabilities(end_frame=True)
 _FIVE_OR_TEN = (5, 10)
 _THREE_TO_FIFTEEN = tuple(range(3, 16))
+_SOUND = ModeCapabilities(audio=True)
 
 
 def _modes(entries: dict[Mode, ModeCapabilities]) -> Mapping[Mode, ModeCapabilities]:
@@ -139,17 +180,36 @@ CAPABILITIES: Mapping[Model, ModelCapabilities] = MappingProxyType(
                 }
             ),
             durations=_THREE_TO_FIFTEEN,
+            multi_shot=True,
         ),
         Model.V3_OMNI: ModelCapabilities(
             modes=_modes({m: ModeCapabilities(end_frame=True, audio=True) for m in Mode}),
             durations=_THREE_TO_FIFTEEN,
             references=True,
+            multi_shot=True,
+            reference_video=ReferenceVideoLimits(
+                min_seconds=3,
+                max_seconds=15.5,
+                min_side=700,
+                max_side=4553,
+                max_pixels=8_294_400,
+                min_aspect=0.4,
+                max_aspect=2.0,
+            ),
+        ),
+        # std = 720p, pro = 1080p; text2video and first-frame image2video only (§1.4).
+        Model.V3_TURBO: ModelCapabilities(
+            modes=_modes({Mode.STD: _SOUND, Mode.PRO: _SOUND}),
+            durations=_THREE_TO_FIFTEEN,
+            takes_tuning=False,
+            audio_always=True,
         ),
         Model.O1: ModelCapabilities(
             modes=_modes({Mode.STD: _END_FRAME, Mode.PRO: _END_FRAME}),
             durations=(5,),
             references=True,
             always_omni=True,
+            reference_video=ReferenceVideoLimits(min_seconds=3, max_seconds=10, min_side=700, max_side=2160),
         ),
     }
 )
@@ -174,6 +234,7 @@ _SUGGESTION_ORDER = (
     Model.V1,
     Model.V2_1_MASTER,
     Model.V2_MASTER,
+    Model.V3_TURBO,
 )
 
 
@@ -233,6 +294,18 @@ def supports_references(model: Model) -> bool:
 
 def supports_extend(model: Model) -> bool:
     return CAPABILITIES[model].extend
+
+
+def supports_multi_shot(model: Model) -> bool:
+    return CAPABILITIES[model].multi_shot
+
+
+def always_makes_sound(model: Model) -> bool:
+    return CAPABILITIES[model].audio_always
+
+
+def reference_video_limits(model: Model) -> ReferenceVideoLimits | None:
+    return CAPABILITIES[model].reference_video
 
 
 def models_where(feature: Callable[[Model], bool]) -> tuple[Model, ...]:
@@ -464,6 +537,13 @@ def _end_frame_rules(r: VideoRequest) -> Iterable[Problem]:
 
 def _audio_rules(r: VideoRequest) -> Iterable[Problem]:
     if not r.generate_audio:
+        if CAPABILITIES[r.model].audio_always:
+            pick = _or_pick(lambda m: not CAPABILITIES[m].audio_always and r.mode in CAPABILITIES[m].modes)
+            yield Problem(
+                Option.AUDIO,
+                f"{r.model.value} always makes sound: turn generate_audio on (or leave it out){pick} "
+                "for a silent video.",
+            )
         return
     if r.video_list:
         yield Problem(
@@ -516,6 +596,20 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
                 f"{name} moves the camera only in {d}-second videos: set duration to {d}{pick}.",
             )
     config = camera.config
+    if camera.type is CameraType.SIMPLE:
+        moving = config.moving_axes() if config is not None else []
+        if not moving:
+            yield Problem(
+                Option.CAMERA_CONFIG,
+                f"The simple camera move needs one direction in camera_config, such as zoom=0.5 "
+                f"(one of {', '.join(CAMERA_AXES)}): add it, or pick another camera move.",
+            )
+        elif len(moving) > 1:
+            yield Problem(
+                Option.CAMERA_CONFIG,
+                f"The simple camera move takes exactly one direction, not {len(moving)} "
+                f"({', '.join(moving)}): keep only one of them in camera_config.",
+            )
     if config is None or config.is_empty():
         return
     if camera.type is not CameraType.SIMPLE:
@@ -598,13 +692,108 @@ def _reference_rules(r: VideoRequest) -> Iterable[Problem]:
 def _omni_rules(r: VideoRequest) -> Iterable[Problem]:
     # camera_control and 4k are refused for omni requests too; the table (no camera on o1 / v3-omni,
     # no 4k on o1) and the reference rule (no 4k with references) already report them.
-    if not is_omni_request(r):
+    caps = CAPABILITIES[r.model]
+    if caps.always_omni or not caps.takes_tuning:
+        why = r.model.value
+    elif is_omni_request(r):
+        why = f"{r.model.value} with references"
+    else:
         return
-    why = f"{r.model.value}" if CAPABILITIES[r.model].always_omni else f"{r.model.value} with references"
     if r.negative_prompt:
         yield Problem(Option.NEGATIVE_PROMPT, f"{why} doesn't take negative_prompt: remove negative_prompt.")
     if r.cfg_scale is not None:
         yield Problem(Option.CFG_SCALE, f"{why} doesn't take cfg_scale: remove cfg_scale.")
+
+
+def _citation_rules(r: VideoRequest) -> Iterable[Problem]:
+    takes = supports_references(r.model)
+    if not takes and _reference_fields(r):
+        return  # the reference rule already says this model takes none
+    refs = citations.numbered(r, takes_references=takes)
+    dangling = citations.dangling(r, refs)
+    if dangling:
+        if not takes:
+            text = f"{r.model.value} takes no references, so the prompt's {_join_or(dangling)} cites nothing"
+        else:
+            text = (
+                f"The prompt cites {_join_or(dangling)}, but this video has "
+                f"{_count(refs.images, 'image')} (start and end frames first) and "
+                f"{_count(refs.videos, 'reference video')}"
+            )
+        yield Problem(Option.PROMPT, f"{text}: attach what it cites or remove the citation.")
+    uncited = citations.uncited(r, refs)
+    if uncited:
+        yield Problem(
+            Option.PROMPT,
+            f"Kling ignores references the prompt does not cite: mention {_join_or(uncited)} in the prompt.",
+        )
+
+
+def _multi_shot_rules(r: VideoRequest) -> Iterable[Problem]:
+    if not r.multi_shot:
+        if r.shot_type is not None or r.multi_prompt:
+            yield Problem(
+                Option.SHOT_TYPE,
+                "shot_type and shots only apply to a multi-shot video: turn multi_shot on or leave them out.",
+            )
+        return
+    name = r.model.value
+    if not supports_multi_shot(r.model):
+        models = _join_or(m.value for m in models_where(supports_multi_shot))
+        yield Problem(Option.MODEL, f"{name} can't make multi-shot videos: pick {models}.")
+    if r.camera_control is not None:
+        yield Problem(Option.CAMERA, "Camera moves can't be combined with several shots: remove camera.")
+    if r.end_image_url:
+        yield Problem(
+            Option.END_IMAGE, "An end frame can't be combined with several shots: remove end_image."
+        )
+    fields = _reference_fields(r)
+    if fields:
+        refs = _join_or(_REFERENCE_WORDS[f] for f in fields)
+        yield Problem(fields[0], f"A video of several shots can't use {refs}: remove them.")
+    if r.shot_type is None:
+        yield Problem(
+            Option.SHOT_TYPE,
+            "A multi-shot video needs shot_type: intelligence (Kling splits your prompt into shots) or "
+            "customize (you write each shot).",
+        )
+    elif r.shot_type is ShotType.INTELLIGENCE:
+        if r.multi_prompt:
+            yield Problem(
+                Option.SHOTS,
+                "With shot_type intelligence Kling writes the shots from the prompt: leave the shots out, "
+                "or set shot_type to customize.",
+            )
+    else:
+        yield from _shot_list_rules(r)
+
+
+def _shot_list_rules(r: VideoRequest) -> Iterable[Problem]:
+    shots = r.multi_prompt
+    if not 1 <= len(shots) <= MAX_SHOTS:
+        yield Problem(Option.SHOTS, f"Write 1 to {MAX_SHOTS} shots, one per line: you wrote {len(shots)}.")
+        if not shots:
+            return
+    if [shot.index for shot in shots] != list(range(1, len(shots) + 1)):
+        yield Problem(Option.SHOTS, "Shots must be numbered 1, 2, 3… in order: renumber them.")
+    for number, shot in enumerate(shots, start=1):
+        if not _visible_text(shot.prompt):
+            yield Problem(Option.SHOTS, f"Shot {number} has no description: write what happens in it.")
+        elif len(shot.prompt) > SHOT_PROMPT_MAX:
+            yield Problem(
+                Option.SHOTS,
+                f"Shot {number} is {len(shot.prompt)} characters long: shorten it to {SHOT_PROMPT_MAX} "
+                "or fewer.",
+            )
+        if shot.duration < 1:
+            yield Problem(Option.SHOTS, f"Shot {number} must last at least 1 second: give it 1s or more.")
+    total = sum(shot.duration for shot in shots)
+    if total != r.duration:
+        yield Problem(
+            Option.DURATION,
+            f"The shots add up to {_count(total, 'second')} but the video is {r.duration}: make them add "
+            f"up to {r.duration} seconds, or set duration to {total}.",
+        )
 
 
 def _url_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -631,5 +820,7 @@ _RULES: tuple[Callable[[VideoRequest], Iterable[Problem]], ...] = (
     _camera_rules,
     _reference_rules,
     _omni_rules,
+    _citation_rules,
+    _multi_shot_rules,
     _url_rules,
 )

@@ -15,14 +15,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import SecretStr
 
 from bot.kling.errors import (
+    AccountDisabled,
+    AuthError,
+    BadRequest,
     KlingError,
     NetworkError,
+    OutOfCredits,
     RateLimited,
     ServiceError,
     SubmissionUnconfirmed,
@@ -39,6 +44,31 @@ TASKS_PATH = "/kling/tasks"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 #: A syntactically valid id that can never be a task: the free query `check_token` sends.
 PROBE_TASK_ID = "00000000-0000-0000-0000-000000000000"
+#: The create `probe_create` sends: a model that does not exist, no prompt and a negative length, so
+#: the service refuses it at validation ("model is invalid.", a 400) before any task or charge exists.
+#: Getting that far proves the token is accepted for creates (kling-api.md §9: a task query does not).
+CREATE_PROBE_BODY: dict[str, Any] = {
+    "action": "text2video",
+    "model": "kling-token-check-not-a-model",
+    "duration": -1,
+    "async": True,
+}
+
+
+class CreateAccess(StrEnum):
+    """What `probe_create` learned about the token's right to submit."""
+
+    ACCEPTED = "accepted"  # refused at validation: the token got past authorisation
+    REFUSED = "refused"  # refused for the token or the account
+    UNKNOWN = "unknown"  # the answer says nothing about the token (outage, rate limit, network)
+    CREATED = "created"  # the service took the invalid body: the token can submit, but a task exists
+
+
+@dataclass(frozen=True, slots=True)
+class CreateProbe:
+    access: CreateAccess
+    detail: str = ""
+
 
 # The connection was never opened, so the request cannot have reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -214,6 +244,30 @@ class KlingClient:
     async def check_token(self) -> None:
         """A free task query for an id that cannot exist: raises AuthError etc. when the token is refused."""
         await self._query({"action": "retrieve", "id": PROBE_TASK_ID}, attempts=1)
+
+    async def probe_create(self) -> CreateProbe:
+        """Whether the token may submit, learned from a create the service refuses at validation.
+
+        Sent once, never retried. Only a validation refusal counts as "accepted"; anything the answer
+        cannot prove (5xx, 429, no answer) is reported as unknown rather than guessed.
+        """
+        try:
+            answer = await self._post(VIDEOS_PATH, CREATE_PROBE_BODY)
+        except httpx.HTTPError as exc:
+            return CreateProbe(CreateAccess.UNKNOWN, f"no answer from AceData ({type(exc).__name__})")
+        if 200 <= answer.status < 300:
+            body = answer.body if isinstance(answer.body, dict) else {}
+            task = body.get("task_id")
+            return CreateProbe(CreateAccess.CREATED, f"task {task}" if isinstance(task, str) else "")
+        error = self._error(answer)
+        detail = error.detail or error.code or f"HTTP {answer.status}"
+        if isinstance(error, AuthError | OutOfCredits | AccountDisabled):
+            return CreateProbe(CreateAccess.REFUSED, detail)
+        if answer.status == 403:
+            return CreateProbe(CreateAccess.REFUSED, detail)
+        if isinstance(error, BadRequest) or answer.status == 422:
+            return CreateProbe(CreateAccess.ACCEPTED, detail)
+        return CreateProbe(CreateAccess.UNKNOWN, f"HTTP {answer.status}: {detail}")
 
     # --- create ---------------------------------------------------------------------------------
     async def _send_create(self, payload: dict[str, Any]) -> _Answer:

@@ -7,6 +7,7 @@ and turned into the exact body AceData receives.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -31,6 +32,8 @@ class Model(StrEnum):
     V2_6 = "kling-v2-6"
     V3 = "kling-v3"
     V3_OMNI = "kling-v3-omni"
+    #: Newest guide only (kling-api.md §1.4): not in the OpenAPI enum yet.
+    V3_TURBO = "kling-v3-turbo"
     O1 = "kling-o1"
 
 
@@ -68,6 +71,17 @@ class CameraType(StrEnum):
 
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 
+
+class ShotType(StrEnum):
+    """How a multi-shot video is split (kling-api.md §1.4)."""
+
+    INTELLIGENCE = "intelligence"  # the service splits the prompt into shots itself
+    CUSTOMIZE = "customize"  # the member writes every shot (`multi_prompt`)
+
+
+SHOT_PROMPT_MAX = 512
+MAX_SHOTS = 6
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
 
@@ -83,6 +97,10 @@ class CameraConfig(BaseModel):
 
     def is_empty(self) -> bool:
         return all(getattr(self, axis) is None for axis in CAMERA_AXES)
+
+    def moving_axes(self) -> list[str]:
+        """The axes with a non-zero strength (Kling's `simple` move takes exactly one)."""
+        return [axis for axis in CAMERA_AXES if getattr(self, axis)]
 
 
 class CameraControl(BaseModel):
@@ -111,6 +129,16 @@ class ImageReference(BaseModel):
     type: Literal["first_frame", "end_frame"] | None = None
 
 
+class Shot(BaseModel):
+    """One entry of `multi_prompt`: a shot of a customised multi-shot video."""
+
+    model_config = _FROZEN
+
+    index: int
+    prompt: str
+    duration: int
+
+
 class VideoRequest(BaseModel):
     """What a member asked for. Defaults are the spec page's defaults."""
 
@@ -133,6 +161,12 @@ class VideoRequest(BaseModel):
     image_list: tuple[ImageReference, ...] = ()
     element_list: tuple[str, ...] = ()
     callback_url: str | None = None
+    multi_shot: bool = False
+    shot_type: ShotType | None = None
+    multi_prompt: tuple[Shot, ...] = ()
+    #: Length of the reference video measured before paying (never sent): a `base` edit is as long
+    #: as the video it edits, so that is the length it is priced by.
+    input_video_seconds: float | None = None
 
     @field_validator("model", mode="before")
     @classmethod
@@ -142,6 +176,18 @@ class VideoRequest(BaseModel):
     @property
     def has_references(self) -> bool:
         return bool(self.video_list or self.image_list or self.element_list)
+
+    @property
+    def edits_a_video(self) -> bool:
+        return any(v.refer_type == "base" for v in self.video_list)
+
+    @property
+    def output_seconds(self) -> int:
+        """How long the video will be: `duration`, or the edited video's measured length (rounded up,
+        ignoring the few milliseconds containers add)."""
+        if self.edits_a_video and self.input_video_seconds is not None:
+            return max(1, math.ceil(self.input_video_seconds - 0.05))
+        return self.duration
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON body for `POST /kling/videos`: always asynchronous, unset options left out."""
@@ -177,6 +223,12 @@ class VideoRequest(BaseModel):
             body["image_list"] = [i.model_dump(exclude_none=True) for i in self.image_list]
         if self.element_list:
             body["element_list"] = [{"element_id": e} for e in self.element_list]
+        if self.multi_shot:
+            body["multi_shot"] = True
+            if self.shot_type is not None:
+                body["shot_type"] = self.shot_type.value
+            if self.multi_prompt:
+                body["multi_prompt"] = [shot.model_dump() for shot in self.multi_prompt]
         return body
 
     def to_json(self) -> str:

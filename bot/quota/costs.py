@@ -40,7 +40,8 @@ Top-level keys are model names (the alias `kling-video-o1` is accepted), then mo
   normal clip).
 
 Fields given in the file replace the same fields of the default; fields left out keep the default
-value.
+value. A `base` reference-video edit is priced by the length of the input video (measured before
+paying, rounded up to a whole second), since that is the length of the output.
 """
 
 from __future__ import annotations
@@ -147,6 +148,11 @@ DEFAULT_PRICES = _frozen(
         Model.V3: _per_second(0.10),
         Model.V3_OMNI: _per_second(0.10),
         Model.O1: _per_clip(0.39),
+        # Sound is always on and included in the price; pro (1080p) about 1.33x std (720p).
+        Model.V3_TURBO: {
+            Mode.STD: ModePrice(per_second=1.5),
+            Mode.PRO: ModePrice(per_second=2.0),
+        },
     }
 )
 
@@ -168,7 +174,9 @@ class CostTable:
         """Credits this request costs, rounded to 2 decimals."""
         price = self.price(request.model, request.mode)
         extend = request.action is Action.EXTEND
-        return round(price.cost(request.duration, audio=request.generate_audio, extend=extend), 2)
+        # A `base` edit is as long as the video it edits: priced by that measured length.
+        seconds = request.output_seconds
+        return round(price.cost(seconds, audio=request.generate_audio, extend=extend), 2)
 
 
 class _Overrides(BaseModel):

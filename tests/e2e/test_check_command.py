@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import AceDataServer, BotHarness
+from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
 
@@ -63,3 +64,40 @@ async def test_check_reports_an_unwritable_database(
     code, output = await _run_check(harness, DATABASE_PATH=str(blocker / "bot.sqlite3"))
     assert code == 1
     assert "DATABASE_PATH" in output and str(blocker) in output
+
+
+async def test_check_tells_that_the_token_may_submit_without_creating_a_task(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    code, output = await _run_check(harness)
+    assert code == 0, output
+    assert "may submit videos" in output and "nothing was created or charged" in output
+    [probe] = fake_acedata.requests_to("/kling/videos")
+    assert probe.json["model"] == "kling-token-check-not-a-model"
+    assert fake_acedata.created_tasks == 0
+
+
+async def test_check_reports_a_token_that_may_query_but_not_submit(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.inject(
+        "/kling/videos",
+        403,
+        body={"success": False, "error": {"code": "used_up", "message": "No credits left."}},
+    )
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    code, output = await _run_check(harness)
+    assert code == 1
+    assert "may query but NOT submit videos: No credits left." in output
+
+
+async def test_check_says_plainly_when_it_could_not_tell(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.inject("/kling/videos", 503, raw="upstream down")
+    harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata)
+    code, output = await _run_check(harness)
+    assert code == 0, output
+    assert "could not tell whether it may submit videos (HTTP 503" in output
+    assert fake_acedata.created_tasks == 0

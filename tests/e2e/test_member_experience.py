@@ -163,6 +163,12 @@ async def test_next_shot_starts_from_the_last_frame_and_stitch_joins_the_story(
         duration_seconds(shots[1]) + duration_seconds(shots[2]), abs=0.15
     )
     assert _close(last_frame(joined).getpixel((5, 5)), GREEN)  # type: ignore[arg-type]
+
+    # A channel whose upload limit can't hold the story: told so, with the shots in order.
+    fake_discord.upload_limit_bytes = len(shots[1]) + 100
+    too_big = await fake_discord.send_component_click(second_result, f"kling:stitch:{second_job}")
+    text = await ephemeral_refusal(too_big)
+    assert "upload limit" in text and "1. " in text and "2. " in text
     assert paid_creates(fake_acedata) == 2  # stitching cost nothing
 
 

@@ -22,11 +22,13 @@ import signal
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
+
+from tests.fakes import kling_rules
 
 Outcome = Literal["succeed", "fail"]
 #: An outcome for every new task, or a function of the create body that picks one.
@@ -45,6 +47,7 @@ MODELS = frozenset(
         "kling-v3",
         "kling-v3-omni",
         "kling-o1",
+        "kling-v3-turbo",
     }
 )
 DEFAULT_FAILURE = ("api_error", "Generation failed")
@@ -91,6 +94,8 @@ class FakeTask:
     failure: tuple[str, str] = DEFAULT_FAILURE
     finished_at: float | None = None
     video_id: str = field(default_factory=lambda: str(uuid.uuid4().int)[:18])
+    #: References the prompt did not cite: the real service drops them silently (and still bills).
+    ignored_references: list[str] = field(default_factory=list)
     callback_sent: bool = False
 
     @property
@@ -119,6 +124,10 @@ class FakeAceData:
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
         self._injections: deque[Injection] = deque()
+        #: `element_list` is closed on AceData (kling-api.md §9); a test may open it.
+        self.elements_open = False
+        #: Reference videos are downloaded and checked like the real service does (§1.1).
+        self.check_reference_videos = True
         self._port = port
         self._runner: web.AppRunner | None = None
         self.send_callbacks = True
@@ -208,14 +217,14 @@ class FakeAceData:
         return await self._serve(request, self._answer_query)
 
     async def _serve(
-        self, request: web.Request, handler: Callable[[RecordedRequest], web.Response]
+        self, request: web.Request, handler: Callable[[RecordedRequest], Awaitable[web.Response]]
     ) -> web.StreamResponse:
         recorded = await self._record(request)
         injection = self._take_injection(recorded.path)
         if injection is None:
-            return self._checked(recorded, handler)
+            return await self._checked(recorded, handler)
         if injection.process:
-            self._checked(recorded, handler)
+            await self._checked(recorded, handler)
         if injection.delay:
             await asyncio.sleep(injection.delay)
         if injection.drop:
@@ -226,8 +235,8 @@ class FakeAceData:
             return web.Response(status=injection.status, text=injection.raw or "", headers=injection.headers)
         return web.json_response(injection.body, status=injection.status, headers=injection.headers)
 
-    def _checked(
-        self, recorded: RecordedRequest, handler: Callable[[RecordedRequest], web.Response]
+    async def _checked(
+        self, recorded: RecordedRequest, handler: Callable[[RecordedRequest], Awaitable[web.Response]]
     ) -> web.Response:
         authorization = recorded.headers.get("authorization")
         if not authorization:
@@ -236,9 +245,9 @@ class FakeAceData:
             return _error(401, "invalid_token", "The specified token is invalid or wrong.")
         if not isinstance(recorded.json, dict):
             return _error(400, "bad_request", "The request body must be a JSON object.")
-        return handler(recorded)
+        return await handler(recorded)
 
-    def _create_task(self, recorded: RecordedRequest) -> web.Response:
+    async def _create_task(self, recorded: RecordedRequest) -> web.Response:
         body: dict[str, Any] = recorded.json
         if self.balance_exhausted:
             return _error(
@@ -250,6 +259,11 @@ class FakeAceData:
             return _error(400, "bad_request", "action is invalid.")
         if body.get("model", "kling-v1") not in MODELS:
             return _error(400, "bad_request", "model is invalid.")
+        problem = kling_rules.body_problem(body, elements_open=self.elements_open)
+        if problem is None and self.check_reference_videos:
+            problem = await self._reference_video_problem(body)
+        if problem is not None:
+            return _error(400, "bad_request", problem)
         rule = self.next_outcome
         task = FakeTask(
             task_id=str(uuid.uuid4()),
@@ -260,12 +274,29 @@ class FakeAceData:
             render_seconds=self.render_seconds,
             outcome=rule(body) if callable(rule) else rule,
             failure=self.failure,
+            ignored_references=kling_rules.ignored_references(body),
         )
         self.tasks[task.task_id] = task
         if body.get("callback_url"):
             # Armed on the next loop turn, so a subclass may still adjust the render time.
             asyncio.get_running_loop().call_soon(self._arm_callback, task)
         return web.json_response({"task_id": task.task_id, "trace_id": task.trace_id})
+
+    async def _reference_video_problem(self, body: dict[str, Any]) -> str | None:
+        videos = body.get("video_list") or []
+        if not videos:
+            return None
+        url = str(videos[0].get("video_url") or "")
+        if not url.startswith("http://127.0.0.1"):
+            return None  # tests never reach the internet: only local videos are fetched and checked
+        try:
+            async with ClientSession() as session, session.get(url) as response:
+                if response.status != 200:
+                    return "video_url could not be downloaded."
+                data = await response.read()
+        except ClientError:
+            return "video_url could not be downloaded."
+        return kling_rules.video_problem(str(body.get("model", "kling-v1")), data)
 
     # --- callbacks ---------------------------------------------------------------------------------
     def _arm_callback(self, task: FakeTask) -> None:
@@ -294,7 +325,7 @@ class FakeAceData:
         except (ClientError, TimeoutError):
             self.callbacks_sent.append((url, 0))
 
-    def _answer_query(self, recorded: RecordedRequest) -> web.Response:
+    async def _answer_query(self, recorded: RecordedRequest) -> web.Response:
         body: dict[str, Any] = recorded.json
         action = body.get("action", "retrieve")
         if action == "retrieve":
