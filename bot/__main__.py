@@ -6,28 +6,61 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
+from bot.storage.base import Store
 
 log = logging.getLogger("bot")
 
 
 def _secrets(settings: Settings) -> list[str]:
-    return [settings.DISCORD_TOKEN.get_secret_value(), settings.ACEDATA_API_TOKEN.get_secret_value()]
+    secrets = [settings.DISCORD_TOKEN.get_secret_value(), settings.ACEDATA_API_TOKEN.get_secret_value()]
+    if settings.database_password:
+        secrets.append(settings.database_password)
+    return secrets
 
 
 async def run_bot(settings: Settings) -> None:
-    from bot.discord_app.client import KlingBot
     from bot.discord_app.endpoints import configure_discord_endpoints
     from bot.storage import open_store
 
     configure_discord_endpoints(settings.discord_api_base, settings.DISCORD_GATEWAY_URL)
     # The database first: a bad path or permission fails here, in one line, before logging in.
-    store = await open_store(settings.DATABASE_PATH)
-    bot = KlingBot(settings, store)
+    store = await open_store(settings.DATABASE_PATH, database_url=settings.database_url)
+    metrics_server = None
+    if settings.METRICS_PORT is not None:
+        from bot.metrics import Discord429Counter
+        from bot.metrics_server import MetricsServer
+
+        Discord429Counter.install()
+        metrics_server = MetricsServer(store, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
+        try:
+            await metrics_server.start()
+        except OSError as exc:
+            await store.close()
+            raise MetricsUnavailable(
+                f"Cannot serve metrics on {settings.METRICS_HOST}:{settings.METRICS_PORT}: "
+                f"{exc.strerror or exc}. Check METRICS_HOST and METRICS_PORT."
+            ) from exc
+    try:
+        await _serve(settings, store)
+    finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
+
+
+class MetricsUnavailable(Exception):
+    """The metrics port cannot be opened (in use, bad address)."""
+
+
+async def _serve(settings: Settings, store: Store) -> None:
+    from bot.discord_app.client import make_bot
+
+    bot = make_bot(settings, store)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -56,6 +89,8 @@ COMMANDS = {
     "run": "connect to Discord and serve /video and the other commands until stopped (the default)",
     "check": "check the settings, the Discord token, the AceData token and the database without "
     "starting the bot, then print the invite URL; exits non-zero when something is wrong",
+    "migrate": "copy the SQLite database (DATABASE_PATH, or --from) into the PostgreSQL database given "
+    "by --to postgresql://…, jobs in flight included, and verify the row counts; stop the bot first",
 }
 
 
@@ -72,11 +107,44 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", nargs="?", default="run", choices=list(COMMANDS), help="what to do")
+    parser.add_argument("--to", metavar="URL", help="migrate: the postgresql:// database to copy into")
+    parser.add_argument("--from", dest="source", metavar="PATH", help="migrate: the SQLite file to copy")
     return parser
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """`python -m bot migrate --to postgresql://…`: needs no Discord or AceData token."""
+    from pathlib import Path
+
+    from bot.storage import StorageUnavailable
+    from bot.storage.postgres import is_postgres_url, redact_url
+    from bot.storage.transfer import TransferError, migrate_to_postgres
+
+    if not args.to or not is_postgres_url(args.to):
+        print("migrate needs --to postgresql://user:password@host:port/dbname", file=sys.stderr)
+        return 2
+    if args.source:
+        source = Path(args.source)
+    else:
+        try:
+            source = load_settings().DATABASE_PATH
+        except ConfigError:  # the tokens are not needed here; the path may still come from the env
+            source = Path(os.environ.get("DATABASE_PATH") or "data/bot.sqlite3")
+    try:
+        copied = asyncio.run(migrate_to_postgres(source, args.to))
+    except (TransferError, StorageUnavailable) as exc:
+        print(f"Migration failed: {exc}", file=sys.stderr)
+        return 1
+    for table in copied:
+        print(f"✓ {table.table}: {table.rows} rows copied and verified")
+    print(f"Copied {source} into {redact_url(args.to)}. Set DATABASE_URL to it and start the bot.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "migrate":
+        return _migrate(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -96,8 +164,12 @@ def main(argv: list[str] | None = None) -> int:
 
         from bot.storage import StorageUnavailable
 
+        if isinstance(exc, MetricsUnavailable):
+            print(f"Metrics error: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, StorageUnavailable):
-            print(f"Database error: {exc}. Check DATABASE_PATH.", file=sys.stderr)
+            setting = "DATABASE_URL" if settings.DATABASE_URL else "DATABASE_PATH"
+            print(f"Database error: {exc}. Check {setting}.", file=sys.stderr)
             return 2
         if isinstance(exc, discord.LoginFailure):
             print(

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     ACEDATA_API_TOKEN: SecretStr
     ACEDATA_BASE_URL: AnyHttpUrl = AnyHttpUrl("https://api.acedata.cloud")
     DATABASE_PATH: Path = Path("data/bot.sqlite3")
+    # postgresql://user:password@host:port/dbname selects PostgreSQL instead of the SQLite file.
+    DATABASE_URL: SecretStr | None = None
     DISCORD_API_BASE: AnyHttpUrl | None = None
     DISCORD_GATEWAY_URL: str | None = None
     DEV_GUILD_ID: int | None = None
@@ -63,6 +65,13 @@ class Settings(BaseSettings):
     DEFAULT_MODEL: Model = Model.V1
     CREDIT_COSTS_FILE: Path | None = None
     SYNC_COMMANDS: bool = True
+    # Prometheus /metrics and /healthz on METRICS_HOST:METRICS_PORT; unset = no server.
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    METRICS_HOST: str = "127.0.0.1"
+    # Gateway shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process runs.
+    SHARD_COUNT: int | None = Field(default=None, ge=1)
+    SHARD_IDS: str | None = None
+
     #: `element_list` is unpublished on AceData (kling-api.md §9): off unless the operator opts in.
     ENABLE_ELEMENT_LIST: bool = False
     CALLBACK_PUBLIC_URL: AnyHttpUrl | None = None
@@ -114,6 +123,9 @@ class Settings(BaseSettings):
         "DISCORD_GATEWAY_URL",
         "DEV_GUILD_ID",
         "CREDIT_COSTS_FILE",
+        "METRICS_PORT",
+        "SHARD_COUNT",
+        "SHARD_IDS",
         "CALLBACK_PUBLIC_URL",
         mode="before",
     )
@@ -154,6 +166,54 @@ class Settings(BaseSettings):
             return float(cleaned)
         except ValueError:
             raise ValueError("must be a number of credits like 50, or none for no cap") from None
+
+    @field_validator("DATABASE_URL", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not text.lower().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (leave it empty to use SQLite at DATABASE_PATH)")
+        return SecretStr(text)
+
+    @field_validator("SHARD_IDS")
+    @classmethod
+    def _shard_list(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ValueError("must be shard numbers separated by commas, e.g. 0,1")
+        if len(set(parts)) != len(parts):
+            raise ValueError("lists a shard twice")
+        return ",".join(str(int(part)) for part in parts)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.SHARD_IDS is not None:
+            if self.SHARD_COUNT is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT (the number of shards of all processes)")
+            too_big = [shard for shard in self.shard_ids or [] if shard >= self.SHARD_COUNT]
+            if too_big:
+                raise ValueError(
+                    f"SHARD_IDS has shards {too_big} but SHARD_COUNT is {self.SHARD_COUNT} (0-based)"
+                )
+            if len(self.shard_ids or []) < self.SHARD_COUNT and self.DATABASE_URL is None:
+                raise ValueError(
+                    "SHARD_IDS runs only some shards, so other processes run the rest: they must share "
+                    "a PostgreSQL database (DATABASE_URL); SQLite serves one process"
+                )
+        return self
+
+    @property
+    def shard_ids(self) -> list[int] | None:
+        """The shards this process runs: SHARD_IDS, else all of SHARD_COUNT, else None (no sharding)."""
+        if self.SHARD_IDS is not None:
+            return [int(part) for part in self.SHARD_IDS.split(",")]
+        return list(range(self.SHARD_COUNT)) if self.SHARD_COUNT else None
 
     @field_validator("DEFAULT_MODEL", mode="before")
     @classmethod
@@ -206,6 +266,26 @@ class Settings(BaseSettings):
     def uncapped_spending(self) -> list[str]:
         """The credit caps the operator removed (`none`), by setting name."""
         return [name for name in CREDIT_CAP_SETTINGS if getattr(self, name) is None]
+
+    @property
+    def database_url(self) -> str | None:
+        return self.DATABASE_URL.get_secret_value() if self.DATABASE_URL else None
+
+    @property
+    def database_password(self) -> str | None:
+        """The password inside DATABASE_URL, for the log redaction list."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.database_url).password if self.database_url else None
+
+    @property
+    def database_label(self) -> str:
+        """Where the data lives, for messages: the SQLite path or the server URL without its password."""
+        if self.DATABASE_URL is None:
+            return str(self.DATABASE_PATH)
+        from bot.storage.postgres import redact_url
+
+        return redact_url(self.DATABASE_URL.get_secret_value())
 
     @property
     def callback_public_url(self) -> str | None:

@@ -17,9 +17,10 @@ from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.launch import attachment_ref, launch
 from bot.jobs.orders import AttachmentRef, VideoOrder
-from bot.kling.capabilities import models_where, supports_multi_shot
+from bot.kling.capabilities import allowed_durations, models_where, supports_multi_shot
 from bot.kling.models import MAX_SHOTS, PROMPT_MAX, SHOT_PROMPT_MAX, AspectRatio, Mode, ShotType
 from bot.kling.storyboard import EXAMPLE, parse_storyboard
+from bot.wording import seconds_choices
 
 Interaction = discord.Interaction[KlingBot]
 
@@ -29,6 +30,10 @@ _SHOTS_MAX = MAX_SHOTS * (SHOT_PROMPT_MAX + 8)
 
 def _choices(values: list[str]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=value, value=value) for value in values]
+
+
+#: The lengths the storyboard models take, from the capability table.
+_DURATIONS = seconds_choices(d for m in models_where(supports_multi_shot) for d in allowed_durations(m))
 
 
 class StoryboardModal(discord.ui.Modal, title="Storyboard"):
@@ -72,7 +77,7 @@ class StoryboardCog(commands.Cog):
     @app_commands.describe(
         model="Kling model that makes multi-shot videos",
         shot_type="customize = you write each shot (default), intelligence = Kling cuts your prompt",
-        duration="Length in seconds (3–15); with your own shots it is their total",
+        duration=f"Length in seconds ({_DURATIONS}); with your own shots it is their total",
         mode="std = faster and cheaper, pro = higher quality, 4k = native 4K",
         aspect_ratio="Frame shape",
         generate_audio="Generate sound too",

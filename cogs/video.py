@@ -23,10 +23,11 @@ from bot.discord_app.video_choices import (
 )
 from bot.jobs.inline_flags import resolve_model
 from bot.jobs.orders import VideoOrder, extend_order
-from bot.kling.capabilities import supports_extend
-from bot.kling.models import Mode, Model
+from bot.kling.capabilities import models_for_action, supports_extend
+from bot.kling.models import Action, Mode, Model
 from bot.quota.models import GuildLimits
 from bot.storage.base import JobState
+from bot.wording import join_or
 
 Attachment = discord.Attachment
 Interaction = discord.Interaction[KlingBot]
@@ -236,8 +237,8 @@ class VideoCog(commands.Cog):
         if not supports_extend(job.request.model):
             await refuse(
                 interaction,
-                f"Videos made with {job.request.model.value} can't be extended. "
-                "Extending works for kling-v1, kling-v1-6 and kling-v2-5-turbo videos.",
+                f"Videos made with {job.request.model.value} can't be extended. Extending works for "
+                f"{join_or(m.value for m in models_for_action(Action.EXTEND))} videos.",
             )
             return
         order = extend_order(job.request, job.video_id, prompt=prompt)

@@ -400,8 +400,7 @@ def _t2v(**fields: Any) -> dict[str, Any]:
         ),
         (
             _i2v(model=Model.V3, camera_control=CAMERA),
-            "Camera moves work only with text2video (not with a start image): "
-            "remove camera or use text2video.",
+            "Camera moves work only for videos made from words alone: remove camera, or remove start_image.",
         ),
         (
             _t2v(model=Model.V1, duration=10, camera_control=CAMERA),

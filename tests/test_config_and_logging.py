@@ -125,3 +125,43 @@ def test_noisy_libraries_stay_quiet_even_at_debug() -> None:
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+@pytest.mark.parametrize(
+    ("env", "shard_ids", "problem"),
+    [
+        ({}, None, None),
+        ({"SHARD_COUNT": "2"}, [0, 1], None),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": " 1, 3", "DATABASE_URL": "postgresql://db/kling"}, [1, 3], None),
+        ({"SHARD_IDS": "0"}, None, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2", "DATABASE_URL": "postgresql://db/k"}, None, "0-based"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,x"}, None, "SHARD_IDS"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1,1"}, None, "twice"),
+        (
+            {"SHARD_COUNT": "2", "SHARD_IDS": "0"},
+            None,
+            "DATABASE_URL",
+        ),  # the rest run elsewhere: SQLite can't
+        ({"SHARD_COUNT": "0"}, None, "SHARD_COUNT"),
+        ({"METRICS_PORT": "70000"}, None, "METRICS_PORT"),
+    ],
+)
+def test_shard_and_metrics_settings_are_checked_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env: dict[str, str],
+    shard_ids: list[int] | None,
+    problem: str | None,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
+    monkeypatch.setenv("ACEDATA_API_TOKEN", ACEDATA_SECRET)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if problem is None:
+        assert load_settings().shard_ids == shard_ids
+    else:
+        with pytest.raises(ConfigError, match=problem):
+            load_settings()

@@ -16,6 +16,7 @@ from bot.jobs.failures import FailureCode, failure_code_for
 from bot.kling import errors
 from bot.kling.models import Action, AspectRatio, Mode, Model
 from bot.storage.base import Job, JobState
+from bot.wording import format_elapsed
 from tests import factories
 from tests.factories import video_request
 
@@ -117,7 +118,7 @@ def test_neutralised_text_never_pings_and_fits(text: str, limit: int) -> None:
     [(45, "45 s"), (45.9, "45 s"), (245, "4 min 05 s"), (180, "3 min"), (3720, "1 h 02 min"), (-5, "0 s")],
 )
 def test_format_duration(seconds: float, text: str) -> None:
-    assert rendering.format_duration(seconds) == text
+    assert format_elapsed(seconds) == text
 
 
 @pytest.mark.parametrize(

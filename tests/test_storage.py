@@ -1,5 +1,7 @@
-"""The SQLite `Store`: admission under contention, guarded transitions, usage, queue, history, settings,
-busy and unusable databases. Every test runs against a real temporary database file."""
+"""The `Store` contract: admission under contention, guarded transitions, usage, queue, history and
+settings. Tests taking `store` or `backend` run on BOTH backends (a temporary SQLite file and a fresh
+database on a throw-away PostgreSQL cluster, see tests/conftest.py); the SQLite-specific ones (busy and
+unusable files, BEGIN IMMEDIATE) take `sqlite_store` or a path."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.kling.models import Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, LimitUnit, RoleCap, UsageSnapshot
+from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.quota.models import Decision, GuildLimits, LimitUnit, Preferences, RoleCap, UsageSnapshot
 from bot.storage import (
     ACTIVE_STATES,
     RELEASED_STATES,
@@ -34,7 +36,10 @@ from bot.storage import (
     Store,
     open_store,
 )
+from bot.storage.postgres import PostgresStore
 from tests.factories import make_new_job, video_request
+from tests.postgres_cluster import PostgresCluster
+from tests.storage_backends import Backend
 
 GUILD = 42
 MEMBER = 1001
@@ -82,7 +87,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+async def store(backend: Backend, clock: FakeClock) -> Store:
+    """A store on a fresh database of each backend (closed by the `backend` fixture)."""
+    return await backend.open(clock=clock)
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
     opened = await SqliteStore.open(tmp_path / "bot.sqlite3", clock=clock)
     yield opened
     await opened.close()
@@ -101,18 +112,10 @@ async def admit_in_state(store: Store, state: JobState, **fields: Any) -> str:
     return job_id
 
 
-@contextlib.asynccontextmanager
-async def two_stores(path: Path) -> AsyncIterator[tuple[SqliteStore, SqliteStore]]:
-    """Two stores on one file, as two bot processes would have: separate connections and asyncio locks."""
-    first = await open_store(path)
-    try:
-        second = await open_store(path)
-        try:
-            yield first, second
-        finally:
-            await second.close()
-    finally:
-        await first.close()
+async def two_stores(backend: Backend) -> tuple[Store, Store]:
+    """Two stores on one database, as two bot processes would have: separate connections (and, on
+    SQLite, separate asyncio locks). The `backend` fixture closes them."""
+    return await backend.open(), await backend.open()
 
 
 def quota_database(path: Path) -> Path:
@@ -219,9 +222,9 @@ async def test_a_folder_this_user_cannot_write_fails_at_start_naming_it(
     assert not (folder / "bot.sqlite3").exists()
 
 
-def test_the_sqlite_store_satisfies_the_store_protocol() -> None:
-    # mypy checks this assignment; at runtime, every protocol method exists on the class.
-    implementation: type[Store] = SqliteStore
+@pytest.mark.parametrize("implementation", [SqliteStore, PostgresStore])
+def test_every_backend_satisfies_the_store_protocol(implementation: type[Store]) -> None:
+    # mypy checks bot/storage (open_store returns either as a Store); here every method exists.
     missing = [name for name in dir(Store) if not name.startswith("_") and not hasattr(implementation, name)]
     assert missing == []
 
@@ -229,7 +232,7 @@ def test_the_sqlite_store_satisfies_the_store_protocol() -> None:
 # --- admission ----------------------------------------------------------------------------------
 
 
-async def test_admitted_job_round_trips_every_field(store: SqliteStore) -> None:
+async def test_admitted_job_round_trips_every_field(store: Store) -> None:
     parent_id = await admit(store)
     new = new_job(
         request=request(Model.V2_6, Mode.PRO, 10), cost=7.5, message_id=555, parent_job_id=parent_id
@@ -253,7 +256,7 @@ async def test_admitted_job_round_trips_every_field(store: SqliteStore) -> None:
     assert await store.get_job("missing") is None and await store.get_job_by_interaction(1) is None
 
 
-async def test_discord_snowflakes_round_trip_exactly(store: SqliteStore) -> None:
+async def test_discord_snowflakes_round_trip_exactly(store: Store) -> None:
     # Snowflakes use all 63 bits: anything passing through a float or a REAL column would lose digits.
     biggest, guild, member = 2**63 - 1, 1_234_567_890_123_456_789, 987_654_321_098_765_432
     new = new_job(interaction_id=biggest, guild_id=guild, channel_id=guild + 1, member_id=member)
@@ -278,7 +281,7 @@ async def test_discord_snowflakes_round_trip_exactly(store: SqliteStore) -> None
     assert await store.get_limits(guild) == limits
 
 
-async def test_the_rule_sees_usage_and_a_refusal_writes_nothing(store: SqliteStore, tmp_path: Path) -> None:
+async def test_the_rule_sees_usage_and_a_refusal_writes_nothing(store: Store, backend: Backend) -> None:
     await admit(store, cost=3.0)
     seen: list[UsageSnapshot] = []
 
@@ -290,10 +293,10 @@ async def test_the_rule_sees_usage_and_a_refusal_writes_nothing(store: SqliteSto
     assert admission.job is None and not admission.decision.allowed
     assert admission.decision.reason.startswith("You have used")
     assert [(u.guild_day_videos, u.guild_day_credits, u.member_active_jobs) for u in seen] == [(1, 3.0, 1)]
-    assert count_rows(tmp_path / "bot.sqlite3") == 1
+    assert backend.count_rows() == 1
 
 
-async def test_a_failing_rule_rolls_back_and_the_store_stays_usable(store: SqliteStore) -> None:
+async def test_a_failing_rule_rolls_back_and_the_store_stays_usable(store: Store) -> None:
     def broken(_: UsageSnapshot) -> Decision:
         raise RuntimeError("rule bug")
 
@@ -304,7 +307,7 @@ async def test_a_failing_rule_rolls_back_and_the_store_stays_usable(store: Sqlit
     assert await store.count_history(GUILD) == 1
 
 
-async def test_a_second_job_for_the_same_interaction_is_refused(store: SqliteStore) -> None:
+async def test_a_second_job_for_the_same_interaction_is_refused(store: Store) -> None:
     first = new_job(interaction_id=777)
     assert (await store.admit_job(first, allow)).job is not None
     with pytest.raises(DuplicateInteraction):
@@ -312,7 +315,7 @@ async def test_a_second_job_for_the_same_interaction_is_refused(store: SqliteSto
     assert [job.id for job in await store.history(GUILD)] == [first.id]
 
 
-async def test_concurrent_duplicates_of_one_interaction_create_exactly_one_job(store: SqliteStore) -> None:
+async def test_concurrent_duplicates_of_one_interaction_create_exactly_one_job(store: Store) -> None:
     results = await asyncio.gather(
         *(store.admit_job(new_job(interaction_id=888), allow) for _ in range(8)), return_exceptions=True
     )
@@ -320,7 +323,7 @@ async def test_concurrent_duplicates_of_one_interaction_create_exactly_one_job(s
     assert await store.count_history(GUILD) == 1
 
 
-async def test_jobs_without_an_interaction_id_never_collide(store: SqliteStore) -> None:
+async def test_jobs_without_an_interaction_id_never_collide(store: Store) -> None:
     for _ in range(3):
         await admit(store, interaction_id=None)
     assert await store.count_history(GUILD) == 3
@@ -331,7 +334,7 @@ def first_of_the_day(usage: UsageSnapshot) -> Decision:
     return Decision(allowed=allowed, reason="" if allowed else "The server has used today's video.")
 
 
-async def test_twenty_concurrent_admissions_for_the_last_unit_admit_exactly_one(store: SqliteStore) -> None:
+async def test_twenty_concurrent_admissions_for_the_last_unit_admit_exactly_one(store: Store) -> None:
     results = await asyncio.gather(*(store.admit_job(new_job(), first_of_the_day) for _ in range(20)))
     admitted = [result.job.id for result in results if result.job is not None and result.decision.allowed]
     refused = [result for result in results if result.job is None and not result.decision.allowed]
@@ -340,16 +343,16 @@ async def test_twenty_concurrent_admissions_for_the_last_unit_admit_exactly_one(
     assert [job.id for job in await store.history(GUILD, limit=100)] == admitted
 
 
-async def test_two_stores_on_one_file_are_serialised_by_the_database_lock(tmp_path: Path) -> None:
-    # Each store has its own asyncio lock and connections, so only SQLite's write lock can keep
-    # the read-decide-insert of one admission from interleaving with the other's.
-    path = tmp_path / "shared.sqlite3"
-    async with two_stores(path) as (first, second):
-        results = await asyncio.gather(
-            *(store.admit_job(new_job(), first_of_the_day) for store in (first, second) * 10)
-        )
-        assert sum(result.job is not None for result in results) == 1
-        assert count_rows(path) == 1
+async def test_two_stores_on_one_database_are_serialised_by_the_database(backend: Backend) -> None:
+    # Each store has its own connections (and asyncio lock), so only the database itself (SQLite's
+    # write lock, PostgreSQL's per-guild advisory lock) can keep the read-decide-insert of one
+    # admission from interleaving with the other's.
+    first, second = await two_stores(backend)
+    results = await asyncio.gather(
+        *(store.admit_job(new_job(), first_of_the_day) for store in (first, second) * 10)
+    )
+    assert sum(result.job is not None for result in results) == 1
+    assert backend.count_rows() == 1
 
 
 # --- busy and cancelled writers -----------------------------------------------------------------
@@ -415,7 +418,8 @@ async def test_cancelled_while_waiting_for_the_lock_leaves_the_connection_clean(
         await store.close()
 
 
-async def test_every_write_runs_inside_begin_immediate(store: SqliteStore) -> None:
+async def test_every_write_runs_inside_begin_immediate(sqlite_store: Store) -> None:
+    store = sqlite_store
     statements: list[str] = []
     await store._writer.set_trace_callback(statements.append)
     job_id = await admit(store)
@@ -517,9 +521,7 @@ def test_a_deferred_upgrade_fails_while_the_lock_is_held_where_begin_immediate_w
 # --- transitions --------------------------------------------------------------------------------
 
 
-async def test_transition_is_guarded_and_sets_fields_and_updated_at(
-    store: SqliteStore, clock: FakeClock
-) -> None:
+async def test_transition_is_guarded_and_sets_fields_and_updated_at(store: Store, clock: FakeClock) -> None:
     job_id = await admit(store)
     clock.now = 6_000.0
     assert await store.transition(job_id, expect=[JobState.RUNNING], to=JobState.FAILED) is None
@@ -538,7 +540,7 @@ async def test_transition_is_guarded_and_sets_fields_and_updated_at(
 
 
 @pytest.mark.parametrize("field", ["state", "guild_id", "cost", "request", "day_key", "nonsense"])
-async def test_only_mutable_fields_can_be_set(store: SqliteStore, field: str) -> None:
+async def test_only_mutable_fields_can_be_set(store: Store, field: str) -> None:
     job_id = await admit(store)
     before = await store.get_job(job_id)
     with pytest.raises(ValueError, match=field):
@@ -548,9 +550,7 @@ async def test_only_mutable_fields_can_be_set(store: SqliteStore, field: str) ->
     assert await store.get_job(job_id) == before
 
 
-async def test_update_job_sets_fields_without_touching_the_state(
-    store: SqliteStore, clock: FakeClock
-) -> None:
+async def test_update_job_sets_fields_without_touching_the_state(store: Store, clock: FakeClock) -> None:
     job_id = await admit(store)
     clock.now = 7_000.0
     updated = await store.update_job(job_id, message_id=99, channel_id=8)
@@ -565,7 +565,7 @@ async def test_update_job_sets_fields_without_touching_the_state(
     assert await store.update_job("missing", message_id=1) is None
 
 
-async def test_release_happens_exactly_once_even_when_the_release_path_runs_twice(store: SqliteStore) -> None:
+async def test_release_happens_exactly_once_even_when_the_release_path_runs_twice(store: Store) -> None:
     job_id = await admit_in_state(store, JobState.RUNNING)
     other = await admit_in_state(store, JobState.RUNNING)
     before = await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
@@ -585,23 +585,23 @@ async def test_release_happens_exactly_once_even_when_the_release_path_runs_twic
     assert (await store.get_job(other)).state is JobState.RUNNING  # type: ignore[union-attr]
 
 
-async def test_two_stores_releasing_the_same_job_release_it_once(tmp_path: Path) -> None:
+async def test_two_stores_releasing_the_same_job_release_it_once(backend: Backend) -> None:
     # Two bot processes noticing the same failure: the guarded UPDATE lets exactly one through.
-    async with two_stores(tmp_path / "shared.sqlite3") as (first, second):
-        job_id = await admit_in_state(first, JobState.RUNNING)
-        await admit_in_state(first, JobState.RUNNING)
-        results = await asyncio.gather(
-            *(
-                store.transition(job_id, expect=[JobState.RUNNING], to=JobState.FAILED)
-                for store in (first, second) * 5
-            )
+    first, second = await two_stores(backend)
+    job_id = await admit_in_state(first, JobState.RUNNING)
+    await admit_in_state(first, JobState.RUNNING)
+    results = await asyncio.gather(
+        *(
+            store.transition(job_id, expect=[JobState.RUNNING], to=JobState.FAILED)
+            for store in (first, second) * 5
         )
-        assert sum(result is not None for result in results) == 1
-        usage = await second.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
-        assert (usage.guild_day_videos, usage.member_day_credits) == (1, 2.0)
+    )
+    assert sum(result is not None for result in results) == 1
+    usage = await second.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
+    assert (usage.guild_day_videos, usage.member_day_credits) == (1, 2.0)
 
 
-async def test_jobs_in_states_lists_oldest_first(store: SqliteStore) -> None:
+async def test_jobs_in_states_lists_oldest_first(store: Store) -> None:
     running = await admit_in_state(store, JobState.RUNNING, created_at=30.0)
     queued = await admit_in_state(store, JobState.QUEUED, created_at=10.0)
     await admit_in_state(store, JobState.DELIVERED, created_at=20.0)
@@ -613,7 +613,7 @@ async def test_jobs_in_states_lists_oldest_first(store: SqliteStore) -> None:
 # --- usage ---------------------------------------------------------------------------------------
 
 
-async def test_usage_snapshot_counts_held_jobs_by_their_stored_keys(store: SqliteStore) -> None:
+async def test_usage_snapshot_counts_held_jobs_by_their_stored_keys(store: Store) -> None:
     await admit_in_state(store, JobState.DELIVERED, cost=1.0, created_at=100.0)
     await admit_in_state(store, JobState.RUNNING, cost=2.0, created_at=110.0)
     await admit_in_state(store, JobState.SUBMITTING, cost=4.0, created_at=120.0)
@@ -663,7 +663,7 @@ async def test_usage_snapshot_counts_held_jobs_by_their_stored_keys(store: Sqlit
     assert await store.usage_snapshot(99, MEMBER, DAY, MONTH) == UsageSnapshot()
 
 
-async def test_reset_frees_the_members_own_allowances_but_not_the_servers(store: SqliteStore) -> None:
+async def test_reset_frees_the_members_own_allowances_but_not_the_servers(store: Store) -> None:
     await admit_in_state(store, JobState.DELIVERED, cost=3.0, created_at=100.0)
     await admit_in_state(store, JobState.RUNNING, cost=5.0, created_at=200.0)
     await store.reset_member_usage(GUILD, MEMBER, 300.0)
@@ -682,7 +682,7 @@ async def test_reset_frees_the_members_own_allowances_but_not_the_servers(store:
 
 
 async def test_a_failure_after_midnight_frees_the_day_the_job_was_taken_from(
-    store: SqliteStore, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
     clock.now = 1_795_564_799.0  # 2026-11-24 23:59:59 UTC
     late = await admit_in_state(store, JobState.RUNNING, day_key=DAY, created_at=clock.now)
@@ -756,52 +756,76 @@ def expected_usage(specs: list[JobSpec], reset_at: float | None) -> UsageSnapsho
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(specs=st.lists(job_specs, max_size=12), reset_at=st.none() | st.integers(0, 100).map(float))
+async def usage_seen(
+    store: Store, specs: list[JobSpec], reset_at: float | None
+) -> tuple[UsageSnapshot, UsageSnapshot]:
+    """Store the jobs, then read member 10's usage in guild 1 both ways: the snapshot, and what
+    admission's rule sees."""
+    try:
+        for spec in specs:
+            await admit_in_state(
+                store,
+                spec.state,
+                guild_id=spec.guild_id,
+                member_id=spec.member_id,
+                day_key=spec.day_key,
+                month_key=spec.month_key,
+                cost=spec.cost,
+                created_at=spec.created_at,
+            )
+        if reset_at is not None:
+            await store.reset_member_usage(1, 10, reset_at)
+        seen: list[UsageSnapshot] = []
+
+        def record(usage: UsageSnapshot) -> Decision:
+            seen.append(usage)
+            return Decision(allowed=False)
+
+        # Admission reads through the very same computation as the snapshot.
+        await store.admit_job(new_job(guild_id=1, member_id=10), record)
+        snapshot = await store.usage_snapshot(
+            1, 10, DAY, MONTH, global_day_key="1970-01-01", global_month_key="1970-01"
+        )
+        assert await store.ledger_consistency() == []
+        return snapshot, seen[0]
+    finally:
+        await store.close()
+
+
+ANY_MIX = given(specs=st.lists(job_specs, max_size=12), reset_at=st.none() | st.integers(0, 100).map(float))
+EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@EXAMPLES
+@ANY_MIX
 def test_usage_snapshot_matches_the_rules_for_any_mix_of_jobs(
     specs: list[JobSpec], reset_at: float | None
 ) -> None:
     async def scenario(folder: Path) -> tuple[UsageSnapshot, UsageSnapshot]:
-        store = await open_store(folder / "bot.sqlite3")
-        try:
-            for spec in specs:
-                await admit_in_state(
-                    store,
-                    spec.state,
-                    guild_id=spec.guild_id,
-                    member_id=spec.member_id,
-                    day_key=spec.day_key,
-                    month_key=spec.month_key,
-                    cost=spec.cost,
-                    created_at=spec.created_at,
-                )
-            if reset_at is not None:
-                await store.reset_member_usage(1, 10, reset_at)
-            seen: list[UsageSnapshot] = []
-
-            def record(usage: UsageSnapshot) -> Decision:
-                seen.append(usage)
-                return Decision(allowed=False)
-
-            # Admission reads through the very same computation as the snapshot.
-            await store.admit_job(new_job(guild_id=1, member_id=10), record)
-            snapshot = await store.usage_snapshot(
-                1, 10, DAY, MONTH, global_day_key="1970-01-01", global_month_key="1970-01"
-            )
-            assert await store.ledger_consistency() == []
-            return snapshot, seen[0]
-        finally:
-            await store.close()
+        return await usage_seen(await open_store(folder / "bot.sqlite3"), specs, reset_at)
 
     with tempfile.TemporaryDirectory() as folder:
         snapshot, seen_by_rule = asyncio.run(scenario(Path(folder)))
     assert snapshot == seen_by_rule == expected_usage(specs, reset_at)
 
 
+@EXAMPLES
+@ANY_MIX
+def test_usage_snapshot_matches_the_rules_for_any_mix_of_jobs_on_postgresql(
+    postgres_cluster: PostgresCluster, specs: list[JobSpec], reset_at: float | None
+) -> None:
+    async def scenario(url: str) -> tuple[UsageSnapshot, UsageSnapshot]:
+        return await usage_seen(await PostgresStore.open(url), specs, reset_at)
+
+    with postgres_cluster.fresh_database() as url:
+        snapshot, seen_by_rule = asyncio.run(scenario(url))
+    assert snapshot == seen_by_rule == expected_usage(specs, reset_at)
+
+
 # --- queue ---------------------------------------------------------------------------------------
 
 
-async def test_claim_takes_the_oldest_queued_job_within_the_running_cap(store: SqliteStore) -> None:
+async def test_claim_takes_the_oldest_queued_job_within_the_running_cap(store: Store) -> None:
     late = await admit(store, created_at=30.0)
     tie_first = await admit(store, created_at=10.0)
     tie_second = await admit(store, created_at=10.0)
@@ -821,7 +845,7 @@ async def test_claim_takes_the_oldest_queued_job_within_the_running_cap(store: S
 
 
 @pytest.mark.parametrize("cap", [1, 2])
-async def test_concurrent_claims_never_exceed_the_cap(store: SqliteStore, cap: int) -> None:
+async def test_concurrent_claims_never_exceed_the_cap(store: Store, cap: int) -> None:
     for _ in range(5):
         await admit(store)
     claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, cap) for _ in range(6)))
@@ -830,17 +854,16 @@ async def test_concurrent_claims_never_exceed_the_cap(store: SqliteStore, cap: i
     assert sorted(job.id for job in await store.jobs_in_states([JobState.SUBMITTING])) == sorted(winners)
 
 
-async def test_claims_from_two_stores_on_one_file_respect_the_cap(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    async with two_stores(path) as (first, second):
-        for _ in range(3):
-            await admit(first)
-        claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, 1) for store in (first, second) * 5))
-        assert sum(job is not None for job in claimed) == 1
-        assert len(await first.jobs_in_states([JobState.SUBMITTING])) == 1
+async def test_claims_from_two_stores_on_one_database_respect_the_cap(backend: Backend) -> None:
+    first, second = await two_stores(backend)
+    for _ in range(3):
+        await admit(first)
+    claimed = await asyncio.gather(*(store.claim_next_queued(GUILD, 1) for store in (first, second) * 5))
+    assert sum(job is not None for job in claimed) == 1
+    assert len(await first.jobs_in_states([JobState.SUBMITTING])) == 1
 
 
-async def test_queue_position_counts_queued_jobs_ahead_in_the_same_guild(store: SqliteStore) -> None:
+async def test_queue_position_counts_queued_jobs_ahead_in_the_same_guild(store: Store) -> None:
     await admit(store, guild_id=7, created_at=1.0)
     a = await admit(store, created_at=10.0)
     b = await admit(store, created_at=20.0)
@@ -854,7 +877,7 @@ async def test_queue_position_counts_queued_jobs_ahead_in_the_same_guild(store: 
 # --- history and estimates ----------------------------------------------------------------------
 
 
-async def test_history_is_newest_first_with_filters_and_paging(store: SqliteStore) -> None:
+async def test_history_is_newest_first_with_filters_and_paging(store: Store) -> None:
     ids = [await admit_in_state(store, JobState.DELIVERED, created_at=float(t)) for t in range(1, 6)]
     failed = await admit_in_state(store, JobState.FAILED, created_at=6.0, member_id=2002)
     await admit(store, guild_id=7)
@@ -872,7 +895,7 @@ async def test_history_is_newest_first_with_filters_and_paging(store: SqliteStor
         await store.history(GUILD, limit=-1)
 
 
-async def test_average_render_seconds_uses_recent_finished_jobs_of_the_same_shape(store: SqliteStore) -> None:
+async def test_average_render_seconds_uses_recent_finished_jobs_of_the_same_shape(store: Store) -> None:
     async def finished(
         seconds: float, finished_at: float, state: JobState = JobState.SUCCEEDED, **fields: Any
     ) -> None:
@@ -903,7 +926,7 @@ async def test_average_render_seconds_uses_recent_finished_jobs_of_the_same_shap
     assert await store.average_render_seconds(GUILD, Model.V3, Mode.STD, 5) is None
 
 
-async def test_usage_report_counts_spent_jobs_and_failures(store: SqliteStore) -> None:
+async def test_usage_report_counts_spent_jobs_and_failures(store: Store) -> None:
     v1, v3 = request(Model.V1), request(Model.V3)
     await admit_in_state(store, JobState.DELIVERED, request=v1, cost=2.0, created_at=100.0)
     await admit_in_state(store, JobState.RUNNING, request=v3, cost=5.0, created_at=100.0, member_id=2002)
@@ -938,7 +961,7 @@ async def test_usage_report_counts_spent_jobs_and_failures(store: SqliteStore) -
 # --- settings ------------------------------------------------------------------------------------
 
 
-async def test_limits_default_until_set_and_round_trip(store: SqliteStore) -> None:
+async def test_limits_default_until_set_and_round_trip(store: Store) -> None:
     assert await store.get_limits(GUILD) == GuildLimits()
     limits = GuildLimits(
         unit=LimitUnit.CREDITS,
@@ -960,23 +983,19 @@ async def test_limits_default_until_set_and_round_trip(store: SqliteStore) -> No
     assert await store.get_limits(7) == GuildLimits()
 
 
-async def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    store = await open_store(path)
+async def test_data_survives_closing_and_reopening(backend: Backend) -> None:
+    store = await backend.open()
     job_id = await admit_in_state(store, JobState.RUNNING)
     await store.set_limits(GUILD, GuildLimits(guild_daily=3.0))
     job = await store.get_job(job_id)
     await store.close()
 
-    reopened = await open_store(path)
-    try:
-        assert await reopened.get_job(job_id) == job
-        assert (await reopened.get_limits(GUILD)).guild_daily == 3.0
-    finally:
-        await reopened.close()
+    reopened = await backend.open()
+    assert await reopened.get_job(job_id) == job
+    assert (await reopened.get_limits(GUILD)).guild_daily == 3.0
 
 
-async def test_store_stays_consistent_when_every_kind_of_call_runs_at_once(store: SqliteStore) -> None:
+async def test_store_stays_consistent_when_every_kind_of_call_runs_at_once(store: Store) -> None:
     job_ids = [await admit(store) for _ in range(4)]
     calls: list[Callable[[], Any]] = [
         lambda: store.admit_job(new_job(), allow),
@@ -992,3 +1011,64 @@ async def test_store_stays_consistent_when_every_kind_of_call_runs_at_once(store
     jobs = await store.history(GUILD, limit=100)
     assert len(jobs) == 4 + 5
     assert sum(job.state is JobState.SUBMITTING for job in jobs) == 3
+
+
+async def test_state_totals_count_jobs_and_credits_per_state_across_guilds(store: Store) -> None:
+    assert await store.state_totals() == []
+    await admit_in_state(store, JobState.QUEUED, cost=1.0)
+    await admit_in_state(store, JobState.QUEUED, cost=2.5, guild_id=7)
+    await admit_in_state(store, JobState.DELIVERED, cost=4.0)
+    await admit_in_state(store, JobState.FAILED, cost=8.0)
+    totals = {total.state: (total.jobs, total.credits) for total in await store.state_totals()}
+    assert totals == {JobState.QUEUED: (2, 3.5), JobState.DELIVERED: (1, 4.0), JobState.FAILED: (1, 8.0)}
+
+
+async def test_a_task_is_adopted_by_one_job_only_even_from_two_stores_at_once(backend: Backend) -> None:
+    first, second = await two_stores(backend)
+    jobs = [await admit_in_state(first, JobState.SUBMITTING) for _ in range(6)]
+    queued = await admit(first)
+    results = await asyncio.gather(
+        *(
+            store.adopt_task(job_id, "task-lost", trace_id="trace-9", submitted_at=1_234.0)
+            for store, job_id in zip((first, second) * 3, jobs, strict=True)
+        )
+    )
+    adopted = [job for job in results if job is not None]
+    assert len(adopted) == 1
+    (job,) = adopted
+    assert (job.state, job.task_id, job.trace_id, job.submitted_at) == (
+        JobState.RUNNING,
+        "task-lost",
+        "trace-9",
+        1_234.0,
+    )
+    assert (
+        await second.adopt_task(queued, "task-other", trace_id=None, submitted_at=1.0) is None
+    )  # not SUBMITTING
+    assert await first.known_task_ids(["task-lost", "task-other", "task-lost"]) == {"task-lost"}
+    assert await first.known_task_ids([]) == set()
+
+
+async def test_member_defaults_round_trip_per_server_and_empty_forgets_them(store: Store) -> None:
+    assert await store.get_member_defaults(GUILD, MEMBER) == Preferences()
+    saved = Preferences(model=Model.V2_6, mode=Mode.PRO, duration=10, aspect_ratio=AspectRatio.TALL)
+    await store.set_member_defaults(GUILD, MEMBER, saved)
+    await store.set_member_defaults(GUILD, MEMBER, Preferences(mode=Mode.STD))  # replaces, not merges
+    await store.set_member_defaults(7, MEMBER, saved)
+    assert await store.get_member_defaults(GUILD, MEMBER) == Preferences(mode=Mode.STD)
+    assert await store.get_member_defaults(7, MEMBER) == saved
+    await store.set_member_defaults(7, MEMBER, Preferences())
+    assert await store.get_member_defaults(7, MEMBER) == Preferences()
+
+
+async def test_a_story_follows_next_shot_links_first_shot_first(store: Store) -> None:
+    first = await admit(store)
+    second = await admit(store, story_parent_id=first)
+    third = await admit(store, story_parent_id=second)
+    rerun = await admit(store, parent_job_id=third)  # a rerun is not part of the story
+    assert [job.id for job in await store.story(third)] == [first, second, third]
+    assert [job.id for job in await store.story(third, limit=2)] == [second, third]
+    assert [job.id for job in await store.story(rerun)] == [rerun]
+    assert await store.story("missing") == []
+    assert await store.story_parents([first, second, third, rerun]) == {second: first, third: second}
+    assert await store.story_parents([]) == {}

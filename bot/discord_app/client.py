@@ -7,6 +7,7 @@ import importlib.util
 import json
 import logging
 import pkgutil
+from typing import Any
 
 import discord
 import httpx
@@ -26,6 +27,7 @@ from bot.jobs.runner import JobRunner
 from bot.jobs.service import VideoService
 from bot.kling.client import KlingClient
 from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
+from bot.metrics import MeteredTransport
 from bot.quota.costs import load_cost_table
 from bot.quota.models import OperatorBudget
 from bot.storage.base import Store
@@ -56,6 +58,15 @@ def operator_budget(settings: Settings) -> OperatorBudget:
     )
 
 
+def make_bot(settings: Settings, store: Store) -> KlingBot:
+    """The bot for this process: sharded (SHARD_COUNT, SHARD_IDS) or not."""
+    shard_ids = settings.shard_ids
+    if shard_ids is None:
+        return KlingBot(settings, store)
+    log.info("running shards %s of %d", ",".join(map(str, shard_ids)), settings.SHARD_COUNT)
+    return ShardedKlingBot(settings, store, shard_ids=shard_ids, shard_count=settings.SHARD_COUNT)
+
+
 class KlingBot(commands.Bot):
     store: Store
     http_client: httpx.AsyncClient
@@ -65,7 +76,7 @@ class KlingBot(commands.Bot):
     services: Services
     callbacks: CallbackReceiver | None = None
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
         # No pings unless a message names whom it may ping (the member, when their video is ready):
         # replies quote member input. The guarded tree refuses DMs and undeclared choices first.
@@ -76,6 +87,7 @@ class KlingBot(commands.Bot):
             # No message the bot sends pings anyone unless that send opts in (the result that
             # mentions its member does): echoed member input can never ping a role or @everyone.
             allowed_mentions=discord.AllowedMentions.none(),
+            **options,
             tree_cls=GuardedTree,
         )
         self.settings = settings
@@ -96,7 +108,11 @@ class KlingBot(commands.Bot):
                 "SIMULATE_ACEDATA is on: AceData is simulated in this process; nothing is sent or paid"
             )
         self.http_client = httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5), follow_redirects=False, mounts=mounts
+            timeout=httpx.Timeout(connect=5, read=30, write=30, pool=5),
+            follow_redirects=False,
+            mounts=mounts,
+            # Counts and times the AceData requests for /metrics; downloads pass unrecorded.
+            transport=MeteredTransport(httpx.AsyncHTTPTransport(), hosts=[httpx.URL(base_url).host]),
         )
         self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
         messenger = DiscordMessenger(
@@ -208,3 +224,7 @@ class KlingBot(commands.Bot):
             await self.http_client.aclose()
         if hasattr(self, "store"):
             await self.store.close()
+
+
+class ShardedKlingBot(KlingBot, commands.AutoShardedBot):
+    """KlingBot on several gateway shards in one process (discord.py's AutoShardedClient)."""

@@ -38,6 +38,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     (
         "References and more",
         "`/video-omni` makes a video from reference pictures, a reference video or library elements. "
+        "`/storyboard` makes one video of several shots in one request. "
         "`/extend` continues an earlier video. `/history` lists your videos and stories, "
         "`/quota` what you have left.",
     ),

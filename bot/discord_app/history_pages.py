@@ -10,10 +10,11 @@ from enum import StrEnum
 import discord
 
 from bot.discord_app.access import Refusal
-from bot.discord_app.job_embeds import format_duration, neutralise
+from bot.discord_app.job_embeds import neutralise
 from bot.quota.models import LimitUnit
 from bot.quota.policy import format_amount, relative_time
 from bot.storage.base import ACTIVE_STATES, Job, JobState
+from bot.wording import format_elapsed
 
 PAGE_SIZE = 5
 _PROMPT_PREVIEW = 150
@@ -149,7 +150,7 @@ def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> st
     if show_member:
         facts.insert(0, f"by <@{job.member_id}>")
     if job.video_duration is not None:
-        facts.append(format_duration(job.video_duration))
+        facts.append(format_elapsed(job.video_duration))
     link = result_link(job)
     if link is not None:
         facts.append(f"[Open]({link})")

@@ -21,6 +21,7 @@ from bot.jobs.inline_flags import flags_for
 from bot.kling.models import Action, Mode, VideoRequest
 from bot.kling.simulated import is_simulated_task
 from bot.storage.base import Job, JobState
+from bot.wording import format_elapsed
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -63,18 +64,6 @@ def neutralise(text: str, limit: int) -> str:
     return cut + _ELLIPSIS
 
 
-def format_duration(seconds: float) -> str:
-    """`45 s`, `4 min 05 s`, `3 min`, `1 h 02 min` (negative counts as zero)."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
-    return f"{secs} s"
-
-
 def queue_text(position: int) -> str:
     if position <= 0:
         return "Queued"
@@ -102,7 +91,7 @@ def _elapsed_text(seconds: float) -> str:
     """Whole minutes only, so the message needs editing at most once a minute for the clock."""
     if seconds < 60:
         return "under a minute"
-    return format_duration(seconds // 60 * 60)
+    return format_elapsed(seconds // 60 * 60)
 
 
 def _time_left_text(job: Job, now: float, estimate_seconds: float | None) -> str | None:

@@ -74,9 +74,27 @@ class Home:
     channel_id: int
 
 
-def requester_from(interaction: discord.Interaction[Any], home: Home | None = None) -> Requester:
+async def roles_at_home(client: discord.Client, home: Home, member_id: int) -> frozenset[int]:
+    """The member's roles in the job's server, for a job started from a DM (a DM carries none), so
+    role caps and exempt roles still apply. Empty when the member can't be read."""
+    guild = client.get_guild(home.guild_id)
+    if guild is None:
+        return frozenset()
+    try:
+        member = await guild.fetch_member(member_id)
+    except discord.HTTPException:
+        return frozenset()
+    return frozenset(role.id for role in member.roles)
+
+
+def requester_from(
+    interaction: discord.Interaction[Any],
+    home: Home | None = None,
+    *,
+    home_roles: frozenset[int] = frozenset(),
+) -> Requester:
     member = interaction.user
-    roles = frozenset(role.id for role in getattr(member, "roles", ()))
+    roles = frozenset(role.id for role in getattr(member, "roles", ())) or home_roles
     permissions = interaction.permissions
     in_dm = interaction.guild_id is None and home is not None
     return Requester(
@@ -158,7 +176,12 @@ async def launch(
 
     if not interaction.response.is_done():
         await interaction.response.defer(thinking=True)
-    requester = requester_from(interaction, home)
+    home_roles = (
+        await roles_at_home(interaction.client, home, interaction.user.id)
+        if home is not None and interaction.guild_id is None
+        else frozenset()
+    )
+    requester = requester_from(interaction, home, home_roles=home_roles)
     try:
         preflight = await services.video_service.preflight(order, request)
         request = preflight.request or request

@@ -37,6 +37,7 @@ from bot.quota.policy import (
 )
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
+from bot.wording import truncate
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
 MAX_BLOCKED_WORDS = 200
@@ -414,7 +415,7 @@ def blocked_words_text(limits: GuildLimits) -> str:
     if not limits.blocked_words:
         return "No words are blocked on this server."
     listed = ", ".join(neutralise(word, MAX_BLOCKED_WORD_LENGTH * 2) for word in limits.blocked_words)
-    return _cut(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
+    return truncate(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
 
 
 # --- mod-log -------------------------------------------------------------------------------------
@@ -443,20 +444,16 @@ def limits_embed(
     """`/limits show`; with `budget`, the operator's ceiling and where it comes from."""
     embed = discord.Embed(title=title, colour=_LIMITS_COLOUR)
     for name, value in describe_limits(limits, budget):
-        embed.add_field(name=name, value=_cut(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
+        embed.add_field(name=name, value=truncate(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
     embed.set_footer(text="Moderators change these with /limits set, roles, channels and words.")
     return embed
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def update_text(update: LimitsUpdate) -> str:
     """The moderator's reply above the new settings."""
     lines = ["Saved. Changed:", *(f"• {change}" for change in update.changes)]
     lines += [f"⚠️ {note}" for note in update.notes]
-    return _cut("\n".join(lines), 1900)
+    return truncate("\n".join(lines), 1900)
 
 
 def reset_summary(member_id: int) -> str:

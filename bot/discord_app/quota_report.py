@@ -8,14 +8,8 @@ from dataclasses import dataclass, replace
 import discord
 
 from bot.quota.models import Allowance, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
-from bot.quota.policy import (
-    allowances,
-    format_amount,
-    format_seconds,
-    is_exempt,
-    operator_allowances,
-    relative_time,
-)
+from bot.quota.policy import allowances, format_amount, is_exempt, operator_allowances, relative_time
+from bot.wording import format_wait
 
 _QUOTA_COLOUR = discord.Colour.blurple()
 
@@ -132,7 +126,7 @@ def _next_video_text(status: QuotaStatus) -> str:
     if status.active_cap is not None and status.active_jobs >= status.active_cap:
         return "Wait for one of your videos in progress to finish"
     if status.cooldown_seconds:
-        return f"Now (then wait {format_seconds(status.cooldown_seconds)} between videos)"
+        return f"Now (then wait {format_wait(status.cooldown_seconds)} between videos)"
     return "Now"
 
 

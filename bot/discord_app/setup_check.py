@@ -76,22 +76,24 @@ async def _check_submit(kling: KlingClient) -> bool:
 
 
 async def _check_database(settings: Settings) -> bool:
+    name = "DATABASE_URL" if settings.DATABASE_URL else "DATABASE_PATH"
     try:
-        store = await open_store(settings.DATABASE_PATH)
+        store = await open_store(settings.DATABASE_PATH, database_url=settings.database_url)
     except Exception as exc:
-        print(f"✗ DATABASE_PATH: {exc}")
+        print(f"✗ {name}: {exc}")
         return False
     try:
         await store.get_limits(0)
-        probe = settings.DATABASE_PATH.with_name(f".write-probe-{uuid.uuid4().hex}")
-        probe.write_bytes(b"")
-        probe.unlink()
+        if settings.DATABASE_URL is None:
+            probe = settings.DATABASE_PATH.with_name(f".write-probe-{uuid.uuid4().hex}")
+            probe.write_bytes(b"")
+            probe.unlink()
     except OSError as exc:
-        print(f"✗ DATABASE_PATH: {settings.DATABASE_PATH} is not writable ({exc.strerror})")
+        print(f"✗ {name}: {settings.DATABASE_PATH} is not writable ({exc.strerror})")
         return False
     finally:
         await store.close()
-    print(f"✓ DATABASE_PATH: {settings.DATABASE_PATH} is ready")
+    print(f"✓ {name}: {settings.database_label} is ready")
     return True
 
 

@@ -34,7 +34,7 @@ MODEL_STRENGTHS: dict[str, str] = {
     "kling-v2-6": "natural motion",
     "kling-v3": "best quality and motion",
     "kling-v3-turbo": "v3 quality, faster",
-    "kling-v3-omni": "edit with reference images and video",
+    "kling-v3-omni": "edit with references",
     "kling-o1": "reference images and video",
 }
 

@@ -46,8 +46,8 @@ from bot.quota.text import clean_prompt
 
 #: Why elements are off unless the operator turns them on (kling-api.md §9).
 ELEMENTS_CLOSED = (
-    "Elements aren't available: AceData doesn't open `element_list` to API users yet, so they would be "
-    "dropped or refused. Remove elements (the bot's operator can turn them on with ENABLE_ELEMENT_LIST)."
+    "Elements aren't available: AceData doesn't open the subject library to API users yet, so they would "
+    "be dropped or refused. Remove elements (the bot's operator can turn them on with ENABLE_ELEMENT_LIST)."
 )
 
 
@@ -204,7 +204,11 @@ def build_request(
         camera = CameraControl(type=camera_type, config=config)  # type: ignore[arg-type]
     elif order.camera_config:
         raise RequestRefused(
-            [Problem("camera_config", "Pick a `camera` movement type to go with camera_config.")]
+            [
+                Problem(
+                    "camera_config", "Pick a camera move to go with the strengths, like `--camera pan=0.5`."
+                )
+            ]
         )
 
     if order.video_id:

@@ -27,7 +27,8 @@ from collections.abc import Awaitable
 from bot.jobs.runner import Clock, JobRunner
 from bot.kling.errors import KlingError, RateLimited
 from bot.kling.tasks import NotFound
-from bot.storage.base import Job, JobState
+from bot.metrics import METRICS
+from bot.storage.base import Job, JobState, StorageBusy
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,12 @@ class Poller:
     async def _run(self) -> None:
         while True:
             try:
-                await self.cycle()
+                with METRICS.poll_cycle.time():
+                    await self.cycle()
             except asyncio.CancelledError:
                 raise
+            except StorageBusy as exc:  # the database is locked or away: the next cycle tries again
+                log.warning("poll cycle skipped: %s", exc)
             except Exception:
                 log.exception("poll cycle failed; continuing")
             await self._sleep_until_due()
@@ -142,7 +146,15 @@ class Poller:
         now = self.clock()
         if now < self._pause_until:
             return 0
-        running = [job for job in await self.runner.store.jobs_in_states([JobState.RUNNING]) if job.task_id]
+        store = self.runner.store
+        if store.shared:
+            # Several processes: carry on the jobs whose owner died; poll only the jobs this one owns.
+            await self.runner.take_over()
+        running = [
+            job
+            for job in await store.jobs_in_states([JobState.RUNNING])
+            if job.task_id and store.owns(job.id)
+        ]
         live = {job.id for job in running}
         for stale in set(self._next_due) - live:
             del self._next_due[stale]

@@ -365,21 +365,48 @@ class JobRunner:
 
     # --- restart --------------------------------------------------------------------------
     async def resume(self) -> None:
-        """Pick up every unfinished job after a restart. Never creates a second paid task."""
-        for job in await self.store.jobs_in_states([JobState.SUBMITTING]):
-            if job.submitted_at is None:
-                # Stopped between the claim and the stamp: the create was never sent.
-                requeued = await self._move(job.id, {JobState.SUBMITTING}, JobState.QUEUED)
-                if requeued is not None:
-                    log.info("job %s: its create was never sent; back in the queue", job.id)
-            else:
-                # The create may have reached AceData: find its task, never resend it.
-                self.spawn(self.recover(job), name=f"recover-{job.id}")
-        for job in await self.store.jobs_in_states([JobState.SUCCEEDED]):
-            self.spawn(self.deliver(job), name=f"deliver-{job.id}")
+        """Pick up every unfinished job after a restart. Never creates a second paid task.
+
+        On a shared database (several processes) only the jobs no live process owns are picked up."""
+        await self.take_over(at_start=True)
         guilds = {
             job.guild_id for job in await self.store.jobs_in_states([JobState.QUEUED, JobState.RUNNING])
         }
         for guild_id in guilds:
             self.spawn(self.start_queued(guild_id), name=f"kick-{guild_id}")
         self.new_work.set()
+
+    async def take_over(self, *, at_start: bool = False) -> None:
+        """Claim the active jobs no live process owns (at start: every job of the previous run) and
+        carry each on from where it stopped. On a shared database the poller calls this every cycle,
+        so a dead process's jobs are taken over within a cycle of its locks being freed."""
+        candidates = await self.store.jobs_in_states(
+            [JobState.SUBMITTING, JobState.RUNNING, JobState.SUCCEEDED]
+        )
+        if not candidates:
+            return
+        claimed = await self.store.claim_jobs([job.id for job in candidates])
+        for candidate in candidates:
+            if candidate.id not in claimed:
+                continue
+            # Read again now that it is ours: its owner may have finished it before letting go.
+            job = await self.store.get_job(candidate.id)
+            if job is None:
+                continue
+            if not at_start:
+                log.info("job %s: taken over from a process that is gone (state %s)", job.id, job.state.value)
+            if job.state is JobState.SUBMITTING:
+                if job.submitted_at is None:
+                    # Stopped between the claim and the stamp: the create was never sent.
+                    requeued = await self._move(job.id, {JobState.SUBMITTING}, JobState.QUEUED)
+                    if requeued is not None:
+                        log.info("job %s: its create was never sent; back in the queue", job.id)
+                        if not at_start:  # resume() starts every guild's queue itself
+                            self.spawn(self.start_queued(job.guild_id), name=f"kick-{job.guild_id}")
+                else:
+                    # The create may have reached AceData: find its task, never resend it.
+                    self.spawn(self.recover(job), name=f"recover-{job.id}")
+            elif job.state is JobState.SUCCEEDED:
+                self.spawn(self.deliver(job), name=f"deliver-{job.id}")
+            elif job.state is JobState.RUNNING:
+                self.new_work.set()  # the poller asks about it next cycle

@@ -51,6 +51,7 @@ from bot.kling.models import (
     VideoRequest,
 )
 from bot.refusals import MemberRefusal
+from bot.wording import join_or
 
 
 class Option(StrEnum):
@@ -374,13 +375,6 @@ def validate_request(request: VideoRequest) -> None:
 # --- Wording helpers --------------------------------------------------------------------------------
 
 
-def _join_or(items: Iterable[str]) -> str:
-    words = list(items)
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} or {words[-1]}"
-
-
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
@@ -420,29 +414,33 @@ def _is_http_url(value: str) -> bool:
 # --- Rules: each takes the request and yields its problems ------------------------------------------
 
 
+#: How a refusal names what the member is doing, in their words rather than the API's action.
+_ACTION_WORDS = {
+    Action.TEXT2VIDEO: "when the video is made from words alone",
+    Action.IMAGE2VIDEO: "here",
+    Action.EXTEND: "when extending a video",
+}
+
+
 def _action_rules(r: VideoRequest) -> Iterable[Problem]:
     if r.action is Action.IMAGE2VIDEO and not r.start_image_url:
-        yield Problem(
-            Option.START_IMAGE, "image2video needs a start image: add start_image or use text2video."
-        )
+        yield Problem(Option.START_IMAGE, "Bringing a picture to life needs one: add start_image.")
     if r.start_image_url and r.action is not Action.IMAGE2VIDEO:
         yield Problem(
             Option.START_IMAGE,
-            f"start_image works only with image2video: set action to image2video or remove start_image "
-            f"(it can't be used with {r.action.value}).",
+            f"start_image can't be used {_ACTION_WORDS[r.action]}: remove start_image.",
         )
     # With image2video but no start image, the start_image problem above already says what to add.
     if r.end_image_url and r.action is not Action.IMAGE2VIDEO:
         yield Problem(
             Option.END_IMAGE,
-            "end_image works only with image2video and a start image: set action to image2video "
-            "and add start_image, or remove end_image.",
+            "end_image needs a start_image to go with it: add start_image, or remove end_image.",
         )
     if r.action is Action.EXTEND:
         if not (r.video_id and r.video_id.strip()):
-            yield Problem(Option.VIDEO_ID, "extend needs the video_id of an earlier video: add video_id.")
+            yield Problem(Option.VIDEO_ID, "Pick the earlier video to continue in /extend's video option.")
         if not supports_extend(r.model):
-            names = _join_or(m.value for m in models_for_action(Action.EXTEND))
+            names = join_or(m.value for m in models_for_action(Action.EXTEND))
             yield Problem(Option.MODEL, f"{r.model.value} can't extend videos: pick {names}.")
         elif not CAPABILITIES[r.model].extend_takes_tuning:
             if r.negative_prompt:
@@ -458,7 +456,7 @@ def _action_rules(r: VideoRequest) -> Iterable[Problem]:
     elif r.video_id:
         yield Problem(
             Option.VIDEO_ID,
-            "video_id is only used to extend a video: set action to extend or remove video_id.",
+            "Only /extend continues an earlier video: use /extend to pick it.",
         )
 
 
@@ -487,7 +485,7 @@ def _prompt_rules(r: VideoRequest) -> Iterable[Problem]:
 def _mode_and_duration_rules(r: VideoRequest) -> Iterable[Problem]:
     caps = CAPABILITIES[r.model]
     if r.mode not in caps.modes:
-        modes = _join_or(m.value for m in caps.modes)
+        modes = join_or(m.value for m in caps.modes)
         if len(caps.modes) == 1:
             text = f"{r.model.value} has a single quality mode: set mode to {modes}."
         else:
@@ -504,7 +502,7 @@ def _mode_and_duration_rules(r: VideoRequest) -> Iterable[Problem]:
             text = f"{r.model.value} makes videos of {low} to {high} seconds: "
             text += f"set duration between {low} and {high}"
         else:
-            listed = _join_or(str(d) for d in durations)
+            listed = join_or(str(d) for d in durations)
             text = f"{r.model.value} makes {listed.replace(' or ', '- or ')}-second videos: "
             text += f"set duration to {listed}"
         pick = _suggest(lambda m: r.duration in CAPABILITIES[m].durations)
@@ -525,7 +523,7 @@ def _end_frame_rules(r: VideoRequest) -> Iterable[Problem]:
     if not with_end:
         text = f"{name} can't use an end frame: remove end_image{pick}."
     elif r.mode in caps.modes and r.mode not in with_end:
-        modes = _join_or(m.value for m in with_end)
+        modes = join_or(m.value for m in with_end)
         text = f"{name} takes an end frame only in {modes} mode: set mode to {modes}, or remove end_image."
     elif caps.end_frame_duration is not None and r.duration != caps.end_frame_duration:
         d = caps.end_frame_duration
@@ -558,7 +556,7 @@ def _audio_rules(r: VideoRequest) -> Iterable[Problem]:
         pick = _or_pick(lambda m: supports_audio(m, r.mode))
         text = f"{name} can't make sound: turn generate_audio off{pick}."
     elif r.mode in CAPABILITIES[r.model].modes:
-        modes = _join_or(m.value for m in with_audio)
+        modes = join_or(m.value for m in with_audio)
         text = f"{name} makes sound only in {modes} mode: set mode to {modes}, or turn generate_audio off."
     else:
         return
@@ -572,8 +570,7 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
     if r.action not in CAMERA_ACTIONS:
         yield Problem(
             Option.CAMERA,
-            "Camera moves work only with text2video (not with a start image): "
-            "remove camera or use text2video.",
+            "Camera moves work only for videos made from words alone: remove camera, or remove start_image.",
         )
     elif not supports_camera_control(r.model, r.mode, r.duration):
         caps = CAPABILITIES[r.model]
@@ -583,7 +580,7 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
         if not with_camera:
             yield Problem(Option.CAMERA, f"{name} can't move the camera: remove camera{pick}.")
         elif r.mode in caps.modes and r.mode not in with_camera:
-            modes = _join_or(m.value for m in with_camera)
+            modes = join_or(m.value for m in with_camera)
             yield Problem(
                 Option.CAMERA,
                 f"{name} can't move the camera in {r.mode.value} mode: "
@@ -620,7 +617,7 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
         )
     out_of_range = [a for a in CAMERA_AXES if (v := getattr(config, a)) is not None and not -1 <= v <= 1]
     if out_of_range:
-        yield Problem(Option.CAMERA_CONFIG, f"Camera {_join_or(out_of_range)} must be between -1 and 1.")
+        yield Problem(Option.CAMERA_CONFIG, f"Camera {join_or(out_of_range)} must be between -1 and 1.")
 
 
 _REFERENCE_WORDS = {
@@ -657,12 +654,12 @@ def _reference_rules(r: VideoRequest) -> Iterable[Problem]:
         return
     name = r.model.value
     if not supports_references(r.model):
-        refs = _join_or(_REFERENCE_WORDS[f] for f in fields)
-        models = _join_or(m.value for m in models_where(supports_references))
+        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
+        models = join_or(m.value for m in models_where(supports_references))
         yield Problem(fields[0], f"{name} doesn't take {refs}: pick {models}, or remove them.")
         return
     if r.mode is Mode.K4:
-        refs = _join_or(_REFERENCE_WORDS[f] for f in fields)
+        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
         yield Problem(Option.MODE, f"4k can't be used with {refs}: set mode to std or pro.")
     if len(r.video_list) > MAX_REFERENCE_VIDEOS:
         yield Problem(
@@ -672,8 +669,8 @@ def _reference_rules(r: VideoRequest) -> Iterable[Problem]:
     if any(v.refer_type == "base" for v in r.video_list) and (first_frames or end_frames):
         yield Problem(
             Option.REFERENCE_VIDEO,
-            "A base reference video (the video to edit) can't be combined with start or end frames: "
-            "set its refer_type to feature or remove the frames.",
+            "A reference video you edit can't be combined with start or end frames: set "
+            "reference_video_type to “Only borrow its style and motion”, or remove the frames.",
         )
     # Start/end frames count as reference images (docs/reference/kling-api.md §1.1, image_list).
     images = len(r.image_list) + bool(r.start_image_url) + bool(r.end_image_url)
@@ -713,10 +710,10 @@ def _citation_rules(r: VideoRequest) -> Iterable[Problem]:
     dangling = citations.dangling(r, refs)
     if dangling:
         if not takes:
-            text = f"{r.model.value} takes no references, so the prompt's {_join_or(dangling)} cites nothing"
+            text = f"{r.model.value} takes no references, so the prompt's {join_or(dangling)} cites nothing"
         else:
             text = (
-                f"The prompt cites {_join_or(dangling)}, but this video has "
+                f"The prompt cites {join_or(dangling)}, but this video has "
                 f"{_count(refs.images, 'image')} (start and end frames first) and "
                 f"{_count(refs.videos, 'reference video')}"
             )
@@ -725,7 +722,7 @@ def _citation_rules(r: VideoRequest) -> Iterable[Problem]:
     if uncited:
         yield Problem(
             Option.PROMPT,
-            f"Kling ignores references the prompt does not cite: mention {_join_or(uncited)} in the prompt.",
+            f"Kling ignores references the prompt does not cite: mention {join_or(uncited)} in the prompt.",
         )
 
 
@@ -739,7 +736,7 @@ def _multi_shot_rules(r: VideoRequest) -> Iterable[Problem]:
         return
     name = r.model.value
     if not supports_multi_shot(r.model):
-        models = _join_or(m.value for m in models_where(supports_multi_shot))
+        models = join_or(m.value for m in models_where(supports_multi_shot))
         yield Problem(Option.MODEL, f"{name} can't make multi-shot videos: pick {models}.")
     if r.camera_control is not None:
         yield Problem(Option.CAMERA, "Camera moves can't be combined with several shots: remove camera.")
@@ -749,7 +746,7 @@ def _multi_shot_rules(r: VideoRequest) -> Iterable[Problem]:
         )
     fields = _reference_fields(r)
     if fields:
-        refs = _join_or(_REFERENCE_WORDS[f] for f in fields)
+        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
         yield Problem(fields[0], f"A video of several shots can't use {refs}: remove them.")
     if r.shot_type is None:
         yield Problem(

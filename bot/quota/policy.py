@@ -34,6 +34,7 @@ from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model, VideoRequest, parse_model
 from bot.quota.models import Allowance, Decision, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
 from bot.quota.text import find_blocked_word, normalise_for_matching
+from bot.wording import format_wait, join_or
 
 # Sums of float credits drift by far less than this; it keeps "exactly at the limit" exact.
 _TOLERANCE = 1e-9
@@ -52,11 +53,6 @@ def format_amount(value: float, unit: LimitUnit) -> str:
 def relative_time(epoch: float) -> str:
     """A Discord timestamp each reader sees as "in 3 hours" in their own language and zone."""
     return f"<t:{math.ceil(epoch)}:R>"
-
-
-def _join_or(items: Iterable[str]) -> str:
-    words = list(items)
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _code(names: Iterable[str]) -> list[str]:
@@ -99,7 +95,7 @@ def _model_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
     if not allowed:
         return "No video models are enabled on this server right now; ask a moderator to enable one."
     names = _code(sorted(model.value for model in allowed))
-    return f"`{request.model.value}` isn't enabled on this server; pick {_join_or(names)}."
+    return f"`{request.model.value}` isn't enabled on this server; pick {join_or(names)}."
 
 
 def permitted_modes(limits: GuildLimits) -> frozenset[Mode]:
@@ -118,7 +114,7 @@ def _mode_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
     else:
         refused = f"`{request.mode.value}` mode isn't enabled on this server"
     if options:
-        return f"{refused}; pick {_join_or(_code(options))} mode."
+        return f"{refused}; pick {join_or(_code(options))} mode."
     return f"{refused}, and `{request.model.value}` has no other mode the server allows; pick another model."
 
 
@@ -394,7 +390,7 @@ def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> 
     cooldown = limits.member_cooldown_seconds
     if cooldown > 0 and last is not None and now - last < cooldown:
         return (
-            f"This server asks members to wait {format_seconds(cooldown)} between videos; "
+            f"This server asks members to wait {format_wait(cooldown)} between videos; "
             f"you can start your next one {relative_time(last + cooldown)}."
         )
     return None
@@ -507,14 +503,6 @@ def needs_confirmation(limits: GuildLimits, cost: float) -> bool:
 # --- /limits show ---------------------------------------------------------------------------------
 
 
-def format_seconds(seconds: int) -> str:
-    """A wait as members read it: "45 s", "5 min", "1 h 30 min"."""
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
-    return " ".join(part for part in parts if part) or "0 s"
-
-
 def _limit_text(value: float | None, unit: LimitUnit) -> str:
     return "No limit" if value is None else format_amount(value, unit)
 
@@ -557,7 +545,7 @@ def describe_limits(limits: GuildLimits, budget: OperatorBudget | None = None) -
         ("Each member per day", _limit_text(limits.member_daily, unit)),
         ("Each member per month", _limit_text(limits.member_monthly, unit)),
         ("Videos in progress per member", _count_text(limits.member_concurrent)),
-        ("Wait between a member's videos", format_seconds(limits.member_cooldown_seconds)),
+        ("Wait between a member's videos", format_wait(limits.member_cooldown_seconds)),
         ("Videos rendering at once (then queued)", _count_text(limits.guild_concurrent)),
         ("Models", "All" if names is None else (", ".join(names) or "None")),
         ("Modes", ", ".join(modes) or "None"),
@@ -660,7 +648,7 @@ def _parse_names(
             chosen.add(parse(name))
         except ValueError:
             raise ValueError(
-                f"I don't know the {what} {quoted(name)}; use {_join_or(known)}, or all for every {what}."
+                f"I don't know the {what} {quoted(name)}; use {join_or(known)}, or all for every {what}."
             ) from None
     return frozenset(chosen)
 

@@ -1,4 +1,4 @@
-"""Storage: the `Store` protocol (`bot.storage.base`) and its default SQLite backend."""
+"""Storage: the `Store` protocol (`bot.storage.base`), its default SQLite backend and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.storage.base import (
     Job,
     JobState,
     NewJob,
+    StateTotal,
     StorageBusy,
     Store,
     UsageReport,
@@ -23,10 +24,22 @@ from bot.storage.base import (
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore, StorageUnavailable
 
 
-async def open_store(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteStore:
-    """Open the bot's database: create its folder if needed, switch to WAL and apply pending
-    migrations (backing an existing file up first). Raises StorageUnavailable naming the path when
-    the database cannot be used."""
+async def open_store(
+    path: Path | str, *, database_url: str | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Store:
+    """Open the bot's database and apply pending migrations.
+
+    With a `postgresql://` `database_url` that server is used; otherwise the SQLite file at `path`
+    (its folder created if needed, WAL on, an existing file backed up before migrating). Raises
+    StorageUnavailable naming the database (never a password) when it cannot be used."""
+    if database_url:
+        from bot.storage.postgres import PostgresStore, is_postgres_url, redact_url
+
+        if not is_postgres_url(database_url):
+            raise StorageUnavailable(
+                f"DATABASE_URL must start with postgresql:// (got {redact_url(database_url)})."
+            )
+        return await PostgresStore.open(database_url, busy_timeout_ms=busy_timeout_ms)
     return await SqliteStore.open(path, busy_timeout_ms=busy_timeout_ms)
 
 
@@ -42,6 +55,7 @@ __all__ = [
     "JobState",
     "NewJob",
     "SqliteStore",
+    "StateTotal",
     "StorageBusy",
     "StorageUnavailable",
     "Store",

@@ -159,12 +159,26 @@ class UsageReport:
     by_member: list[UsageRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    """How many jobs are in one state, and their credits, over the whole database (for metrics)."""
+
+    state: JobState
+    jobs: int
+    credits: float
+
+
 #: Pure function run inside the admission transaction: usage now -> decision.
 AdmitRule = Callable[[UsageSnapshot], Decision]
 
 
 class Store(Protocol):
     """Everything the bot persists. All methods are safe to call concurrently."""
+
+    #: True when several bot processes may share this database (PostgreSQL). Each active job is then
+    #: owned by one live process (`claim_jobs`, `owns`); the others leave it alone and take it over
+    #: only once its owner is gone. False for SQLite: one process owns every job.
+    shared: bool
 
     async def close(self) -> None: ...
 
@@ -208,6 +222,17 @@ class Store(Protocol):
 
     async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
         """Which of these AceData task ids some job already holds."""
+        ...
+
+    async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """Take ownership of these jobs for this process (jobs moved to SUBMITTING by
+        `claim_next_queued` are owned from that moment). Returns the ids this process did not own
+        before and owns now; a job another live process owns is left out. Ownership ends when the
+        job moves back to QUEUED or to a terminal state, or when the process dies."""
+        ...
+
+    def owns(self, job_id: str) -> bool:
+        """Whether this process owns the job (always True on a store that is not `shared`)."""
         ...
 
     async def queue_position(self, job_id: str) -> int:
@@ -264,6 +289,10 @@ class Store(Protocol):
 
     async def ledger_consistency(self) -> list[str]:
         """Ledger rows that differ from what the job rows say (for tests and `check`); [] when true."""
+        ...
+
+    async def state_totals(self) -> list[StateTotal]:
+        """Jobs and credits per state over every guild; states without jobs are left out."""
         ...
 
     async def get_limits(self, guild_id: int) -> GuildLimits: ...

@@ -46,6 +46,7 @@ from bot.storage.base import (
     Job,
     JobState,
     NewJob,
+    StateTotal,
     StorageBusy,
     UsageReport,
     UsageRow,
@@ -81,10 +82,11 @@ class Migration:
         return f"{self.version:03d}_{self.name}"
 
 
-def bundled_migrations() -> list[Migration]:
-    """The `NNN_name.sql` files shipped in `bot/storage/migrations`, read through importlib.resources
-    so they are found in an installed wheel as well as in a checkout."""
-    folder = resources.files("bot.storage").joinpath("migrations")
+def bundled_migrations(folder_name: str = "migrations") -> list[Migration]:
+    """The `NNN_name.sql` files shipped in `bot/storage/<folder_name>` (`migrations` for SQLite,
+    `migrations_postgres` for PostgreSQL), read through importlib.resources so they are found in an
+    installed wheel as well as in a checkout."""
+    folder = resources.files("bot.storage").joinpath(folder_name)
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_FILE.match(entry.name)
@@ -456,6 +458,9 @@ def _usage_window(since: float) -> tuple[float, str]:
 class SqliteStore:
     """`Store` on one SQLite file. Open it with `SqliteStore.open` (or `bot.storage.open_store`)."""
 
+    #: One bot process per file: WAL serialises writers, but nothing hands jobs between processes.
+    shared = False
+
     def __init__(
         self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path, clock: Clock
     ) -> None:
@@ -465,6 +470,7 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._clock = clock
         self._closed = False
+        self._claimed: set[str] = set()
 
     @classmethod
     async def open(
@@ -635,6 +641,15 @@ class SqliteStore:
         )
         return {str(row[0]) for row in rows}
 
+    async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        # One process per SQLite file: it owns everything; only "new to this process" is tracked.
+        new = set(job_ids) - self._claimed
+        self._claimed |= new
+        return new
+
+    def owns(self, job_id: str) -> bool:
+        return True
+
     async def queue_position(self, job_id: str) -> int:
         rows = await self._read(
             """SELECT COUNT(*) FROM jobs AS mine JOIN jobs AS ahead ON ahead.guild_id = mine.guild_id
@@ -794,6 +809,10 @@ class SqliteStore:
             by_model=groups["model"],
             by_member=groups["member"],
         )
+
+    async def state_totals(self) -> list[StateTotal]:
+        rows = await self._read("SELECT state, COUNT(*), TOTAL(cost) FROM jobs GROUP BY state ORDER BY state")
+        return [StateTotal(JobState(row[0]), int(row[1]), float(row[2])) for row in rows]
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._read("SELECT limits FROM guild_limits WHERE guild_id = ?", (guild_id,))

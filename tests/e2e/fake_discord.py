@@ -409,6 +409,13 @@ class GatewaySession:
     seq: int = 0
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
     connection: GatewayConnection | None = None
+    #: (shard id, shard count) from IDENTIFY; (0, 1) when the client did not shard.
+    shard: tuple[int, int] = (0, 1)
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Discord's rule: a guild's events go to shard (guild_id >> 22) % shard_count; DMs to shard 0."""
+        shard_id, count = self.shard
+        return (0 if guild_id is None else (guild_id >> 22) % count) == shard_id
 
 
 @dataclass
@@ -600,6 +607,7 @@ class FakeDiscord:
         self.gateway_connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
         self.current_session: GatewaySession | None = None
+        self.shard_sessions: dict[tuple[int, int], GatewaySession] = {}  # latest session of each shard
         self._interactions: dict[str, _Interaction] = {}  # by token
         self._command_ids: dict[tuple[int | None, str], int] = {}
         self._failures: list[tuple[Callable[[RestCall], bool], DiscordError, list[int]]] = []
@@ -879,13 +887,20 @@ class FakeDiscord:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return
         session = GatewaySession(secrets.token_hex(16))
+        if isinstance(data.get("shard"), list) and len(data["shard"]) == 2:
+            session.shard = (int(data["shard"][0]), int(data["shard"][1]))
         self.sessions[session.session_id] = self.current_session = session
+        self.shard_sessions[session.shard] = session
         session.connection = connection
         connection.identify = {k: v for k, v in data.items() if k != "token"}
         ready: dict[str, Any] = {
             "v": 10,
             "user": self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in self.guilds],
+            "guilds": [
+                {"id": str(guild.id), "unavailable": True}
+                for guild in self.guilds
+                if session.serves(guild.id)
+            ],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -904,7 +919,8 @@ class FakeDiscord:
         await self.dispatch("READY", ready, session=session)
         if int(data.get("intents", 0)) & GUILDS_INTENT:
             for guild in self.guilds:
-                await self.dispatch("GUILD_CREATE", guild.create_payload(), session=session)
+                if session.serves(guild.id):
+                    await self.dispatch("GUILD_CREATE", guild.create_payload(), session=session)
         connection.identified = True
         await self._notify()
 
@@ -915,6 +931,7 @@ class FakeDiscord:
             return
         session.connection = connection
         self.current_session = session
+        self.shard_sessions[session.shard] = session
         for frame in session.history:
             if frame["s"] > int(data.get("seq") or 0):
                 await self._send(connection, frame)
@@ -940,7 +957,12 @@ class FakeDiscord:
     async def dispatch(
         self, event: str, data: Mapping[str, Any], *, session: GatewaySession | None = None
     ) -> None:
-        """Send a gateway event. While the client is away it is kept and replayed when it resumes."""
+        """Send a gateway event. While the client is away it is kept and replayed when it resumes.
+
+        Without `session`, an event about a guild goes to the session of the guild's shard (when a
+        sharded client identified for it), anything else to the latest session."""
+        if session is None and data.get("guild_id") is not None:
+            session = self.session_for_guild(int(data["guild_id"]))
         session = session or self.current_session
         if session is None:
             raise RuntimeError("the client has not identified on the fake gateway yet")
@@ -949,6 +971,13 @@ class FakeDiscord:
         session.history.append(frame)
         if session.connection is not None:
             await self._send(session.connection, frame)
+
+    def session_for_guild(self, guild_id: int) -> GatewaySession | None:
+        """The latest session of the shard that serves this guild, if one identified."""
+        for session in reversed(list(self.shard_sessions.values())):
+            if session.shard[1] > 1 and session.serves(guild_id):
+                return session
+        return None
 
     async def disconnect_bot(self, code: int = 4000) -> None:
         """Close the client's websocket with a code it may resume after (as Discord does at times)."""

@@ -1,0 +1,924 @@
+"""PostgreSQL backend of `Store`: psycopg 3 with a psycopg-pool connection pool.
+
+Selected by `DATABASE_URL=postgresql://…`. Same contract as the SQLite backend, different means:
+
+- Concurrency comes from the server, not from one writer connection: every call borrows a pooled
+  connection (autocommit), and multi-statement work runs in one explicit transaction.
+- Admission and queue claims read usage, decide, then write. Under READ COMMITTED two processes could
+  both read "one unit left" and both insert, so these transactions first take a transaction-scoped
+  advisory lock keyed by the guild (`pg_advisory_xact_lock`). Every admission and claim for that
+  guild, from any process, then runs one after the other; each statement after the lock sees the
+  previous holder's committed rows (READ COMMITTED takes a fresh snapshot per statement, which
+  SERIALIZABLE would not: its snapshot would predate the wait). Different guilds never wait for
+  each other.
+- Guarded transitions are single `UPDATE … WHERE state = ANY(expected) RETURNING`: PostgreSQL
+  re-checks the WHERE clause on the locked, newest row version, so only one of two racing updates
+  matches, and a release happens exactly once.
+- `lock_timeout` plays SQLite's busy timeout: a lock held longer raises `StorageBusy`, nothing written.
+- Migrations are `migrations_postgres/NNN_name.sql`, numbered like SQLite's; each runs in its own
+  transaction (DDL is transactional here) under a global advisory lock, with the version in
+  `schema_version`. There is no file to back up: take `pg_dump` backups as for any server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
+from bot.storage.base import (
+    ACTIVE_STATES,
+    MUTABLE_JOB_FIELDS,
+    RELEASED_STATES,
+    TERMINAL_STATES,
+    Admission,
+    AdmitRule,
+    DuplicateInteraction,
+    Job,
+    JobState,
+    NewJob,
+    StateTotal,
+    StorageBusy,
+    UsageReport,
+    UsageRow,
+)
+from bot.storage.sqlite import BUSY_TIMEOUT_MS, Migration, StorageUnavailable, bundled_migrations
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Row = dict[str, Any]
+Connection = psycopg.AsyncConnection[Row]
+
+MIGRATIONS_FOLDER = "migrations_postgres"
+#: Advisory lock keys (64-bit, arbitrary but fixed): one for migrating, one namespace for guilds.
+_MIGRATION_LOCK = 7_466_110_001
+_POOL_MAX_SIZE = 10
+_CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and urlsplit(str(url)).scheme in {"postgresql", "postgres"}
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _without_secret(message: str, url: str) -> str:
+    password = urlsplit(url).password
+    return message.replace(password, "***") if password else message
+
+
+def postgres_migrations() -> list[Migration]:
+    return bundled_migrations(MIGRATIONS_FOLDER)
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
+# The story link lives in its own table (story_links), written in the same transaction.
+# The global (UTC) period keys are not stored here: the operator's caps over all servers are read
+# by time range instead (see _GLOBAL_USAGE_SQL).
+_NEW_JOB_COLUMNS = tuple(
+    field.name
+    for field in dataclasses.fields(NewJob)
+    if field.name not in {"story_parent_id", "global_day_key", "global_month_key"}
+)
+_SELECT_JOB = ", ".join(_JOB_COLUMNS)
+
+
+def _job_from_row(row: Row) -> Job:
+    values = {name: row[name] for name in _JOB_COLUMNS}
+    values["request"] = VideoRequest.from_json(values["request"])
+    values["state"] = JobState(values["state"])
+    return Job(**values)
+
+
+def _sql_states(states: Iterable[JobState]) -> str:
+    """A literal list of our own enum values (never user input), for fixed state sets in SQL text."""
+    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
+
+
+def _assignments(fields: Mapping[str, Any]) -> str:
+    unknown = set(fields) - MUTABLE_JOB_FIELDS
+    if unknown:
+        allowed = ", ".join(sorted(MUTABLE_JOB_FIELDS))
+        raise ValueError(f"Only {allowed} can be set on a job, not {', '.join(sorted(unknown))}.")
+    return "".join(f", {name} = %({name})s" for name in fields)
+
+
+_GUILD_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-guild:' || %s::text, 0))"
+
+
+def _job_key(expression: str) -> str:
+    """The advisory lock key of a job (session-level: held while this process owns the job)."""
+    return f"hashtextextended('kling-job:' || {expression}, 0)"
+
+
+#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~11 s.
+_LEASE_KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
+#: The same on the server's side of it, so the server ends the session of a process whose HOST
+#: died (no FIN ever comes) within ~11 s, and its job locks with it. A killed process's socket is
+#: closed by its kernel at once.
+_LEASE_SERVER_KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
+_TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
+_FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
+_IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
+_STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
+
+# The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules); TOTAL()
+# becomes COALESCE(SUM(), 0) and the parameters are typed so NULLs and comparisons are unambiguous.
+_USAGE_SQL = f"""
+WITH reset AS (
+    SELECT COALESCE(MAX(reset_at), 0.0) AS at
+      FROM member_resets WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
+),
+holding AS (
+    SELECT day_key, month_key, cost,
+           member_id = %(member)s::bigint AND created_at >= (SELECT at FROM reset) AS mine
+      FROM jobs
+     WHERE guild_id = %(guild)s::bigint AND (day_key = %(day)s::text OR month_key = %(month)s::text)
+       AND state NOT IN {_sql_states(RELEASED_STATES)}
+),
+period AS (
+    SELECT COUNT(*) FILTER (WHERE day_key = %(day)s::text) AS guild_day_videos,
+           COALESCE(SUM(cost) FILTER (WHERE day_key = %(day)s::text), 0.0) AS guild_day_credits,
+           COUNT(*) FILTER (WHERE month_key = %(month)s::text) AS guild_month_videos,
+           COALESCE(SUM(cost) FILTER (WHERE month_key = %(month)s::text), 0.0) AS guild_month_credits,
+           COUNT(*) FILTER (WHERE mine AND day_key = %(day)s::text) AS member_day_videos,
+           COALESCE(SUM(cost) FILTER (WHERE mine AND day_key = %(day)s::text), 0.0) AS member_day_credits,
+           COUNT(*) FILTER (WHERE mine AND month_key = %(month)s::text) AS member_month_videos,
+           COALESCE(SUM(cost) FILTER (WHERE mine AND month_key = %(month)s::text), 0.0)
+               AS member_month_credits
+      FROM holding
+),
+activity AS (
+    SELECT COUNT(*) FILTER (WHERE member_id = %(member)s::bigint) AS member_active_jobs,
+           COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
+           COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
+      FROM jobs
+     WHERE guild_id = %(guild)s::bigint AND state IN {_sql_states(ACTIVE_STATES)}
+),
+latest AS (
+    SELECT MAX(created_at) AS member_last_job_at
+      FROM jobs
+     WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
+       AND state <> '{JobState.CANCELLED.value}'
+       AND created_at >= (SELECT at FROM reset)
+)
+SELECT * FROM period, activity, latest
+"""
+
+# Credits held by every server's jobs in one UTC day and month (the operator's global caps). SQLite
+# keeps a ledger for this (migration 003); this backend scans the jobs created in the month, by time.
+_GLOBAL_USAGE_SQL = f"""
+SELECT COALESCE(SUM(cost) FILTER (WHERE created_at >= %(day_start)s::float8
+                                    AND created_at < %(day_end)s::float8), 0.0) AS global_day_credits,
+       COALESCE(SUM(cost), 0.0) AS global_month_credits
+  FROM jobs
+ WHERE created_at >= %(month_start)s::float8 AND created_at < %(month_end)s::float8
+   AND state NOT IN {_sql_states(RELEASED_STATES)}
+"""
+
+
+def _utc_range(key: str) -> tuple[float, float]:
+    """[start, end) in epoch seconds of a UTC day ("YYYY-MM-DD") or month ("YYYY-MM") key."""
+    if len(key) == 10:
+        start = datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
+        return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    start = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
+    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start.timestamp(), following.timestamp()
+
+
+_USAGE_REPORT_SQL = f"""
+WITH scoped AS (
+    SELECT model, member_id, cost,
+           state NOT IN {_sql_states(RELEASED_STATES)} AS spent,
+           state IN {_sql_states(_FAILURE_STATES)} AS failed
+      FROM jobs WHERE guild_id = %(guild)s::bigint AND created_at >= %(since)s::double precision
+),
+grouped AS (
+    SELECT 'total' AS kind, ''::text AS key, COUNT(*) FILTER (WHERE spent) AS videos,
+           COALESCE(SUM(cost) FILTER (WHERE spent), 0.0) AS credits,
+           COUNT(*) FILTER (WHERE failed) AS failures
+      FROM scoped
+    UNION ALL
+    SELECT 'model', model, COUNT(*) FILTER (WHERE spent), COALESCE(SUM(cost) FILTER (WHERE spent), 0.0),
+           COUNT(*) FILTER (WHERE failed)
+      FROM scoped GROUP BY model
+    UNION ALL
+    SELECT 'member', CAST(member_id AS TEXT), COUNT(*) FILTER (WHERE spent),
+           COALESCE(SUM(cost) FILTER (WHERE spent), 0.0), COUNT(*) FILTER (WHERE failed)
+      FROM scoped GROUP BY member_id
+)
+SELECT * FROM grouped
+ WHERE kind = 'total' OR videos > 0 OR failures > 0
+ ORDER BY credits DESC, videos DESC, key COLLATE "C"
+"""
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+async def schema_version(conn: Connection) -> int:
+    cursor = await conn.execute(
+        "SELECT COALESCE(MAX(version), 0) AS version FROM schema_version"
+        if await _has_table(conn, "schema_version")
+        else "SELECT 0 AS version"
+    )
+    row = await cursor.fetchone()
+    return int(row["version"]) if row else 0
+
+
+async def _has_table(conn: Connection, name: str) -> bool:
+    cursor = await conn.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (name,))
+    row = await cursor.fetchone()
+    return bool(row and row["present"])
+
+
+async def apply_migrations(conn: Connection, label: str, migrations: Sequence[Migration]) -> int:
+    """Bring the database to the newest of `migrations`, one transaction per migration (with its
+    version bump), under a global advisory lock so two processes starting at once migrate once."""
+    latest = migrations[-1].version if migrations else 0
+    current = await schema_version(conn)
+    if current > latest:
+        raise StorageUnavailable(
+            f"The database {label} has schema version {current}, newer than this bot knows ({latest}); "
+            "run a newer bot or restore a backup."
+        )
+    for migration in migrations[current:]:
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                if await schema_version(conn) >= migration.version:
+                    continue  # another process migrated while this one waited for the lock
+                # No parameters: psycopg sends the whole file in one simple query, all its statements.
+                await conn.execute(migration.sql)
+                await conn.execute("DELETE FROM schema_version")
+                await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (migration.version,))
+        except psycopg.Error as exc:
+            raise StorageUnavailable(
+                f"Migration {migration.label} failed on {label} and was rolled back "
+                f"(the database stays at version {await schema_version(conn)}): {exc}"
+            ) from exc
+        log.info("database %s migrated to version %d (%s)", label, migration.version, migration.label)
+    return latest
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class PostgresStore:
+    """`Store` on a PostgreSQL database. Open it with `PostgresStore.open` (or `bot.storage.open_store`)."""
+
+    #: Several bot processes may share the database: jobs are owned through session advisory locks.
+    shared = True
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Connection], label: str, clock: Clock, url: str = ""
+    ) -> None:
+        self.label = label
+        self._pool = pool
+        self._clock = clock
+        self._closed = False
+        self._url = url
+        # Job ownership: a session-level advisory lock per owned job, all held by this one connection.
+        # PostgreSQL drops them when the session ends, so a process that dies (or whose host does:
+        # see _LEASE_KEEPALIVES) frees its jobs for the others without anyone writing anything.
+        self._lease_conn: Connection | None = None
+        self._lease_lock = asyncio.Lock()
+        self._owned: set[str] = set()
+        self._busy_timeout_ms = BUSY_TIMEOUT_MS
+        self._down_since: float | None = None  # monotonic time the database stopped answering
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        migrations: Sequence[Migration] | None = None,
+        clock: Clock = time.time,
+        max_size: int = _POOL_MAX_SIZE,
+    ) -> PostgresStore:
+        """Connect, apply pending migrations, and return the store. Raises StorageUnavailable, naming
+        the database (password hidden), when any of that is impossible."""
+        label = redact_url(url)
+        pending = postgres_migrations() if migrations is None else list(migrations)
+
+        async def configure(conn: Connection) -> None:
+            await conn.execute(f"SET lock_timeout = {int(busy_timeout_ms):d}")
+
+        # One direct connection first: it fails fast with libpq's own reason (refused, unknown
+        # host, bad password) where a pool would retry quietly until its timeout; it migrates too.
+        try:
+            first = await psycopg.AsyncConnection.connect(
+                url, autocommit=True, row_factory=dict_row, connect_timeout=int(_CONNECT_TIMEOUT_SECONDS)
+            )
+        except psycopg.Error as exc:
+            raise StorageUnavailable(
+                f"Cannot connect to the database {label}: {_without_secret(str(exc), url)} "
+                "Check DATABASE_URL and that the server is running."
+            ) from exc
+        try:
+            async with first:
+                await apply_migrations(first, label, pending)
+        except psycopg.Error as exc:
+            raise StorageUnavailable(
+                f"Cannot use the database {label}: {_without_secret(str(exc), url)}"
+            ) from exc
+
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=configure,
+            # A connection the server dropped (restart, failover) is replaced instead of handed out.
+            check=AsyncConnectionPool.check_connection,
+            timeout=_CONNECT_TIMEOUT_SECONDS,
+            name="kling-store",
+        )
+        try:
+            await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_SECONDS)
+        except (PoolTimeout, psycopg.Error) as exc:
+            await pool.close()
+            raise StorageUnavailable(
+                f"Cannot connect to the database {label} within {_CONNECT_TIMEOUT_SECONDS:.0f} s; "
+                "check DATABASE_URL and that the server is running."
+            ) from exc
+        store = cls(pool, label, clock, url)
+        store._busy_timeout_ms = busy_timeout_ms
+        return store
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lease_lock:
+            if self._lease_conn is not None:
+                await self._lease_conn.close()  # frees every job this process owned
+                self._lease_conn = None
+        await self._pool.close()
+
+    # --- job ownership ------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _lease(self) -> AsyncIterator[Connection]:
+        """The connection holding this process's job locks, (re)connected when needed. If it was
+        lost, so were the locks: ownership starts from nothing and is claimed again."""
+        async with self._lease_lock:
+            conn = self._lease_conn
+            if conn is None or conn.closed or conn.broken:
+                if conn is not None:
+                    log.warning("the connection holding this process's job leases was lost; claiming again")
+                    self._owned.clear()
+                    self._lease_conn = None
+                try:
+                    conn = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        row_factory=dict_row,
+                        connect_timeout=int(_CONNECT_TIMEOUT_SECONDS),
+                        **_LEASE_KEEPALIVES,
+                    )
+                except psycopg.OperationalError as exc:
+                    raise self._unreachable(exc) from exc
+                self._lease_conn = conn
+                settings = {**_LEASE_SERVER_KEEPALIVES, "lock_timeout": int(self._busy_timeout_ms)}
+                for name, value in settings.items():
+                    await conn.execute(f"SET {name} = {value:d}")
+            try:
+                yield conn
+            except psycopg.OperationalError as exc:
+                if not _is_unreachable(exc) and not conn.broken:
+                    raise
+                log.warning("the connection holding this process's job leases was lost; claiming again")
+                self._owned.clear()
+                with contextlib.suppress(psycopg.Error):
+                    await conn.close()
+                self._lease_conn = None
+                raise self._unreachable(exc) from exc
+            self._reachable()
+
+    async def claim_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        async with self._lease() as conn:
+            wanted = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in self._owned]
+            if not wanted:
+                await conn.execute("SELECT 1")  # notices a lost session, and with it lost leases
+                return set()
+            rows = await _fetch(
+                conn,
+                f"SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock({_job_key('id')})",
+                (wanted,),
+            )
+            new = {str(row["id"]) for row in rows}
+            self._owned |= new
+            return new
+
+    def owns(self, job_id: str) -> bool:
+        return job_id in self._owned
+
+    async def _release(self, job_id: str) -> None:
+        if job_id not in self._owned:
+            return
+        self._owned.discard(job_id)
+        with contextlib.suppress(psycopg.Error):
+            async with self._lease() as conn:
+                await conn.execute(f"SELECT pg_advisory_unlock({_job_key('%(id)s')})", {"id": job_id})
+
+    # --- plumbing -------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection. A server that does not answer (restarting, network down) becomes
+        StorageBusy ("nothing was written, try again"), logged once per outage, and its return is
+        logged too; the pool replaces the broken connections meanwhile."""
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if not _is_unreachable(exc):
+                raise
+            raise self._unreachable(exc) from exc
+        self._reachable()
+
+    def _unreachable(self, exc: BaseException) -> StorageBusy:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "the database %s is unreachable (%s); waiting for it, jobs carry on when it is back",
+                self.label,
+                type(exc).__name__,
+            )
+        return StorageBusy("The database could not be reached; nothing was written.")
+
+    def _reachable(self) -> None:
+        if self._down_since is not None:
+            log.warning(
+                "the database %s is reachable again after %.1f s",
+                self.label,
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = None
+
+    async def _fetch(self, sql: str, params: Any = None) -> list[Row]:
+        async with self._connection() as conn:
+            return await _fetch(conn, sql, params)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, guild_id: int | None = None) -> AsyncIterator[Connection]:
+        """One transaction on one pooled connection; with `guild_id`, it first waits for that guild's
+        advisory lock so check-then-write sequences of the guild run one at a time, across processes."""
+        async with self._connection() as conn:
+            try:
+                async with conn.transaction():
+                    if guild_id is not None:
+                        await _fetch(conn, _GUILD_LOCK_SQL, (guild_id,))
+                    yield conn
+            except pg_errors.LockNotAvailable as exc:
+                raise _busy_error() from exc
+
+    # --- jobs -----------------------------------------------------------------------------
+    async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
+        values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
+        values |= {
+            "request": new.request.to_json(),
+            "state": JobState.QUEUED.value,
+            "updated_at": new.created_at,
+        }
+        columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
+        try:
+            async with self._transaction(new.guild_id) as conn:
+                if new.interaction_id is not None:
+                    taken = await _fetch(
+                        conn, "SELECT 1 FROM jobs WHERE interaction_id = %s", (new.interaction_id,)
+                    )
+                    if taken:
+                        raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
+                # The operator's global caps span every server: admissions take one more lock (key 0,
+                # never a server id) so the last credits go to exactly one of them.
+                await _fetch(conn, _GUILD_LOCK_SQL, (0,))
+                usage = await _usage(
+                    conn,
+                    new.guild_id,
+                    new.member_id,
+                    new.day_key,
+                    new.month_key,
+                    global_keys=(new.global_day_key, new.global_month_key),
+                )
+                decision = rule(usage)
+                if not decision.allowed:
+                    return Admission(decision=decision, job=None)
+                rows = await _fetch(
+                    conn,
+                    f"INSERT INTO jobs ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(f'%({c})s' for c in columns)}) RETURNING {_SELECT_JOB}",
+                    values,
+                )
+                if new.story_parent_id is not None:
+                    await _fetch(
+                        conn,
+                        "INSERT INTO story_links (job_id, parent_id) VALUES (%s, %s)",
+                        (new.id, new.story_parent_id),
+                    )
+        except pg_errors.UniqueViolation as exc:
+            # The same interaction admitted meanwhile under another guild id (never in practice).
+            raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job") from exc
+        return Admission(decision=decision, job=_job_from_row(rows[0]))
+
+    async def get_job(self, job_id: str) -> Job | None:
+        rows = await self._fetch(f"SELECT {_SELECT_JOB} FROM jobs WHERE id = %s", (job_id,))
+        return _job_from_row(rows[0]) if rows else None
+
+    async def get_job_by_interaction(self, interaction_id: int) -> Job | None:
+        rows = await self._fetch(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE interaction_id = %s", (interaction_id,)
+        )
+        return _job_from_row(rows[0]) if rows else None
+
+    async def transition(
+        self, job_id: str, *, expect: Iterable[JobState], to: JobState, **fields: Any
+    ) -> Job | None:
+        expected = [JobState(state).value for state in expect]
+        sql = (
+            f"UPDATE jobs SET state = %(to)s, updated_at = %(now)s{_assignments(fields)} "
+            f"WHERE id = %(id)s AND state = ANY(%(expected)s::text[]) RETURNING {_SELECT_JOB}"
+        )
+        params = {
+            **fields,
+            "expected": expected,
+            "to": JobState(to).value,
+            "now": self._clock(),
+            "id": job_id,
+        }
+        async with self._transaction() as conn:
+            rows = await _fetch(conn, sql, params)
+        if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
+            await self._release(job_id)  # nothing left to do for its owner
+        return _job_from_row(rows[0]) if rows else None
+
+    async def update_job(self, job_id: str, **fields: Any) -> Job | None:
+        assignments = _assignments(fields)
+        if not fields:
+            return await self.get_job(job_id)
+        sql = f"UPDATE jobs SET updated_at = %(now)s{assignments} WHERE id = %(id)s RETURNING {_SELECT_JOB}"
+        async with self._transaction() as conn:
+            rows = await _fetch(conn, sql, {**fields, "now": self._clock(), "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def jobs_in_states(self, states: Iterable[JobState]) -> list[Job]:
+        wanted = [JobState(state).value for state in states]
+        rows = await self._fetch(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE state = ANY(%s::text[]) ORDER BY created_at, seq",
+            (wanted,),
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def claim_next_queued(self, guild_id: int, running_cap: int | None) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = %(now)s
+             WHERE id = (SELECT id FROM jobs
+                          WHERE guild_id = %(guild)s::bigint AND state = '{JobState.QUEUED.value}'
+                          ORDER BY created_at, seq LIMIT 1)
+               AND (%(cap)s::bigint IS NULL OR %(cap)s::bigint > (
+                        SELECT COUNT(*) FROM jobs WHERE guild_id = %(guild)s::bigint
+                           AND state IN {_sql_states(_IN_FLIGHT_STATES)}))
+            RETURNING {_SELECT_JOB}"""
+        # On the lease connection, and the job's lock taken before COMMIT: no other process ever sees
+        # this SUBMITTING job without an owner (it would take it for a dead process's and requeue it).
+        async with self._lease() as conn:
+            try:
+                async with conn.transaction():
+                    await _fetch(conn, _GUILD_LOCK_SQL, (guild_id,))
+                    rows = await _fetch(
+                        conn, sql, {"now": self._clock(), "guild": guild_id, "cap": running_cap}
+                    )
+                    if rows:
+                        await _fetch(
+                            conn, f"SELECT pg_advisory_lock({_job_key('%(id)s')})", {"id": rows[0]["id"]}
+                        )
+                        self._owned.add(str(rows[0]["id"]))
+            except pg_errors.LockNotAvailable as exc:
+                raise _busy_error() from exc
+        return _job_from_row(rows[0]) if rows else None
+
+    async def adopt_task(
+        self, job_id: str, task_id: str, *, trace_id: str | None, submitted_at: float
+    ) -> Job | None:
+        sql = f"""
+            UPDATE jobs SET state = '{JobState.RUNNING.value}', updated_at = %(now)s, task_id = %(task)s,
+                            trace_id = COALESCE(%(trace)s::text, trace_id), submitted_at = %(submitted)s
+             WHERE id = %(id)s AND state = '{JobState.SUBMITTING.value}'
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE task_id = %(task)s)
+            RETURNING {_SELECT_JOB}"""
+        params = {"now": self._clock(), "task": task_id, "trace": trace_id, "submitted": submitted_at}
+        async with self._transaction() as conn:
+            # Under READ COMMITTED two adoptions of one task could both pass NOT EXISTS; the lock on
+            # the task id makes the second one run after the first committed, and see its row.
+            await _fetch(conn, _TASK_LOCK_SQL, (task_id,))
+            rows = await _fetch(conn, sql, {**params, "id": job_id})
+        return _job_from_row(rows[0]) if rows else None
+
+    async def known_task_ids(self, task_ids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(task_ids))
+        if not wanted:
+            return set()
+        rows = await self._fetch("SELECT task_id FROM jobs WHERE task_id = ANY(%s::text[])", (wanted,))
+        return {str(row["task_id"]) for row in rows}
+
+    async def queue_position(self, job_id: str) -> int:
+        rows = await self._fetch(
+            """SELECT COUNT(*) AS ahead FROM jobs AS mine JOIN jobs AS ahead ON ahead.guild_id = mine.guild_id
+                 WHERE mine.id = %(id)s AND mine.state = %(queued)s AND ahead.state = %(queued)s
+                   AND (ahead.created_at, ahead.seq) <= (mine.created_at, mine.seq)""",
+            {"id": job_id, "queued": JobState.QUEUED.value},
+        )
+        return int(rows[0]["ahead"])
+
+    @staticmethod
+    def _history_filter(
+        guild_id: int, member_id: int | None, states: Sequence[JobState] | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["guild_id = %s::bigint"]
+        params: list[Any] = [guild_id]
+        if member_id is not None:
+            clauses.append("member_id = %s::bigint")
+            params.append(member_id)
+        if states is not None:
+            clauses.append("state = ANY(%s::text[])")
+            params.append([JobState(state).value for state in states])
+        return " AND ".join(clauses), params
+
+    async def history(
+        self,
+        guild_id: int,
+        *,
+        member_id: int | None = None,
+        states: Sequence[JobState] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Job]:
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset cannot be negative")
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._fetch(
+            f"SELECT {_SELECT_JOB} FROM jobs WHERE {where} "
+            "ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def count_history(
+        self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
+    ) -> int:
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._fetch(f"SELECT COUNT(*) AS n FROM jobs WHERE {where}", params)
+        return int(rows[0]["n"])
+
+    async def average_render_seconds(
+        self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
+    ) -> float | None:
+        rows = await self._fetch(
+            f"""SELECT AVG(finished_at - submitted_at) AS average FROM (
+                    SELECT finished_at, submitted_at FROM jobs
+                     WHERE guild_id = %(guild)s::bigint AND model = %(model)s AND mode = %(mode)s
+                       AND duration = %(duration)s
+                       AND state IN {_sql_states(_STATES_WITH_RENDER_TIME)}
+                       AND finished_at >= submitted_at
+                     ORDER BY finished_at DESC LIMIT %(sample)s) AS recent""",
+            {
+                "guild": guild_id,
+                "model": Model(model).value,
+                "mode": Mode(mode).value,
+                "duration": duration,
+                "sample": max(sample, 0),
+            },
+        )
+        average = rows[0]["average"]
+        return None if average is None else float(average)
+
+    # --- quotas and settings ---------------------------------------------------------------
+    async def usage_snapshot(
+        self,
+        guild_id: int,
+        member_id: int,
+        day_key: str,
+        month_key: str,
+        *,
+        global_day_key: str | None = None,
+        global_month_key: str | None = None,
+    ) -> UsageSnapshot:
+        global_keys = (global_day_key, global_month_key) if global_day_key and global_month_key else None
+        async with self._connection() as conn:
+            return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
+
+    async def ledger_consistency(self) -> list[str]:
+        # Usage is computed from the job rows here; there is no separate ledger to drift.
+        return []
+
+    async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
+        async with self._transaction() as conn:
+            await _fetch(
+                conn,
+                "INSERT INTO member_resets (guild_id, member_id, reset_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (guild_id, member_id, now),
+            )
+
+    async def usage_report(self, guild_id: int, since: float) -> UsageReport:
+        rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, "since": since})
+        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
+        for row in rows:
+            groups[row["kind"]].append(
+                UsageRow(
+                    key=row["key"],
+                    videos=int(row["videos"]),
+                    credits=float(row["credits"]),
+                    failures=int(row["failures"]),
+                )
+            )
+        (total,) = groups["total"]
+        return UsageReport(
+            since=since,
+            total_videos=total.videos,
+            total_credits=total.credits,
+            failures=total.failures,
+            by_model=groups["model"],
+            by_member=groups["member"],
+        )
+
+    async def state_totals(self) -> list[StateTotal]:
+        rows = await self._fetch(
+            "SELECT state, COUNT(*) AS jobs, COALESCE(SUM(cost), 0.0) AS credits FROM jobs "
+            'GROUP BY state ORDER BY state COLLATE "C"'
+        )
+        return [StateTotal(JobState(row["state"]), int(row["jobs"]), float(row["credits"])) for row in rows]
+
+    async def get_limits(self, guild_id: int) -> GuildLimits:
+        rows = await self._fetch("SELECT limits FROM guild_limits WHERE guild_id = %s", (guild_id,))
+        return GuildLimits.model_validate_json(rows[0]["limits"]) if rows else GuildLimits()
+
+    async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
+        async with self._transaction() as conn:
+            await _fetch(
+                conn,
+                """INSERT INTO guild_limits (guild_id, limits, updated_at) VALUES (%s, %s, %s)
+                   ON CONFLICT (guild_id)
+                   DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at""",
+                (guild_id, limits.model_dump_json(), self._clock()),
+            )
+
+    async def get_member_defaults(self, guild_id: int, member_id: int) -> Preferences:
+        rows = await self._fetch(
+            "SELECT model, mode, duration, aspect_ratio FROM member_defaults "
+            "WHERE guild_id = %s AND member_id = %s",
+            (guild_id, member_id),
+        )
+        if not rows:
+            return Preferences()
+        row = rows[0]
+        # A value this version no longer knows (a retired model) is dropped, not an error.
+        return Preferences(
+            model=_known(Model, row["model"]),
+            mode=_known(Mode, row["mode"]),
+            duration=int(row["duration"]) if row["duration"] is not None else None,
+            aspect_ratio=_known(AspectRatio, row["aspect_ratio"]),
+        )
+
+    async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
+        async with self._transaction() as conn:
+            if preferences.is_empty():
+                await _fetch(
+                    conn,
+                    "DELETE FROM member_defaults WHERE guild_id = %s AND member_id = %s",
+                    (guild_id, member_id),
+                )
+                return
+            await _fetch(
+                conn,
+                """INSERT INTO member_defaults
+                       (guild_id, member_id, model, mode, duration, aspect_ratio, updated_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (guild_id, member_id) DO UPDATE SET
+                       model = excluded.model, mode = excluded.mode, duration = excluded.duration,
+                       aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
+                (
+                    guild_id,
+                    member_id,
+                    preferences.model.value if preferences.model else None,
+                    preferences.mode.value if preferences.mode else None,
+                    preferences.duration,
+                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
+                    self._clock(),
+                ),
+            )
+
+    async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
+        rows = await self._fetch(
+            f"""WITH RECURSIVE chain (id, depth) AS (
+                    SELECT id, 0 FROM jobs WHERE id = %(job)s
+                    UNION ALL
+                    SELECT story_links.parent_id, chain.depth + 1
+                      FROM story_links JOIN chain ON story_links.job_id = chain.id
+                     WHERE chain.depth < %(limit)s::integer - 1
+                )
+                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                  FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
+            {"job": job_id, "limit": limit},
+        )
+        return [_job_from_row(row) for row in rows]
+
+    async def story_parents(self, job_ids: Sequence[str]) -> dict[str, str]:
+        if not job_ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT job_id, parent_id FROM story_links WHERE job_id = ANY(%s::text[])", (list(job_ids),)
+        )
+        return {str(row["job_id"]): str(row["parent_id"]) for row in rows}
+
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _known(enum: type[_E], value: object) -> _E | None:
+    try:
+        return enum(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A server that does not answer: no pooled connection in time, a connection refused or cut
+    (no SQLSTATE, or class 08), or the server shutting down (57P01-57P03). A lock timeout, a
+    deadlock or a serialization failure are answers, not an outage."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
+
+
+def _busy_error() -> StorageBusy:
+    return StorageBusy("The database stayed locked past the lock timeout; nothing was written.")
+
+
+async def _fetch(conn: Connection, sql: str, params: Any = None) -> list[Row]:
+    try:
+        cursor = await conn.execute(sql, params)
+    except pg_errors.LockNotAvailable as exc:
+        raise _busy_error() from exc
+    return await cursor.fetchall() if cursor.description else []
+
+
+async def _usage(
+    conn: Connection,
+    guild_id: int,
+    member_id: int,
+    day_key: str,
+    month_key: str,
+    *,
+    global_keys: tuple[str, str] | None = None,
+) -> UsageSnapshot:
+    params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
+    (row,) = await _fetch(conn, _USAGE_SQL, params)
+    usage = UsageSnapshot(**row)
+    if global_keys is None:
+        return usage
+    day_start, day_end = _utc_range(global_keys[0])
+    month_start, month_end = _utc_range(global_keys[1])
+    (totals,) = await _fetch(
+        conn,
+        _GLOBAL_USAGE_SQL,
+        {"day_start": day_start, "day_end": day_end, "month_start": month_start, "month_end": month_end},
+    )
+    return dataclasses.replace(
+        usage,
+        global_day_credits=float(totals["global_day_credits"]),
+        global_month_credits=float(totals["global_month_credits"]),
+    )

@@ -1,0 +1,52 @@
+"""How the bot words lists, durations and long text, in one place for every module that shows them.
+
+Plain text only: Discord escaping (mentions, markdown) is `bot.echo` and
+`bot.discord_app.job_embeds.neutralise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ELLIPSIS = "…"
+
+
+def join_or(items: Iterable[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    words = list(items)
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def format_elapsed(seconds: float) -> str:
+    """A clock as a progress message shows it: `45 s`, `4 min 05 s`, `3 min`, `1 h 02 min`."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def format_wait(seconds: int) -> str:
+    """A wait as a rule states it: `45 s`, `5 min`, `1 h 30 min`."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
+    return " ".join(part for part in parts if part) or "0 s"
+
+
+def seconds_choices(durations: Iterable[int]) -> str:
+    """`5 or 10` for a few lengths, `3–15` for a run of consecutive ones (in seconds)."""
+    values = sorted(set(durations))
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}–{values[-1]}"
+    return join_or(str(value) for value in values)
