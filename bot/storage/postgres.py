@@ -97,8 +97,9 @@ def postgres_migrations() -> list[Migration]:
 
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
-# The global (UTC) period keys are not stored here: the operator's caps over all servers are read
-# by time range instead (see _GLOBAL_USAGE_SQL).
+# The global (UTC) period keys are not written here (the columns exist, from migration 003, so
+# `migrate` can copy them): this backend reads the operator's global caps by time range instead
+# (see _GLOBAL_USAGE_SQL), and an older schema without the columns can still be written.
 _NEW_JOB_COLUMNS = tuple(
     field.name
     for field in dataclasses.fields(NewJob)
