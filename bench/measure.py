@@ -30,6 +30,24 @@ _PROMPT = "benchmark video number {index}"
 _PROMPT_INDEX = re.compile(r"benchmark video number (\d+)")
 
 
+#: The User-Agent of the per-task polling client the benchmark runs side by side with the bot.
+BASELINE_AGENT = "bench-per-task-polling-client"
+
+
+def is_baseline(request: RecordedRequest) -> bool:
+    return request.headers.get("user-agent") == BASELINE_AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineResult:
+    """What the per-task polling client did: its requests (creates + queries) and, per task, how long
+    after the task finished it saw it."""
+
+    tasks: int
+    requests: int
+    seen_lags: list[float]
+
+
 def prompt_for(index: int) -> str:
     """Every job gets its own prompt, so the fake AceData's task can be matched back to it."""
     return _PROMPT.format(index=index)
@@ -152,6 +170,10 @@ class Summary:
     idle_rss_mb: float | None
     peak_rss_mb: float | None
     wall_seconds: float
+    # The per-task polling client run side by side against the same fake (None when not run).
+    baseline_per_job: float | None = None
+    baseline_seen_p99: float | None = None
+    measured_ratio: float | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -177,6 +199,7 @@ def summarize(
     idle_rss: int | None,
     peak_rss: int | None,
     wall_seconds: float,
+    per_task: BaselineResult | None = None,
 ) -> Summary:
     delivered = [t for t in traces if t.delivered_at is not None]
     latencies = [t.ack_latency for t in traces if t.ack_latency is not None and t.ack_status == 200]
@@ -187,7 +210,7 @@ def summarize(
     ]
     render = _mean(renders)
 
-    counts = Counter(request.path for request in acedata_requests)
+    counts = Counter(request.path for request in acedata_requests if not is_baseline(request))
     api_requests = counts.get(CREATE_PATH, 0) + counts.get(QUERY_PATH, 0)
     per_job = api_requests / len(delivered) if delivered else None
     baseline_queries = math.ceil(render / SDK_POLL_SECONDS) if render is not None else None
@@ -235,4 +258,9 @@ def summarize(
         idle_rss_mb=idle_rss / 2**20 if idle_rss is not None else None,
         peak_rss_mb=peak_rss / 2**20 if peak_rss is not None else None,
         wall_seconds=wall_seconds,
+        baseline_per_job=per_task.requests / per_task.tasks if per_task and per_task.tasks else None,
+        baseline_seen_p99=percentile(per_task.seen_lags, 0.99) if per_task else None,
+        measured_ratio=(
+            per_task.requests / per_task.tasks / per_job if per_task and per_task.tasks and per_job else None
+        ),
     )

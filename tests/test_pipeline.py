@@ -90,6 +90,7 @@ async def test_failed_task_releases_the_quota_and_tells_the_member(
     assert admission.job is not None
     await pipeline.runner.start_queued(42)
     job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()  # the state is stored a moment before the member is told
 
     assert job.state is JobState.FAILED
     assert job.error_code == FailureCode.TASK_FAILED

@@ -19,6 +19,7 @@ from bot.discord_app.i18n import CatalogTranslator
 from bot.discord_app.input_guard import GuardedTree
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
+from bot.discord_app.send_queue import SendQueue
 from bot.discord_app.services import Services
 from bot.jobs.callbacks import CallbackReceiver, CallbackTokens
 from bot.jobs.circuit import Circuit
@@ -75,6 +76,7 @@ class KlingBot(commands.Bot):
     circuit: Circuit
     services: Services
     callbacks: CallbackReceiver | None = None
+    send_queue: SendQueue
 
     def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
         # Only the guilds intent: everything else arrives in interaction payloads.
@@ -115,13 +117,15 @@ class KlingBot(commands.Bot):
             transport=MeteredTransport(httpx.AsyncHTTPTransport(), hosts=[httpx.URL(base_url).host]),
         )
         self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
+        self.send_queue = SendQueue()
         messenger = DiscordMessenger(
             self,
             self.store,
             handoff_after=settings.TOKEN_HANDOFF_AFTER_SECONDS,
             edit_interval=settings.PROGRESS_EDIT_INTERVAL_SECONDS,
+            queue=self.send_queue,
         )
-        modlog = ModLog(self, self.store)
+        modlog = ModLog(self, self.store, self.send_queue)
         # Out of balance or down: stop sending, alert once, probe with a free task query.
         self.circuit = Circuit(self.kling.check_token, probe_interval=settings.ACEDATA_PROBE_INTERVAL_SECONDS)
         self.kling.observer = self.circuit
@@ -219,6 +223,8 @@ class KlingBot(commands.Bot):
             await self.circuit.aclose()
         if hasattr(self, "services"):
             await self.services.runner.shutdown()
+        if hasattr(self, "send_queue"):
+            await self.send_queue.close()
         await super().close()
         if hasattr(self, "http_client"):
             await self.http_client.aclose()

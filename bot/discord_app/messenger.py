@@ -20,6 +20,7 @@ from typing import Any
 import discord
 
 from bot.discord_app import job_embeds
+from bot.discord_app.send_queue import Dropped, Lane, Priority, SendQueue
 from bot.discord_app.views import failure_view, queued_view, result_view
 from bot.jobs.notifier import VideoFile
 from bot.jobs.runner import Clock
@@ -60,8 +61,11 @@ class DiscordMessenger:
         handoff_after: float,
         edit_interval: float,
         clock: Clock = time.time,
+        queue: SendQueue | None = None,
     ) -> None:
         self.client = client
+        #: Every request about a job leaves through this queue: results first, within Discord's budgets.
+        self.queue = queue or SendQueue()
         self.store = store
         self.handoff_after = handoff_after
         self.edit_interval = edit_interval
@@ -106,7 +110,16 @@ class DiscordMessenger:
             queue_position=position,
         )
         view = queued_view(job.id) if job.state is JobState.QUEUED else None
-        await self._edit(job, content=None, embed=embed, view=view)
+        lane = self._lane(job)
+        try:
+            await self.queue.send(
+                job.id,
+                Priority.PROGRESS,
+                lane,
+                lambda: self._edit(job, content=None, embed=embed, view=view),
+            )
+        except Dropped:
+            return  # a newer edit or the result took its place before it was sent
 
     async def delivered(self, job: Job, video: VideoFile) -> None:
         attached = video.path is not None
@@ -134,19 +147,54 @@ class DiscordMessenger:
             made += [discord.File(io.BytesIO(data), filename=name) for name, data in video.frames]
             return made
 
-        if await self._edit(job, content=member, embed=embed, view=view, attachments=files()):
-            return
-        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=files, purpose="result")
+        await self._final(job, content=member, embed=embed, view=view, files=files, purpose="result")
 
     async def failed(self, job: Job) -> None:
         embed = job_embeds.failure_embed(job)
         view = failure_view(job.id) if job.state is not JobState.CANCELLED else None
         member = f"<@{job.member_id}>"
-        if await self._edit(job, content=member, embed=embed, view=view):
-            return
-        await self._post_elsewhere(job, content=member, embed=embed, view=view, files=list, purpose="failure")
+        await self._final(job, content=member, embed=embed, view=view, files=None, purpose="failure")
 
     # --- plumbing -------------------------------------------------------------------------
+    def _lane(self, job: Job) -> Lane:
+        """The route the job's next edit takes: its interaction webhook until the hand-off, then its
+        channel with the bot token (where the per-channel and global budgets apply)."""
+        handle = self._tokens.get(job.id)
+        if handle is not None and self.clock() < handle.handoff_at:
+            return Lane.webhook(job.id)
+        return Lane.channel(job.channel_id)
+
+    async def _final(
+        self,
+        job: Job,
+        *,
+        content: str,
+        embed: discord.Embed,
+        view: discord.ui.View | None,
+        files: Callable[[], list[discord.File]] | None,
+        purpose: str,
+    ) -> None:
+        """Show a result or failure: ahead of every progress edit waiting, and the job's own waiting
+        edit dropped. The message itself, else a new one (see `_post_elsewhere`). Without `files`
+        the message keeps the attachments it has (the frames a failure keeps for Try again)."""
+
+        async def edit() -> bool:
+            if files is None:
+                return await self._edit(job, content=content, embed=embed, view=view)
+            return await self._edit(job, content=content, embed=embed, view=view, attachments=files())
+
+        edited = await self.queue.send(job.id, Priority.FINAL, self._lane(job), edit)
+        if edited:
+            return
+        await self.queue.send(
+            job.id,
+            Priority.FINAL,
+            Lane.channel(job.channel_id),
+            lambda: self._post_elsewhere(
+                job, content=content, embed=embed, view=view, files=files or list, purpose=purpose
+            ),
+        )
+
     async def _estimate(self, job: Job) -> float | None:
         request = job.request
         key = (job.guild_id, request.model, request.mode, request.duration)

@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 
+from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.storage.base import Job, Store
@@ -20,9 +21,11 @@ log = logging.getLogger(__name__)
 
 
 class ModLog:
-    def __init__(self, client: discord.Client, store: Store) -> None:
+    def __init__(self, client: discord.Client, store: Store, queue: SendQueue | None = None) -> None:
         self.client = client
         self.store = store
+        # Shared with the messenger: mod-log posts count against the same budgets, after results.
+        self.queue = queue or SendQueue()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _post(self, guild_id: int, text: str) -> None:
@@ -36,7 +39,12 @@ class ModLog:
             return
         try:
             channel = self.client.get_partial_messageable(limits.modlog_channel_id)
-            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+            await self.queue.send(
+                f"modlog:{guild_id}",
+                Priority.LOG,
+                Lane.channel(limits.modlog_channel_id),
+                lambda: channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none()),
+            )
         except discord.HTTPException as exc:
             log.info("guild %s: mod-log post failed (HTTP %s)", guild_id, exc.status)
 

@@ -342,7 +342,12 @@ class JobRunner:
             return
         self._delivering.add(job.id)
         try:
-            await self._notify("delivering", job, self.notifier.progress(job, force=True))
+            # Not awaited: in a busy channel the edit waits its turn behind other progress edits (and
+            # is dropped once the result is ready); the download must not wait for it.
+            self.spawn(
+                self._notify("delivering", job, self.notifier.progress(job, force=True)),
+                name=f"delivering-{job.id}",
+            )
             async with self._delivery_slots:
                 video = await fetch_video(self.http, job.video_url, max_bytes=job.size_limit)
                 try:

@@ -361,6 +361,8 @@ class RestCall:
     at: float
     status: int = 0
     response: Any = None
+    #: The X-RateLimit-* headers of the answer (only with rate limits modelled).
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def error_code(self) -> int | None:
@@ -443,28 +445,35 @@ class DiscordError(Exception):
         errors: dict[str, Any] | None = None,
         *,
         retry_after: float | None = None,
+        is_global: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.errors = status, code, message, errors
         self.retry_after = retry_after
+        self.is_global = is_global
+        self.extra_headers = dict(extra_headers or {})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors:
             body["errors"] = self.errors
         if self.retry_after is not None:
-            body.update(retry_after=self.retry_after, **{"global": False})
+            body.update(retry_after=self.retry_after, **{"global": self.is_global})
         return body
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
-            return {}
+            return dict(self.extra_headers)
         # discord.py only waits and retries a 429 that came through Discord's proxy (a Via header).
-        return {
+        headers = {
             "Via": "1.1 google",
             "Retry-After": str(max(1, round(self.retry_after))),
-            "X-RateLimit-Scope": "user",
+            "X-RateLimit-Scope": "global" if self.is_global else "user",
         }
+        if self.is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return headers | self.extra_headers
 
 
 def _invalid_form(problems: Mapping[str, str]) -> DiscordError:
@@ -553,6 +562,55 @@ def _modal_problems(data: Mapping[str, Any]) -> dict[str, str]:
 # --- the server ---------------------------------------------------------------------------------
 
 
+@dataclass
+class RateLimits:
+    """Discord's rate limits as the fake models them (opt-in: ``FakeDiscord(rate_limits=RateLimits())``).
+
+    Fixed windows that start with a bucket's first request, as Discord's do: every bot-token request
+    shares the global bucket; creating, editing and deleting messages also take from one bucket per
+    channel; an interaction webhook (follow-ups and edits with the interaction token) has one bucket
+    per token and does not count toward the global limit. Answers carry real ``X-RateLimit-*``
+    headers; a request over a limit gets a 429 that discord.py waits out and retries.
+    """
+
+    global_limit: int = 50
+    global_per: float = 1.0
+    channel_limit: int = 5
+    channel_per: float = 5.0
+    webhook_limit: int = 5
+    webhook_per: float = 2.0
+
+
+@dataclass
+class _Bucket:
+    name: str  # what X-RateLimit-Bucket says: the same for every channel, like Discord's hashes
+    limit: int
+    per: float
+    remaining: int = 0
+    reset_at: float = 0.0  # monotonic
+
+    def take(self, now: float) -> bool:
+        if now >= self.reset_at:
+            self.remaining, self.reset_at = self.limit, now + self.per
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
+
+    def headers(self, now: float) -> dict[str, str]:
+        reset_after = max(0.0, self.reset_at - now)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.remaining)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": self.name,
+        }
+
+
+_CHANNEL_MESSAGE_ROUTES = ("/channels/{channel_id}/messages", "/channels/{channel_id}/messages/{message_id}")
+
+
 class FakeDiscord:
     """Discord's REST API, gateway and CDN for one bot, on 127.0.0.1."""
 
@@ -568,6 +626,7 @@ class FakeDiscord:
         upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT,
         human_delay_seconds: float = 0.25,
         nonce_window_seconds: float = 300.0,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self._bot_token = bot_token
         self.host, self.port = host, port
@@ -581,6 +640,8 @@ class FakeDiscord:
         self.ids = Snowflakes()
         # A message create repeating a recent nonce with enforce_nonce gets the first message back.
         self.nonce_window_seconds = nonce_window_seconds
+        self.rate_limits = rate_limits
+        self._buckets: dict[str, _Bucket] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (channel, nonce) -> (message, at)
         self._holds: list[tuple[Callable[[RestCall], bool], list[int]]] = []
         self._released = asyncio.Event()
@@ -1419,14 +1480,21 @@ class FakeDiscord:
             time.time(),
         )
         request[CALL] = call
+        limit_headers: dict[str, str] = {}
         try:
             self._check_injected_failure(call)
             needs_bot_token = request.path.startswith(API_PREFIX) and not _is_webhook_route(call.route)
             if needs_bot_token and request.headers.get("Authorization") != f"Bot {self._bot_token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
+            if prefix and self.rate_limits is not None:
+                limit_headers = self._take_rate_limit(call, request.match_info)
+                call.rate_limit_headers = limit_headers
             response = await handler(request)
+            response.headers.update(limit_headers)
         except DiscordError as error:
             call.status, call.response = error.status, error.body()
+            if error.status == 429:
+                call.rate_limit_headers = error.headers()
             response = _discord_json(call.response, error.status, error.headers())
         except web.HTTPException as exc:  # no such route (404) or method (405)
             call.status, call.response = exc.status, {"message": f"{exc.status}: {exc.reason}", "code": 0}
@@ -1440,6 +1508,51 @@ class FakeDiscord:
         if self._take_hold(call):
             await self._released.wait()
         return response
+
+    def _bucket(self, key: str, name: str, limit: int, per: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(name, limit, per)
+        return bucket
+
+    def _take_rate_limit(self, call: RestCall, params: Mapping[str, str]) -> dict[str, str]:
+        """Count the call against its buckets; a 429 (raised) when one is empty, else its headers."""
+        limits = self.rate_limits
+        assert limits is not None
+        now = time.monotonic()
+        route_bucket: _Bucket | None = None
+        if call.route.startswith("/interactions/"):
+            return {}  # the callback: its own generous limit, not modelled
+        if call.route.startswith("/webhooks/{application_id}/{token}"):
+            route_bucket = self._bucket(
+                f"webhook:{params.get('token')}", "webhook", limits.webhook_limit, limits.webhook_per
+            )
+        else:
+            if call.route in _CHANNEL_MESSAGE_ROUTES and call.method in ("POST", "PATCH", "DELETE"):
+                route_bucket = self._bucket(
+                    f"channel:{params.get('channel_id')}",
+                    "channel-messages",
+                    limits.channel_limit,
+                    limits.channel_per,
+                )
+            global_bucket = self._bucket("global", "global", limits.global_limit, limits.global_per)
+            if not global_bucket.take(now):
+                retry = max(0.001, global_bucket.reset_at - now)
+                raise DiscordError(
+                    429, 0, "You are being rate limited.", retry_after=round(retry, 3), is_global=True
+                )
+        if route_bucket is None:
+            return {}
+        if not route_bucket.take(now):
+            retry = max(0.001, route_bucket.reset_at - now)
+            raise DiscordError(
+                429,
+                0,
+                "You are being rate limited.",
+                retry_after=round(retry, 3),
+                extra_headers=route_bucket.headers(now),
+            )
+        return route_bucket.headers(now)
 
     def _take_hold(self, call: RestCall) -> bool:
         for matches, remaining in self._holds:
