@@ -16,7 +16,7 @@ class HelpCog(commands.Cog):
 
     @app_commands.command(name="help", description="A short tour: commands, inline parameters and buttons")
     async def help(self, interaction: discord.Interaction[KlingBot]) -> None:
-        await interaction.response.send_message(embed=help_embed(), ephemeral=True)
+        await interaction.response.send_message(embed=help_embed(interaction.locale), ephemeral=True)
 
 
 async def setup(bot: KlingBot) -> None:

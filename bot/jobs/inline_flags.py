@@ -9,7 +9,8 @@ Syntax: a flag starts with `--` (or the `—` a phone keyboard makes of it) at t
 is followed by a letter. `--no` and `--camera` take every word up to the next flag; `--audio` takes an
 optional on/off; every other flag takes one word. Text between flags stays in the prompt.
 
-The words members read are the constants below, so they can be wrapped for translation in one place.
+The words members read are the constants below (whole sentences with `{fields}`), translated on the
+Discord side.
 """
 
 from __future__ import annotations
@@ -22,19 +23,39 @@ from bot.kling.capabilities import Problem, RequestRefused
 from bot.kling.models import AspectRatio, Mode, Model, VideoRequest, parse_model
 
 # --- member-visible words ---------------------------------------------------------------------------
-UNKNOWN_FLAG = "I don't know the inline parameter `{flag}`.{hint} I understand: {known}."
-DID_YOU_MEAN = " Did you mean `{suggestion}`?"
+# Each is one whole sentence with `{fields}` (never glued from pieces), so a translation can reorder it:
+# the refusal carries the English text as its message id plus the values, and the Discord side
+# translates it (`bot.discord_app.domain_texts` marks these for the catalogs).
+UNKNOWN_FLAG = "I don't know the inline parameter `{flag}`. I understand: {known}."
+UNKNOWN_FLAG_HINT = (
+    "I don't know the inline parameter `{flag}`. Did you mean `{suggestion}`? I understand: {known}."
+)
 NEEDS_VALUE = "`{flag}` needs a value, for example `{example}`."
-BAD_VALUE = "`{flag} {value}` isn't something I can use: {expected}"
 TWICE = "`{flag}` is given twice with different values ({first} and {second}): keep one."
-EXPECT_ASPECT = "write one of {choices}."
-EXPECT_DURATION = "write a whole number of seconds, like `--d 10`."
-EXPECT_MODEL = "write a model such as {choices}."
-EXPECT_MODE = "write `std`, `pro` or `4k`."
-EXPECT_CFG = "write a number from 0 (free) to 1 (strict), like `--cfg 0.4`."
-EXPECT_AUDIO = "write `--audio` (or `--audio off`)."
-EXPECT_WORDS = "write the words after it, like `--no blur, text`."
+BAD_ASPECT = "`{flag} {value}` isn't something I can use: write one of {choices}."
+BAD_DURATION = "`{flag} {value}` isn't something I can use: write a whole number of seconds, like `--d 10`."
+BAD_MODEL = "`{flag} {value}` isn't something I can use: write a model such as {choices}."
+BAD_MODE = "`{flag} {value}` isn't something I can use: write `std`, `pro` or `4k`."
+BAD_CFG = (
+    "`{flag} {value}` isn't something I can use: "
+    "write a number from 0 (free) to 1 (strict), like `--cfg 0.4`."
+)
+BAD_AUDIO = "`{flag} {value}` isn't something I can use: write `--audio` (or `--audio off`)."
 ONLY_FLAGS = "Your prompt has only inline parameters: add a few words describing the video."
+#: Every text above, for the translation catalogs.
+MEMBER_TEXTS = (
+    UNKNOWN_FLAG,
+    UNKNOWN_FLAG_HINT,
+    NEEDS_VALUE,
+    TWICE,
+    BAD_ASPECT,
+    BAD_DURATION,
+    BAD_MODEL,
+    BAD_MODE,
+    BAD_CFG,
+    BAD_AUDIO,
+    ONLY_FLAGS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +149,12 @@ def resolve_model(text: str) -> Model | None:
     return None
 
 
-def _refuse(field: str, message: str) -> RequestRefused:
-    return RequestRefused([Problem(field, message)])
+def _refuse(field: str, message: str, **values: object) -> RequestRefused:
+    refused = RequestRefused([Problem(field, message.format(**values) if values else message)])
+    # The unfilled English sentence is what the error handler looks the translation up by.
+    refused.message_id = message
+    refused.values = values
+    return refused
 
 
 def _known() -> str:
@@ -140,47 +165,47 @@ def _parse_value(name: str, flag: _Flag, raw: str) -> object:
     value = raw.strip()
     display = f"--{name}"
     if not value and not flag.optional_value:
-        raise _refuse(flag.field, NEEDS_VALUE.format(flag=display, example=flag.example))
+        raise _refuse(flag.field, NEEDS_VALUE, flag=display, example=flag.example)
 
-    def bad(expected: str) -> RequestRefused:
-        return _refuse(flag.field, BAD_VALUE.format(flag=display, value=value[:40], expected=expected))
+    def bad(message: str, **values: object) -> RequestRefused:
+        return _refuse(flag.field, message, flag=display, value=value[:40], **values)
 
     match flag.field:
         case "aspect_ratio":
             aspect = _ASPECT_WORDS.get(value.lower())
             if aspect is None:
-                raise bad(EXPECT_ASPECT.format(choices=", ".join(f"`{a.value}`" for a in AspectRatio)))
+                raise bad(BAD_ASPECT, choices=", ".join(f"`{a.value}`" for a in AspectRatio))
             return aspect.value
         case "duration":
             digits = value.lower().removesuffix("seconds").removesuffix("s").strip()
             if not digits.isdigit() or not 1 <= int(digits) <= 60:
-                raise bad(EXPECT_DURATION)
+                raise bad(BAD_DURATION)
             return int(digits)
         case "model":
             model = resolve_model(value)
             if model is None:
                 names = ", ".join(f"`{short_model_name(m)}`" for m in Model)
-                raise bad(EXPECT_MODEL.format(choices=names))
+                raise bad(BAD_MODEL, choices=names)
             return model.value
         case "mode":
             mode = _MODE_WORDS.get(value.lower())
             if mode is None:
-                raise bad(EXPECT_MODE)
+                raise bad(BAD_MODE)
             return mode.value
         case "cfg_scale":
             try:
                 number = float(value)
             except ValueError:
-                raise bad(EXPECT_CFG) from None
+                raise bad(BAD_CFG) from None
             if not 0 <= number <= 1:
-                raise bad(EXPECT_CFG)
+                raise bad(BAD_CFG)
             return number
         case "generate_audio":
             if not value or value.lower() in _ON:
                 return True
             if value.lower() in _OFF:
                 return False
-            raise bad(EXPECT_AUDIO)
+            raise bad(BAD_AUDIO)
         case "negative_prompt" | "camera":
             return " ".join(value.split())
     raise AssertionError(f"no parser for {flag.field}")  # pragma: no cover
@@ -200,8 +225,15 @@ def split_flags(text: str) -> SplitPrompt:
         flag = _FLAGS.get(name)
         if flag is None:
             close = difflib.get_close_matches(name, list(_FLAGS), n=1, cutoff=0.5)
-            hint = DID_YOU_MEAN.format(suggestion=f"--{close[0]}") if close else ""
-            raise _refuse("prompt", UNKNOWN_FLAG.format(flag=f"--{name}"[:40], hint=hint, known=_known()))
+            if close:
+                raise _refuse(
+                    "prompt",
+                    UNKNOWN_FLAG_HINT,
+                    flag=f"--{name}"[:40],
+                    suggestion=f"--{close[0]}",
+                    known=_known(),
+                )
+            raise _refuse("prompt", UNKNOWN_FLAG, flag=f"--{name}"[:40], known=_known())
         words = tail.split(None, 1) if not flag.greedy else [tail.strip()]
         raw = words[0] if words and words[0] else ""
         rest = words[1] if len(words) > 1 else ""
@@ -213,9 +245,10 @@ def split_flags(text: str) -> SplitPrompt:
             first_name, first_value = previous
             raise _refuse(
                 flag.field,
-                TWICE.format(
-                    flag=f"--{name}", first=f"`{first_name} {first_value}`", second=f"`--{name} {raw}`"
-                ),
+                TWICE,
+                flag=f"--{name}",
+                first=f"`{first_name} {first_value}`",
+                second=f"`--{name} {raw}`",
             )
         found[flag.field] = (f"--{name}", value)
         pieces.append(rest)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -133,7 +134,11 @@ def parse_camera_config(text: str) -> CameraConfig:
     return CameraConfig(**values)
 
 
-def _choice(option: str, value: str | None, enum: type[StrEnum], default: object) -> object:
+_E = TypeVar("_E", bound=StrEnum)
+_D = TypeVar("_D")
+
+
+def _choice(option: str, value: str | None, enum: type[_E], default: _D) -> _E | _D:
     if value is None or not value.strip():
         return default
     try:
@@ -198,10 +203,10 @@ def build_request(
     if camera_text and "=" in camera_text:
         # `zoom=0.5` (a preset choice or `--camera`): strengths mean the simple move.
         camera_text, config_text = CameraType.SIMPLE.value, camera_text
-    if camera_text:
-        camera_type = _choice("camera", camera_text, CameraType, None)
+    if camera_text and camera_text.strip():
+        camera_type = _choice("camera", camera_text, CameraType, CameraType.SIMPLE)
         config = parse_camera_config(config_text) if config_text else None
-        camera = CameraControl(type=camera_type, config=config)  # type: ignore[arg-type]
+        camera = CameraControl(type=camera_type, config=config)
     elif order.camera_config:
         raise RequestRefused(
             [
@@ -221,12 +226,16 @@ def build_request(
     video_list: tuple[VideoReference, ...] = ()
     if order.reference_video is not None:
         video_list = (
-            VideoReference(
-                video_url=order.reference_video.url,
-                refer_type=(order.reference_video_type or "base").lower(),  # type: ignore[arg-type]
-                keep_original_sound=None
-                if order.keep_original_sound is None
-                else ("yes" if order.keep_original_sound else "no"),
+            # Validated from plain values: a refer_type other than base/feature is refused below
+            # like any other invalid option.
+            VideoReference.model_validate(
+                {
+                    "video_url": order.reference_video.url,
+                    "refer_type": (order.reference_video_type or "base").lower(),
+                    "keep_original_sound": None
+                    if order.keep_original_sound is None
+                    else ("yes" if order.keep_original_sound else "no"),
+                }
             ),
         )
     elements = tuple(e for e in re.split(r"[\s,]+", order.elements or "") if e)
@@ -250,8 +259,8 @@ def build_request(
             prompt=prompt or None,
             negative_prompt=negative or None,
             cfg_scale=order.cfg_scale,
-            mode=mode,  # type: ignore[arg-type]
-            aspect_ratio=aspect,  # type: ignore[arg-type]
+            mode=mode,
+            aspect_ratio=aspect,
             duration=duration if duration is not None else 5,
             start_image_url=order.start_image.url if order.start_image else None,
             end_image_url=order.end_image.url if order.end_image else None,

@@ -49,7 +49,7 @@ class JobRunner:
         recovery_delays: Sequence[float] = RECOVERY_DELAYS,
         recovery_misses: int = RECOVERY_MISSES,
         circuit: Circuit | None = None,
-        max_concurrent_deliveries: int = 4,
+        max_concurrent_deliveries: int = 16,
     ) -> None:
         self.store = store
         self.kling = kling

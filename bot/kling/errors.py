@@ -58,8 +58,16 @@ class AccountDisabled(KlingError):
 class RateLimited(KlingError):
     """429: wait `retry_after` seconds (already parsed and clamped)."""
 
-    def __init__(self, detail: str = "", *, retry_after: float, **kwargs: object) -> None:
-        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        retry_after: float,
+        code: str | None = None,
+        status: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        super().__init__(detail, code=code, status=status, trace_id=trace_id)
         self.retry_after = retry_after
 
 
@@ -132,7 +140,6 @@ def error_for_response(
     if message is None and body is None and raw_text.strip():
         message = clip(raw_text)
     detail = message or ""
-    fields: dict[str, object] = {"code": code, "status": status, "trace_id": trace_id}
     kind: type[KlingError]
     if status == 401 or code in AUTH_CODES:
         kind = AuthError
@@ -141,7 +148,13 @@ def error_for_response(
     elif code == "disabled":
         kind = AccountDisabled
     elif status == 429 or code == "too_many_requests":
-        return RateLimited(detail, retry_after=retry_after if retry_after is not None else 0.0, **fields)
+        return RateLimited(
+            detail,
+            retry_after=retry_after if retry_after is not None else 0.0,
+            code=code,
+            status=status,
+            trace_id=trace_id,
+        )
     elif status == 403 or code == "forbidden":
         kind = ContentRefused
     elif status >= 500 or code == "api_error":
@@ -151,4 +164,4 @@ def error_for_response(
     else:
         # 404 `no_api`, an unfollowed redirect, an odd 4xx: the service, not the member, is at fault.
         kind = ServiceError
-    return kind(detail, **fields)  # type: ignore[arg-type]
+    return kind(detail, code=code, status=status, trace_id=trace_id)

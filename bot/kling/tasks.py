@@ -74,8 +74,10 @@ def _seconds(value: object) -> float | None:
     """`"5.041"` or `5.041` -> 5.041; anything else (bools, blanks, NaN, negatives) -> None."""
     if isinstance(value, bool):
         return None
+    if not isinstance(value, str | int | float):
+        return None
     try:
-        seconds = float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+        seconds = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too big for a float
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -10,13 +10,10 @@ Two different jobs, two functions:
   full-width letters (ＢＡＤ), with zero-width joiners or soft hyphens inside it, or with accents and
   other combining marks added (b̶a̶d, bád).
 
-Blocked words match as *substrings* of the normalised text, not as whole words. The list is a cost and
-abuse guard, and the usual evasions (gluing the word to others, "xbadx", removing spaces around it)
-defeat a whole-word match; a substring match cannot be dodged that way. The price is the odd false
-positive (the "Scunthorpe" problem), which moderators control by choosing more specific words or
-phrases. Look-alike letters from other scripts (Cyrillic "а" for Latin "a") and punctuation inside a
-word ("b.a.d") are not folded: doing so reliably needs a confusables table and would flag far more
-innocent prompts.
+`find_blocked_word` is the blocked-word match itself, in `bot.quota.blocked_words`: it also folds
+look-alike letters from other scripts (UTS #39 confusables), digits and symbols used as letters, and
+separators inside a word (spaced, dotted or line-broken letters, blank filler characters), without
+flagging ordinary English words that merely contain a blocked word. docs/blocked-words.md says why.
 """
 
 from __future__ import annotations
@@ -24,6 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from bot.quota.blocked_words import find_blocked
 
 # Whitespace runs collapse to one space so a blocked phrase matches across line breaks or double spaces.
 _WHITESPACE_RUN = re.compile(r"\s+")
@@ -57,15 +56,10 @@ def normalise_for_matching(text: str) -> str:
 def find_blocked_word(text: str, words: Iterable[str]) -> str | None:
     """The first blocked word (as the moderator wrote it) found in `text`, or None.
 
-    A word that normalises to nothing (e.g. only zero-width characters) is ignored rather than
-    matching every prompt.
+    A word that folds to nothing (e.g. only zero-width characters) is ignored rather than matching
+    every prompt.
     """
-    haystack = normalise_for_matching(text)
-    for word in words:
-        needle = normalise_for_matching(word)
-        if needle and needle in haystack:
-            return word
-    return None
+    return find_blocked(text, words)
 
 
 def clean_prompt(text: str) -> str:

@@ -229,3 +229,25 @@ async def test_a_remix_form_only_works_for_its_opener_in_its_server(
     own = await fake_discord.send_modal_submit(modal["custom_id"], {field: "a lighthouse at dawn"})
     assert (await delivered_upload(fake_discord, own, JOB_TIMEOUT)).status == 200
     assert paid_creates(fake_acedata) == 2
+
+
+# --- blocked words -----------------------------------------------------------------------------------
+
+
+async def test_disguised_blocked_words_never_reach_a_paid_create(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    owner = fake_discord.owner
+    words = await fake_discord.send_slash_command(
+        "limits", {"words": "dragon"}, user=owner, subcommand=["words", "add"]
+    )
+    await words.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200)
+
+    for disguised in ("d r a g o n", "d.r.a.g.o.n", "dra\ngon", "dr\u0430g\u03bfn", "dr4g0n", "dra\u3164gon"):
+        sent = await fake_discord.send_slash_command("video", {"prompt": f"a {disguised} over a castle"})
+        assert "doesn't allow" in await ephemeral_refusal(sent), disguised
+    assert paid_creates(fake_acedata) == 0
+
+    innocent = await run_video(fake_discord, {"prompt": "a snapdragon in bloom; the rain will drag on"})
+    assert (await delivered_upload(fake_discord, innocent)).status == 200

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.discord_app.help_text import SECTIONS
 from bot.discord_app.i18n import catalogs
+from bot.jobs import inline_flags
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
-from tests.e2e.scenario_helpers import ephemeral_refusal
+from tests.e2e.scenario_helpers import CALLBACK, ephemeral_refusal, paid_creates
+from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
 
@@ -49,3 +52,52 @@ async def test_commands_are_synced_with_their_translations(
     assert video["description_localizations"]["ja"] == catalogs().lookup("ja", video["description"])
     prompt = next(option for option in video["options"] if option["name"] == "prompt")
     assert prompt["name_localizations"]["zh-CN"] == "提示词"
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "video"),
+    [("ja", "Kling で動画を作る", "/動画"), ("zh-CN", "用 Kling 制作视频", "/视频")],
+)
+async def test_help_is_written_in_the_members_language(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, locale: str, title: str, video: str
+) -> None:
+    await bot_harness.start()
+    sent = await fake_discord.send_slash_command("help", locale=locale)
+    call = await sent.wait_for_call(lambda c: c.route == CALLBACK)
+    embed = call.json["data"]["embeds"][0]
+    assert call.json["data"]["flags"] & 64  # still private
+    assert embed["title"] == title
+    assert video in embed["description"]
+    assert len(embed["fields"]) == len(SECTIONS)
+    for field, (name, value) in zip(embed["fields"], SECTIONS, strict=True):
+        assert field["name"] == catalogs().lookup(locale, name)
+        assert field["value"] == catalogs().lookup(locale, value)
+        assert field["value"] != value
+    # The inline parameters are the same in every language.
+    assert "--ar 9:16" in embed["fields"][1]["value"]
+
+
+async def test_a_mistyped_inline_flag_is_refused_in_japanese_and_costs_nothing(
+    bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    await bot_harness.start()
+    sent = await fake_discord.send_slash_command("video", {"prompt": "雪の中のキツネ --d ten"}, locale="ja")
+    text = await ephemeral_refusal(sent)
+
+    assert text == "`--d ten` は使えません。`--d 10` のように秒数を整数で書いてください。"
+    assert (
+        catalogs().lookup("ja", inline_flags.BAD_DURATION)
+        == "`{flag} {value}` は使えません。`--d 10` のように秒数を整数で書いてください。"
+    )
+    assert paid_creates(fake_acedata) == 0
+
+
+async def test_an_unknown_inline_flag_with_a_hint_is_refused_in_chinese(
+    bot_harness: BotHarness, fake_discord: FakeDiscord
+) -> None:
+    await bot_harness.start()
+    sent = await fake_discord.send_slash_command("video", {"prompt": "a fox --arr 9:16"}, locale="zh-CN")
+    text = await ephemeral_refusal(sent)
+
+    assert text.startswith("我不认识内联参数 `--arr`。你是想用 `--ar` 吗？")
+    assert "`--camera`" in text
