@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.kling.models import Model, parse_model
 from bot.kling.simulated import SIMULATED_TOKEN
 
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
+
+#: Spending caps in AceData credits; `none` (or `unlimited`) removes a cap, blank keeps the default.
+CreditCap = Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
+CREDIT_CAP_SETTINGS = (
+    "SERVER_DAILY_CREDITS",
+    "SERVER_MONTHLY_CREDITS",
+    "GLOBAL_DAILY_CREDITS",
+    "GLOBAL_MONTHLY_CREDITS",
+)
+_NO_CAP_WORDS = frozenset({"none", "unlimited", "no limit", "off"})
 
 
 class ConfigError(Exception):
@@ -81,6 +99,18 @@ class Settings(BaseSettings):
             return {**data, "ACEDATA_API_TOKEN": SIMULATED_TOKEN}
         return data
 
+    # --- the operator's money (see README "Budgets") --------------------------------------------
+    #: Servers that may use the bot; empty = any server the bot is in.
+    ALLOWED_GUILD_IDS: Annotated[frozenset[int], NoDecode] = frozenset()
+    #: Each server's ceiling (and a new server's starting budget): moderators may only lower it.
+    SERVER_DAILY_CREDITS: CreditCap = 20.0
+    SERVER_MONTHLY_CREDITS: CreditCap = 200.0
+    #: All servers together.
+    GLOBAL_DAILY_CREDITS: CreditCap = 50.0
+    GLOBAL_MONTHLY_CREDITS: CreditCap = 500.0
+    #: How long a member has to press Confirm when a server asks for confirmation above a cost.
+    CONFIRM_TIMEOUT_SECONDS: float = Field(default=120.0, gt=0, le=840)
+
     @field_validator("DISCORD_TOKEN", "ACEDATA_API_TOKEN")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
@@ -102,6 +132,40 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ALLOWED_GUILD_IDS", mode="before")
+    @classmethod
+    def _guild_id_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = set()
+        for part in (piece.strip() for piece in value.replace(";", ",").split(",")):
+            if not part:
+                continue
+            if not part.isdigit() or not 15 <= len(part) <= 21:
+                raise ValueError(
+                    "must be server ids (long numbers) separated by commas, e.g. 123456789012345678,"
+                    "234567890123456789; leave it empty to allow any server"
+                )
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator(*CREDIT_CAP_SETTINGS, mode="before")
+    @classmethod
+    def _credit_cap(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        cleaned = value.strip().lower()
+        if not cleaned:
+            assert info.field_name is not None
+            default: Any = cls.model_fields[info.field_name].default
+            return default
+        if cleaned in _NO_CAP_WORDS:
+            return None
+        try:
+            return float(cleaned)
+        except ValueError:
+            raise ValueError("must be a number of credits like 50, or none for no cap") from None
 
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
@@ -174,6 +238,34 @@ class Settings(BaseSettings):
     @property
     def acedata_base_url(self) -> str:
         return str(self.ACEDATA_BASE_URL).rstrip("/")
+
+    def spending_warnings(self) -> list[str]:
+        """What an operator must hear at start-up and in `check` about uncapped spending."""
+        warnings = [
+            f"{name}=none: this cap is removed" for name in CREDIT_CAP_SETTINGS if getattr(self, name) is None
+        ]
+        if self.GLOBAL_DAILY_CREDITS is None and self.GLOBAL_MONTHLY_CREDITS is None:
+            if self.SERVER_DAILY_CREDITS is None and self.SERVER_MONTHLY_CREDITS is None:
+                warnings.append(
+                    "SPENDING IS UNLIMITED: no global and no per-server credit cap is set, so every server "
+                    "the bot is in can spend your AceData balance without limit"
+                )
+            else:
+                warnings.append(
+                    "TOTAL SPENDING IS UNLIMITED: no global credit cap is set, so the total grows with "
+                    "every server the bot is in"
+                )
+        if not self.ALLOWED_GUILD_IDS:
+            warnings.append(
+                "ALLOWED_GUILD_IDS is empty: any server that adds the bot can spend credits "
+                '(turn off "Public Bot" in the Developer Portal, or list your servers)'
+            )
+        return warnings
+
+    @property
+    def uncapped_spending(self) -> list[str]:
+        """The credit caps the operator removed (`none`), by setting name."""
+        return [name for name in CREDIT_CAP_SETTINGS if getattr(self, name) is None]
 
     @property
     def database_url(self) -> str | None:

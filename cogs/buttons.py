@@ -24,7 +24,7 @@ from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.i18n import t
 from bot.discord_app.job_files import job_message, renewed_order, video_attachment
-from bot.discord_app.launch import Home, launch
+from bot.discord_app.launch import Home, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
 from bot.jobs.delivery import START_FRAME, discard, fetch_video, fetch_video_bytes
@@ -225,6 +225,8 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
 
     async def _handle(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
+        if await refuse_outside_allowed_servers(bot.services, interaction):
+            return
         job = await bot.services.store.get_job(self.job_id)
         # The server (or, for a result sent by DM, its member), the right for this button and the
         # message it sits on: bot/discord_app/access.py.
@@ -232,6 +234,8 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         refusal = job_action_refusal(interaction, job, ACTION_RIGHTS[self.action], action=word)
         if refusal is not None or job is None:
             await refuse(interaction, refusal or texts.NO_JOB)
+            return
+        if await refuse_outside_allowed_servers(bot.services, interaction, job.guild_id):
             return
         handler = getattr(self, f"_{self.action.name.lower()}")
         await handler(bot, interaction, job)

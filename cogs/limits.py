@@ -36,7 +36,7 @@ from bot.discord_app.limit_settings import (
 )
 from bot.discord_app.limits_panel import LimitsPanel
 from bot.kling.models import Model
-from bot.quota.models import GuildLimits, LimitUnit
+from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget
 
 if TYPE_CHECKING:
     from bot.discord_app.client import KlingBot
@@ -94,7 +94,13 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         else:
             self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, update.summary())
             text = update_text(update)
-        await interaction.followup.send(text, embed=limits_embed(update.limits), ephemeral=True)
+        await interaction.followup.send(
+            text, embed=limits_embed(update.limits, budget=self._budget), ephemeral=True
+        )
+
+    @property
+    def _budget(self) -> OperatorBudget:
+        return self.bot.services.video_service.budget
 
     # --- show / set / reset ---------------------------------------------------------------------
 
@@ -103,7 +109,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     async def show(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         limits = await self.bot.services.store.get_limits(_guild_id(interaction))
-        await interaction.followup.send(embed=limits_embed(limits), ephemeral=True)
+        await interaction.followup.send(embed=limits_embed(limits, budget=self._budget), ephemeral=True)
 
     @app_commands.command(
         name="panel", description="Change this server's video settings with menus and forms"
@@ -142,6 +148,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         allow_4k="Allow 4K videos",
         modlog_channel="Channel where limit changes and jobs are logged (/limits modlog turns it off)",
         timezone="Time zone for daily and monthly resets, e.g. Europe/Paris or UTC",
+        confirm_above_credits="Ask members to confirm videos estimated above this many credits, or none",
     )
     @app_commands.choices(unit=[app_commands.Choice(name=unit.value, value=unit.value) for unit in LimitUnit])
     async def set_limits(
@@ -162,6 +169,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         allow_4k: bool | None = None,
         modlog_channel: app_commands.AppCommandChannel | None = None,
         timezone: app_commands.Range[str, 1, 60] | None = None,
+        confirm_above_credits: _NUMBER | None = None,
     ) -> None:
         form = LimitsForm(
             unit=unit,
@@ -179,8 +187,9 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
             allow_4k=allow_4k,
             modlog_channel=_choice(modlog_channel),
             timezone=timezone,
+            confirm_above_credits=confirm_above_credits,
         )
-        await self._change(interaction, lambda limits: apply_form(limits, form))
+        await self._change(interaction, lambda limits: apply_form(limits, form, budget=self._budget))
 
     @set_limits.autocomplete("timezone")
     async def _timezone_choices(

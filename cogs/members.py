@@ -151,8 +151,14 @@ class MembersCog(commands.Cog):
         limits = await self.bot.services.store.get_limits(guild_id)
         now = time.time()
         day_key, month_key = period_keys(now, limits.timezone)
+        global_day, global_month = period_keys(now, "UTC")
         usage = await self.bot.services.store.usage_snapshot(
-            guild_id, interaction.user.id, day_key, month_key
+            guild_id,
+            interaction.user.id,
+            day_key,
+            month_key,
+            global_day_key=global_day,
+            global_month_key=global_month,
         )
         status = quota_status(
             limits,
@@ -160,6 +166,8 @@ class MembersCog(commands.Cog):
             member_role_ids=requester_from(interaction).role_ids,
             now=now,
             resets=next_resets(now, limits.timezone),
+            budget=self.bot.services.video_service.budget,
+            global_resets=next_resets(now, "UTC"),
         )
         await interaction.followup.send(embed=quota_embed(status), ephemeral=True)
 

@@ -8,7 +8,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
-from bot.discord_app.launch import attachment_ref, launch
+from bot.discord_app.launch import attachment_ref, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.video_choices import (
     ASPECT_WORDS,
@@ -228,6 +228,8 @@ class VideoCog(commands.Cog):
         video: str,
         prompt: app_commands.Range[str, 1, 2500] | None = None,
     ) -> None:
+        if await refuse_outside_allowed_servers(self.bot.services, interaction):
+            return
         job = await self.bot.services.store.get_job(video.strip())
         if job is None or job.guild_id != interaction.guild_id or not job.video_id:
             await refuse(
@@ -246,8 +248,9 @@ class VideoCog(commands.Cog):
 
     @extend.autocomplete("video")
     async def _video_choices(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
+        if not self.bot.services.video_service.guild_allowed(interaction.guild_id):
             return []
+        assert interaction.guild_id is not None
         jobs = await self.bot.services.store.history(
             interaction.guild_id, states=[JobState.DELIVERED], limit=100
         )

@@ -56,8 +56,12 @@ class Contents:
 
 
 async def populate_v1(path: Path) -> Contents:
-    """A database at schema version 1, written through the store as the old bot would have."""
-    store = await SqliteStore.open(path, migrations=bundled_migrations()[:1])
+    """A database at schema version 1 holding the jobs, limits and resets the old bot would have
+    written. Today's store cannot write the old schema (admission reads the ledger of migration
+    003), so the rows are written through it into a scratch database at the latest version and
+    copied into a fresh version-1 file, column by column of the version-1 schema."""
+    scratch = path.with_name(f"scratch-{path.name}")
+    store = await SqliteStore.open(scratch)
     try:
         for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
             admission = await store.admit_job(
@@ -68,13 +72,25 @@ async def populate_v1(path: Path) -> Contents:
                 await store.transition(admission.job.id, expect=[JobState.QUEUED], to=state, **fields)
         await store.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
         await store.reset_member_usage(GUILD, 2002, 900.0)
-        return Contents(
+        contents = Contents(
             jobs=await store.history(GUILD, limit=100),
             usage=await store.usage_snapshot(GUILD, MEMBER, DAY, MONTH),
             limits=await store.get_limits(GUILD),
         )
     finally:
         await store.close()
+    old = await SqliteStore.open(path, migrations=bundled_migrations()[:1])
+    await old.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
+        for table in ("jobs", "guild_limits", "member_resets"):
+            names = ", ".join(row[1] for row in db.execute(f"PRAGMA main.table_info({table})"))
+            db.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM scratch.{table}")
+        db.commit()
+        db.execute("DETACH DATABASE scratch")
+    for leftover in scratch.parent.glob(f"{scratch.name}*"):
+        leftover.unlink()
+    return contents
 
 
 def broken_migration(version: int) -> Migration:
@@ -149,7 +165,16 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
     await store.close()
     assert user_version(path) == len(bundled_migrations())
     tables = {name for kind, name, _ in schema(path) if kind == "table"}
-    assert tables == {"jobs", "guild_limits", "member_resets", "member_defaults", "story_links"}
+    assert tables == {
+        "jobs",
+        "guild_limits",
+        "member_resets",
+        "member_defaults",
+        "story_links",
+        "usage_ledger",
+        "usage_by_model_day",
+        "usage_by_member_day",
+    }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
     assert {"jobs_by_guild_state", "jobs_by_guild_day", "jobs_by_request_shape"} <= indexes
     assert {"model", "mode", "duration"} <= set(columns(path))

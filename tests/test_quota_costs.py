@@ -38,16 +38,37 @@ def test_documented_hint_v2_1_master_costs_about_14_credits_for_5_seconds() -> N
     assert DEFAULTS.cost(request(Model.V2_1_MASTER, Mode.STD, 10)) == 28
 
 
-@pytest.mark.parametrize("model", [Model.V1, Model.V1_6, Model.V2_5_TURBO, Model.V2_6, Model.V3])
-def test_pro_costs_about_twice_std(model: Model) -> None:
-    assert DEFAULTS.cost(request(model, Mode.PRO)) == pytest.approx(
-        2 * DEFAULTS.cost(request(model, Mode.STD))
+# The documented price ratios of shared/docs/kling-api.md section 9 (estimates).
+@pytest.mark.parametrize(
+    ("model", "mode", "ratio"),
+    [
+        (Model.V3, Mode.PRO, 1.33),
+        (Model.V3, Mode.K4, 2.5),
+        (Model.V3_OMNI, Mode.PRO, 1.33),
+        (Model.V1, Mode.PRO, 3.5),
+        (Model.V2_5_TURBO, Mode.PRO, 0.33 / 0.20),
+        (Model.V2_6, Mode.PRO, 0.33 / 0.20),
+    ],
+)
+def test_mode_prices_follow_the_documented_ratios(model: Model, mode: Mode, ratio: float) -> None:
+    std = DEFAULTS.cost(request(model, Mode.STD, 10))
+    assert DEFAULTS.cost(request(model, mode, 10)) == pytest.approx(ratio * std, rel=0.01)
+
+
+def test_relative_prices_per_5_seconds_follow_the_listed_ones() -> None:
+    v2_master = DEFAULTS.cost(request(Model.V2_MASTER, Mode.STD, 5))
+    for model, usd in [(Model.V1_6, 0.26), (Model.V2_5_TURBO, 0.20), (Model.V2_6, 0.20), (Model.O1, 0.39)]:
+        assert DEFAULTS.cost(request(model, Mode.STD, 5)) == pytest.approx(v2_master * usd / 0.96, rel=0.01)
+    assert DEFAULTS.cost(request(Model.V3, Mode.STD, 5)) == pytest.approx(
+        v2_master * 0.10 * 5 / 0.96, rel=0.01
     )
+    pro_with_sound = DEFAULTS.cost(request(Model.V2_6, Mode.PRO, 5, audio=True))
+    assert pro_with_sound == pytest.approx(v2_master * 0.66 / 0.96, rel=0.01)
 
 
 def test_v3_is_priced_per_second_and_4k_costs_more() -> None:
     per_second = DEFAULTS.cost(request(Model.V3, Mode.STD, 3)) / 3
-    assert DEFAULTS.cost(request(Model.V3, Mode.STD, 7)) == pytest.approx(7 * per_second)
+    assert DEFAULTS.cost(request(Model.V3, Mode.STD, 7)) == pytest.approx(7 * per_second, abs=0.01)
     assert DEFAULTS.cost(request(Model.V3, Mode.K4, 5)) > DEFAULTS.cost(request(Model.V3, Mode.PRO, 5))
     assert DEFAULTS.cost(request(Model.V3, Mode.PRO, 5)) > DEFAULTS.cost(request(Model.V3, Mode.STD, 5))
 
@@ -62,16 +83,32 @@ def test_v3_is_priced_per_second_and_4k_costs_more() -> None:
         if supports_audio(m, mode) and not always_makes_sound(m)
     ],
 )
-def test_sound_adds_a_surcharge(model: Model, mode: Mode) -> None:
+def test_sound_adds_a_surcharge_except_in_4k(model: Model, mode: Mode) -> None:
     duration = allowed_durations(model, mode)[0]
-    assert DEFAULTS.cost(request(model, mode, duration, audio=True)) > DEFAULTS.cost(
-        request(model, mode, duration)
-    )
+    with_sound = DEFAULTS.cost(request(model, mode, duration, audio=True))
+    without = DEFAULTS.cost(request(model, mode, duration))
+    if mode is Mode.K4:
+        assert with_sound == without  # section 9: 4K has no audio surcharge
+    elif model in (Model.V3, Model.V3_OMNI):
+        assert with_sound == pytest.approx(1.5 * without, rel=0.01)
+    else:
+        assert with_sound > without
 
 
-def test_extend_costs_like_a_normal_clip_of_the_same_model() -> None:
-    extend = VideoRequest(action=Action.EXTEND, model=Model.V1_6, mode=Mode.PRO, duration=10, video_id="v1")
-    assert DEFAULTS.cost(extend) == DEFAULTS.cost(request(Model.V1_6, Mode.PRO, 10))
+def test_extending_a_pro_video_costs_about_3_5_times_std() -> None:
+    for model in (Model.V1, Model.V1_6, Model.V2_5_TURBO):
+        extend = VideoRequest(action=Action.EXTEND, model=model, mode=Mode.PRO, duration=5, video_id="v1")
+        assert DEFAULTS.cost(extend) == pytest.approx(
+            3.5 * DEFAULTS.cost(request(model, Mode.STD, 5)), rel=0.01
+        )
+        std_extend = VideoRequest(action=Action.EXTEND, model=model, mode=Mode.STD, duration=5, video_id="v1")
+        assert DEFAULTS.cost(std_extend) == DEFAULTS.cost(request(model, Mode.STD, 5))
+
+
+def test_the_example_cost_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[1] / "docs" / "credit-costs.example.json"
+    table = load_cost_table(example)
+    assert table.cost(request(Model.V3, Mode.STD, 5)) > 0
 
 
 def test_no_file_means_the_defaults() -> None:

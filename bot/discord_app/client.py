@@ -30,6 +30,7 @@ from bot.kling.client import KlingClient
 from bot.kling.simulated import SIMULATED_BASE_URL, SIMULATED_HOST, SimulatedAceData
 from bot.metrics import MeteredTransport
 from bot.quota.costs import load_cost_table
+from bot.quota.models import OperatorBudget
 from bot.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,15 @@ def extension_names() -> list[str]:
     return sorted(
         module.name
         for module in pkgutil.iter_modules(spec.submodule_search_locations, prefix=f"{EXTENSIONS_PACKAGE}.")
+    )
+
+
+def operator_budget(settings: Settings) -> OperatorBudget:
+    return OperatorBudget(
+        server_daily=settings.SERVER_DAILY_CREDITS,
+        server_monthly=settings.SERVER_MONTHLY_CREDITS,
+        global_daily=settings.GLOBAL_DAILY_CREDITS,
+        global_monthly=settings.GLOBAL_MONTHLY_CREDITS,
     )
 
 
@@ -133,9 +143,13 @@ class KlingBot(commands.Bot):
             http=self.http_client,
             costs=self.costs,
             default_model=settings.DEFAULT_MODEL,
+            budget=operator_budget(settings),
+            allowed_guilds=settings.ALLOWED_GUILD_IDS,
             elements_enabled=settings.ENABLE_ELEMENT_LIST,
             circuit=self.circuit,
         )
+        for warning in settings.spending_warnings():
+            log.warning("BUDGET: %s", warning)
         self.services = Services(
             settings=settings,
             store=self.store,

@@ -147,7 +147,7 @@ def _story_mark(parent_id: str, numbers: Mapping[str, int]) -> str:
 def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> str:
     request = job.request
     prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else "*(no prompt)*"
-    facts = [relative_time(job.created_at), format_amount(job.cost, LimitUnit.CREDITS)]
+    facts = [relative_time(job.created_at), f"~{format_amount(job.cost, LimitUnit.CREDITS)} (est.)"]
     if show_member:
         facts.insert(0, f"by <@{job.member_id}>")
     if job.video_duration is not None:

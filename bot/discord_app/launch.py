@@ -16,13 +16,16 @@ from typing import Any
 
 import discord
 
+from bot.discord_app.confirmation import ask_to_confirm
 from bot.discord_app.i18n import N_
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
-from bot.jobs.service import Refused, Requester
+from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
+from bot.quota.models import Decision
+from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,35 @@ def requester_from(
     )
 
 
+async def refuse_outside_allowed_servers(
+    services: Services, interaction: discord.Interaction[Any], guild_id: int | None = None
+) -> bool:
+    """Refuse (and return True) when the operator doesn't allow the server (`ALLOWED_GUILD_IDS`):
+    the interaction's, or `guild_id` for a button in a DM that belongs to a server's job."""
+    guild_id = guild_id or interaction.guild_id
+    if guild_id is None or services.video_service.guild_allowed(guild_id):
+        return False
+    log.info("refused an interaction for server %s, which ALLOWED_GUILD_IDS leaves out", guild_id)
+    await refuse(interaction, NOT_ALLOWED_HERE)
+    return True
+
+
+def cost_notes(decision: Decision) -> list[str]:
+    """The estimated cost and what is left, for the member's private note after admission."""
+    notes = []
+    if decision.cost:
+        notes.append(
+            f"This video costs about **{decision.cost:g} credits** "
+            "(an estimate; AceData bills the actual price)."
+        )
+    notes.extend(
+        f"{allowance.label}: {allowance.remaining:g} left"
+        for allowance in decision.allowances
+        if allowance.remaining is not None
+    )
+    return notes
+
+
 async def launch(
     services: Services,
     interaction: discord.Interaction[Any],
@@ -119,14 +151,21 @@ async def launch(
     story_parent_id: str | None = None,
     home: Home | None = None,
     keep_frames_on_message: bool = True,
+    confirmed: bool = False,
 ) -> None:
     """Check, acknowledge, admit and start one job for this interaction.
 
     `home` lets a button in a DM start a job for the server its source job belongs to. The
-    interaction may already be deferred (Next shot prepares its start frame first)."""
+    interaction may already be deferred (Next shot prepares its start frame first).
+
+    Above the server's `confirm_above_credits` (and unless `confirmed`), the member is asked first:
+    nothing is reserved until they press Confirm, which calls `launch` again with `confirmed=True`.
+    """
     guild_id = interaction.guild_id or (home.guild_id if home is not None else None)
     if guild_id is None:
         await refuse(interaction, ONLY_IN_SERVERS)
+        return
+    if await refuse_outside_allowed_servers(services, interaction, guild_id):
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
@@ -148,6 +187,25 @@ async def launch(
     try:
         preflight = await services.video_service.preflight(order, request)
         request = preflight.request or request
+        if not confirmed:
+            limits = await services.store.get_limits(requester.guild_id)
+            if needs_confirmation(limits, services.video_service.costs.cost(request)):
+                quote = await services.video_service.quote(requester, request)
+
+                async def start(click: discord.Interaction[Any]) -> None:
+                    await launch(
+                        services,
+                        click,
+                        order,
+                        parent_job_id=parent_job_id,
+                        story_parent_id=story_parent_id,
+                        home=home,
+                        confirmed=True,
+                    )
+
+                expires_after = services.settings.CONFIRM_TIMEOUT_SECONDS
+                await ask_to_confirm(interaction, quote.decision, start, expires_after=expires_after)
+                return
         admission = await services.video_service.admit(
             requester, request, parent_job_id=parent_job_id, story_parent_id=story_parent_id
         )
@@ -181,14 +239,7 @@ async def launch(
     notes = list(preflight.warnings)
     if note := prompt_note(order, request):
         notes.append(note)
-    decision = admission.decision
-    if decision.cost:
-        notes.append(f"This video costs **{decision.cost:g} credits**.")
-    notes.extend(
-        f"{allowance.label}: {allowance.remaining:g} left"
-        for allowance in decision.allowances
-        if allowance.remaining is not None
-    )
+    notes.extend(cost_notes(admission.decision))
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)

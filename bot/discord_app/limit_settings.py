@@ -22,10 +22,11 @@ from bot.discord_app.access import Refusal
 from bot.discord_app.job_embeds import FIELD_LIMIT, neutralise
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model
-from bot.quota.models import GuildLimits, RoleCap
+from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget, RoleCap
 from bot.quota.periods import validate_timezone
 from bot.quota.policy import (
     describe_limits,
+    format_amount,
     parse_blocked_words,
     parse_cooldown,
     parse_limit_value,
@@ -89,6 +90,7 @@ class LimitsForm:
     allow_4k: bool | None = None
     modlog_channel: ChannelChoice | None = None
     timezone: str | None = None
+    confirm_above_credits: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ _PARSED_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_duration": ("max_duration", _max_duration),
     "timezone": ("timezone", validate_timezone),
     "modlog_channel": ("modlog_channel_id", _message_channel_id),
+    "confirm_above_credits": ("confirm_above_credits", parse_limit_value),
 }
 _PLAIN_OPTIONS = {"allow_audio": "allow_audio", "allow_4k": "allow_4k"}
 
@@ -198,6 +201,32 @@ def option_text(limits: GuildLimits, option: str) -> str:
     return str(value)
 
 
+#: Server caps the operator's ceiling bounds: option -> (OperatorBudget field, setting, period words).
+_CEILINGS = {
+    "guild_daily": ("server_daily", "SERVER_DAILY_CREDITS", "a day"),
+    "guild_monthly": ("server_monthly", "SERVER_MONTHLY_CREDITS", "a month"),
+}
+
+
+def _above_ceiling(before: GuildLimits, updates: dict[str, Any], budget: OperatorBudget | None) -> list[str]:
+    """Server caps typed above the operator's ceiling: moderators can tighten it, never raise it.
+    Only comparable when limits count credits; in videos the ceiling stays a separate credit cap."""
+    unit = updates.get("unit", before.unit)
+    if budget is None or unit is not LimitUnit.CREDITS:
+        return []
+    problems = []
+    for option, (field, setting, period) in _CEILINGS.items():
+        ceiling = getattr(budget, field)
+        value = updates.get(option)
+        if ceiling is not None and value is not None and value > ceiling + 1e-9:
+            amount = format_amount(ceiling, LimitUnit.CREDITS)
+            problems.append(
+                f"**{option}**: the bot's operator caps every server at {amount} {period} (`{setting}`), "
+                f"so this server can't be given more; type {ceiling:g} or less, or none to use that ceiling."
+            )
+    return problems
+
+
 def parse_option(option: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
     """`parse(raw)`, then the option's range from `bot.quota.ranges.LIMIT_RANGES` (if it has one).
     ValueError's text is what the moderator reads after the option's name."""
@@ -207,8 +236,11 @@ def parse_option(option: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
     return value
 
 
-def apply_form(limits: GuildLimits, form: LimitsForm) -> LimitsUpdate:
-    """The limits after `/limits set`. Refusal lists every bad option (nothing is applied then)."""
+def apply_form(
+    limits: GuildLimits, form: LimitsForm, *, budget: OperatorBudget | None = None
+) -> LimitsUpdate:
+    """The limits after `/limits set`. Refusal lists every bad option (nothing is applied then).
+    With `budget`, server caps above the operator's ceiling are refused too."""
     updates: dict[str, Any] = {}
     problems: list[str] = []
     for option in fields(form):
@@ -223,6 +255,8 @@ def apply_form(limits: GuildLimits, form: LimitsForm) -> LimitsUpdate:
             updates[target] = parse_option(option.name, raw, parse)
         except ValueError as exc:
             problems.append(f"**{option.name}**: {exc}")
+    if not problems:
+        problems = _above_ceiling(limits, updates, budget)
     if problems:
         raise Refusal("Nothing was changed. Please fix:\n" + "\n".join(f"• {p}" for p in problems))
     if not updates:
@@ -447,12 +481,17 @@ def set_modlog_channel(limits: GuildLimits, channel: ChannelChoice | None) -> Li
 
 # --- /limits show ----------------------------------------------------------------------------------
 
-_LONG_SETTINGS = frozenset({"Models", "Channels", "Exempt roles", "Role caps"})
+_LONG_SETTINGS = frozenset(
+    {"Models", "Channels", "Exempt roles", "Role caps", "Ceiling per day", "Ceiling per month"}
+)
 
 
-def limits_embed(limits: GuildLimits, *, title: str = "Video limits on this server") -> discord.Embed:
+def limits_embed(
+    limits: GuildLimits, *, title: str = "Video limits on this server", budget: OperatorBudget | None = None
+) -> discord.Embed:
+    """`/limits show`; with `budget`, the operator's ceiling and where it comes from."""
     embed = discord.Embed(title=title, colour=_LIMITS_COLOUR)
-    for name, value in describe_limits(limits):
+    for name, value in describe_limits(limits, budget):
         embed.add_field(name=name, value=truncate(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
     embed.set_footer(text="Moderators change these with /limits set, roles, channels and words.")
     return embed

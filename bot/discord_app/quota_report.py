@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 import discord
 
 from bot.discord_app.phone import PHONE_WIDTH, display_width
-from bot.quota.models import Allowance, GuildLimits, LimitUnit, UsageSnapshot
-from bot.quota.policy import allowances, format_amount, is_exempt, relative_time
+from bot.quota.models import Allowance, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
+from bot.quota.policy import allowances, format_amount, is_exempt, operator_allowances, relative_time
 from bot.wording import format_wait
 
 _QUOTA_COLOUR = discord.Colour.blurple()
@@ -34,6 +34,8 @@ class QuotaStatus:
     server_running: int
     server_queued: int
     server_running_cap: int | None
+    #: The operator's caps not folded into the server's own (all servers; the ceiling in credits).
+    operator: tuple[Allowance, ...] = ()
 
 
 def quota_status(
@@ -43,9 +45,13 @@ def quota_status(
     member_role_ids: Collection[int],
     now: float,
     resets: tuple[float, float],
+    budget: OperatorBudget | None = None,
+    global_resets: tuple[float, float] | None = None,
 ) -> QuotaStatus:
-    """The caps that apply to this member (role caps and exemption included, as `policy.evaluate`
-    applies them) next to what the snapshot says is used. `resets` is `periods.next_resets`."""
+    """The caps that apply to this member (role caps, exemption and the operator's caps included, as
+    `policy.evaluate` applies them) next to what the snapshot says is used. `resets` is
+    `periods.next_resets` in the server's zone, `global_resets` the same in UTC."""
+    budget = budget or OperatorBudget()
     exempt = is_exempt(limits, member_role_ids)
     cooldown = 0 if exempt else limits.member_cooldown_seconds
     last = usage.member_last_job_at
@@ -53,7 +59,10 @@ def quota_status(
     if cooldown > 0 and last is not None and last + cooldown > now:
         cooldown_ends_at = last + cooldown
     server_today, server_month, member_today, member_month = allowances(
-        limits, usage, member_role_ids=member_role_ids, resets=resets
+        limits, usage, member_role_ids=member_role_ids, resets=resets, budget=budget
+    )
+    operator = operator_allowances(
+        limits, usage, resets=resets, global_resets=global_resets or resets, budget=budget
     )
     return QuotaStatus(
         unit=limits.unit,
@@ -69,11 +78,13 @@ def quota_status(
         server_running=usage.guild_running_jobs,
         server_queued=usage.guild_queued_jobs,
         server_running_cap=limits.guild_concurrent,
+        operator=operator,
     )
 
 
 def allowance_text(allowance: Allowance, unit: LimitUnit) -> str:
     """ "3 videos left of 5 (2 used) · resets in 4 hours" or "No limit (2 videos used)"."""
+    unit = allowance.unit or unit
     used = format_amount(allowance.used, unit)
     remaining = allowance.remaining
     if allowance.limit is None or remaining is None:
@@ -98,7 +109,13 @@ def _in_progress_text(status: QuotaStatus) -> str:
 
 
 def _allowances(status: QuotaStatus) -> tuple[Allowance, ...]:
-    return (status.member_today, status.member_month, status.server_today, status.server_month)
+    return (
+        status.member_today,
+        status.member_month,
+        status.server_today,
+        status.server_month,
+        *status.operator,
+    )
 
 
 def _next_video_text(status: QuotaStatus) -> str:
@@ -135,6 +152,7 @@ def quota_embed(status: QuotaStatus) -> discord.Embed:
     embed.add_field(name="Your next video", value=_next_video_text(status))
     embed.add_field(name="Server queue", value=_server_queue_text(status))
     embed.set_footer(
-        text=f"Limits count {status.unit.value}. A failed or cancelled video counts for nothing."
+        text=f"Limits count {status.unit.value}. Credits are estimates of AceData's price. "
+        "A failed or cancelled video counts for nothing."
     )
     return embed

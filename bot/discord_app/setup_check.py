@@ -7,7 +7,7 @@ import uuid
 import discord
 import httpx
 
-from bot.config import Settings
+from bot.config import CREDIT_CAP_SETTINGS, Settings
 from bot.kling.client import CreateAccess, KlingClient
 from bot.kling.errors import KlingError
 from bot.storage import open_store
@@ -97,8 +97,21 @@ async def _check_database(settings: Settings) -> bool:
     return True
 
 
+def _report_budget(settings: Settings) -> None:
+    caps = ", ".join(
+        f"{name}={'none' if getattr(settings, name) is None else f'{getattr(settings, name):g}'}"
+        for name in CREDIT_CAP_SETTINGS
+    )
+    print(f"• credit caps: {caps}")
+    servers = ", ".join(map(str, sorted(settings.ALLOWED_GUILD_IDS))) or "any server"
+    print(f"• servers allowed (ALLOWED_GUILD_IDS): {servers}")
+    for warning in settings.spending_warnings():
+        print(f"⚠ {warning}")
+
+
 async def run_checks(settings: Settings) -> int:
     print("✓ settings: all required variables are set")
+    _report_budget(settings)
     ok = True
     async with httpx.AsyncClient(timeout=15, follow_redirects=False) as http:
         try:

@@ -65,7 +65,10 @@ def usage_embed(
     report: UsageReport, *, days: int, projection: str | None = None, chart: bool = False
 ) -> discord.Embed:
     """The report; `projection` is the month's sentence, `chart` shows the attached `CHART_FILENAME`."""
-    description = f"Since <t:{int(report.since)}:f>."
+    description = (
+        f"Since <t:{int(report.since)}:f>. "
+        "Credits are estimates from the bot's price table, not AceData's bill."
+    )
     if projection:
         description += f"\n📈 {projection}"
     embed = discord.Embed(

@@ -109,7 +109,7 @@ REFERENCE_TYPE_WORDS: dict[str, str] = {
 Locale = discord.Locale | str | None
 SOUND = N_("sound")
 REFERENCES = N_("references")
-FROM_CREDITS = N_("from {price} credits")
+FROM_CREDITS = N_("from ~{price} credits (est.)")
 SECONDS = N_("{seconds} seconds")
 SPAN_RANGE = N_("{first}–{last} s")
 SPAN_LIST = N_("{seconds} s")
@@ -177,7 +177,7 @@ def cheapest_cost(costs: CostTable, limits: GuildLimits, model: Model) -> float 
 
 
 def model_label(model: Model, limits: GuildLimits, costs: CostTable, locale: Locale = None) -> str:
-    """`kling-v3 · best quality, with sound · 3–15 s · sound · from 4.2 credits`."""
+    """`kling-v3 · best quality, with sound · 3–15 s · sound · from ~4.2 credits (est.)`."""
     parts = [model.value]
     strength = MODEL_STRENGTHS.get(model.value)
     if strength:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -17,7 +18,7 @@ from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.runner import Clock
 from bot.kling.models import Model, VideoRequest
 from bot.quota.costs import CostTable
-from bot.quota.models import Decision
+from bot.quota.models import Decision, GuildLimits, OperatorBudget, UsageSnapshot
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import check_server_policy, evaluate
 from bot.refusals import MemberRefusal
@@ -29,6 +30,20 @@ PREFERENCES_CACHE_SECONDS = 60.0
 
 class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
+
+
+NOT_ALLOWED_HERE = (
+    "This bot isn't enabled on this server: its operator only allows it on some servers. "
+    "Nothing was charged. Ask the server's owner to contact the bot's operator."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a request would cost and leave, read without reserving anything (for confirmation)."""
+
+    limits: GuildLimits
+    decision: Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +78,8 @@ class VideoService:
         http: httpx.AsyncClient,
         costs: CostTable,
         default_model: Model,
+        budget: OperatorBudget | None = None,
+        allowed_guilds: frozenset[int] = frozenset(),
         elements_enabled: bool = False,
         clock: Clock = time.time,
         circuit: Circuit | None = None,
@@ -72,11 +89,18 @@ class VideoService:
         self.http = http
         self.costs = costs
         self.default_model = default_model
+        #: The operator's caps; None caps nothing (tests and tools that only care about limits).
+        self.budget = budget or OperatorBudget()
+        #: Servers the operator allows (`ALLOWED_GUILD_IDS`); empty = every server.
+        self.allowed_guilds = allowed_guilds
         self.elements_enabled = elements_enabled
         self.clock = clock
         #: (guild, member) -> (their preferences over the server's, read at). Launching reads these
         #: before its 3-second acknowledgement, so a busy database must not be on that path each time.
         self._preferences: dict[tuple[int, int], tuple[Preferences, float]] = {}
+
+    def guild_allowed(self, guild_id: int | None) -> bool:
+        return guild_id is not None and (not self.allowed_guilds or guild_id in self.allowed_guilds)
 
     async def preferences_for(self, guild_id: int, member_id: int) -> Preferences:
         """The member's saved defaults over the server's, without what the server no longer allows."""
@@ -150,15 +174,10 @@ class VideoService:
             label=label,
         )
 
-    async def admit(
-        self,
-        requester: Requester,
-        request: VideoRequest,
-        *,
-        parent_job_id: str | None = None,
-        story_parent_id: str | None = None,
-    ) -> Admission:
-        """Server rules, then quota reservation and job creation in one transaction."""
+    async def _rule_inputs(self, requester: Requester, request: VideoRequest) -> tuple[GuildLimits, float]:
+        """The server's limits once its rules allow `request` here, and the request's cost."""
+        if not self.guild_allowed(requester.guild_id):
+            raise Refused(NOT_ALLOWED_HERE)
         refusal = self.circuit.refusal() if self.circuit is not None else None
         if refusal:
             raise Refused(refusal)  # AceData is out of balance or down: nothing reserved, nothing sent
@@ -172,10 +191,61 @@ class VideoService:
         )
         if refusal:
             raise Refused(refusal)
-        cost = self.costs.cost(request)
+        return limits, self.costs.cost(request)
+
+    def _decide(
+        self, limits: GuildLimits, requester: Requester, cost: float, now: float
+    ) -> Callable[[UsageSnapshot], Decision]:
+        resets = next_resets(now, limits.timezone)
+        global_resets = next_resets(now, "UTC")
+
+        def rule(usage: UsageSnapshot) -> Decision:
+            return evaluate(
+                limits,
+                usage,
+                cost=cost,
+                member_role_ids=requester.role_ids,
+                now=now,
+                resets=resets,
+                budget=self.budget,
+                global_resets=global_resets,
+            )
+
+        return rule
+
+    async def quote(self, requester: Requester, request: VideoRequest) -> Quote:
+        """The decision admission would take now, without reserving anything: for showing the cost
+        and what it leaves before the member confirms. Raises Refused like `admit`."""
+        limits, cost = await self._rule_inputs(requester, request)
         now = self.clock()
         day_key, month_key = period_keys(now, limits.timezone)
-        resets = next_resets(now, limits.timezone)
+        global_day, global_month = period_keys(now, "UTC")
+        usage = await self.store.usage_snapshot(
+            requester.guild_id,
+            requester.member_id,
+            day_key,
+            month_key,
+            global_day_key=global_day,
+            global_month_key=global_month,
+        )
+        decision = self._decide(limits, requester, cost, now)(usage)
+        if not decision.allowed:
+            raise Refused(decision.reason or "You have no allowance left for this video right now.")
+        return Quote(limits=limits, decision=decision)
+
+    async def admit(
+        self,
+        requester: Requester,
+        request: VideoRequest,
+        *,
+        parent_job_id: str | None = None,
+        story_parent_id: str | None = None,
+    ) -> Admission:
+        """Server rules, then ONE reservation against the server's, the member's and the operator's
+        caps together, in the transaction that creates the job."""
+        limits, cost = await self._rule_inputs(requester, request)
+        now = self.clock()
+        day_key, month_key = period_keys(now, limits.timezone)
         new = NewJob(
             id=uuid.uuid4().hex,
             interaction_id=requester.interaction_id,
@@ -191,18 +261,7 @@ class VideoService:
             parent_job_id=parent_job_id,
             story_parent_id=story_parent_id,
         )
-
-        def rule(usage: object) -> Decision:
-            return evaluate(
-                limits,
-                usage,  # type: ignore[arg-type]
-                cost=cost,
-                member_role_ids=requester.role_ids,
-                now=now,
-                resets=resets,
-            )
-
-        admission = await self.store.admit_job(new, rule)
+        admission = await self.store.admit_job(new, self._decide(limits, requester, cost, now))
         if not admission.decision.allowed or admission.job is None:
             raise Refused(admission.decision.reason or "You have no allowance left for this video right now.")
         return admission

@@ -94,6 +94,9 @@ class GuildLimits(BaseModel):
     default_mode: Mode | None = None
     default_duration: int | None = None
     default_aspect_ratio: AspectRatio | None = None
+    #: Ask the member to confirm (Confirm / Cancel) before a video estimated above this many credits
+    #: is reserved or sent; None = never ask.
+    confirm_above_credits: float | None = None
 
     # Older versions stored any number a moderator typed; bring such values back into their range on
     # read, so a twenty-digit running cap can never reach SQLite or the scheduler.
@@ -112,6 +115,26 @@ class GuildLimits(BaseModel):
     @classmethod
     def _cooldown_within_range(cls, value: int, info: ValidationInfo) -> int:
         return int(clamp_field(info.field_name or "", value) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorBudget:
+    """The bot operator's spending caps in credits (settings `SERVER_*_CREDITS`, `GLOBAL_*_CREDITS`).
+
+    The server caps are a ceiling over every server's own budget: moderators can tighten it but
+    never raise it. The global caps bound all servers together and reset at midnight UTC.
+    `None` means no cap.
+    """
+
+    server_daily: float | None = None
+    server_monthly: float | None = None
+    global_daily: float | None = None
+    global_monthly: float | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        """True when nothing at all bounds the bot's total spending per month."""
+        return self.global_monthly is None and self.global_daily is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +157,9 @@ class UsageSnapshot:
     guild_running_jobs: int = 0
     guild_queued_jobs: int = 0
     member_last_job_at: float | None = None
+    #: Credits held by every server's jobs in the current UTC day and month (for the global caps).
+    global_day_credits: float = 0.0
+    global_month_credits: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +170,8 @@ class Allowance:
     used: float
     limit: float | None
     resets_at: float | None
+    #: What `used` and `limit` count (None: whatever the server's limits count).
+    unit: LimitUnit | None = None
 
     @property
     def remaining(self) -> float | None:

@@ -32,7 +32,15 @@ from typing import TypeVar
 from bot.echo import quoted
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model, VideoRequest, parse_model
-from bot.quota.models import Allowance, Decision, GuildLimits, LimitUnit, Preferences, UsageSnapshot
+from bot.quota.models import (
+    Allowance,
+    Decision,
+    GuildLimits,
+    LimitUnit,
+    OperatorBudget,
+    Preferences,
+    UsageSnapshot,
+)
 from bot.quota.text import find_blocked_word, normalise_for_matching
 from bot.wording import format_wait, join_or
 
@@ -183,6 +191,10 @@ def _most_generous(default: float | None, set_by_roles: Iterable[float | None]) 
 class _Whose(StrEnum):
     SERVER = "server"
     MEMBER = "member"
+    #: The operator's ceiling over this server, in credits (shown apart when limits count videos).
+    CEILING = "ceiling"
+    #: The operator's cap over all servers together, in credits.
+    EVERYONE = "everyone"
 
 
 class _Period(StrEnum):
@@ -197,31 +209,82 @@ class _Cap:
     limit: float | None
     used: float
     resets_at: float
+    unit: LimitUnit
 
-    def label(self, unit: LimitUnit) -> str:
-        owner = "Server" if self.whose is _Whose.SERVER else "Your"
+    def label(self) -> str:
         when = "today" if self.period is _Period.DAY else "this month"
-        return f"{owner} {unit.value} {when}"
+        if self.whose is _Whose.EVERYONE:
+            return f"All servers' credits {when}"
+        if self.whose is _Whose.CEILING:
+            return f"Server credits {when} (operator's ceiling)"
+        owner = "Server" if self.whose is _Whose.SERVER else "Your"
+        return f"{owner} {self.unit.value} {when}"
 
-    def refusal(self, amount: float, unit: LimitUnit) -> str | None:
-        """Why a job of `amount` does not fit, or None when it does."""
+    def amount(self, cost: float) -> float:
+        return 1.0 if self.unit is LimitUnit.VIDEOS else cost
+
+    def refusal(self, cost: float) -> str | None:
+        """Why a job of `cost` credits does not fit, or None when it does."""
         if self.limit is None:
             return None
+        amount = self.amount(cost)
         used_up = self.used >= self.limit - _TOLERANCE
         if not used_up and self.used + amount <= self.limit + _TOLERANCE:
             return None
+        if self.whose is _Whose.EVERYONE:
+            return self._operator_refusal(amount, used_up, "The bot has", "across all servers")
+        if self.whose is _Whose.CEILING:
+            return self._operator_refusal(amount, used_up, "This server has", "on this server")
         has, its = ("This server has", "its") if self.whose is _Whose.SERVER else ("You have", "your")
-        limit = f"{self.period.value} limit of {format_amount(self.limit, unit)}"
+        limit = f"{self.period.value} limit of {format_amount(self.limit, self.unit)}"
         if self.limit <= 0:
             return f"{has} a {limit}, so no videos can be made for now; ask a moderator if that's unexpected."
         reset = relative_time(self.resets_at)
         if used_up:
             return f"{has} used all of {its} {limit}. It resets {reset}; try again then."
-        left = format_amount(self.limit - self.used, unit)
+        left = format_amount(self.limit - self.used, self.unit)
         return (
-            f"{has} {left} left of {its} {limit}, and this video costs {format_amount(amount, unit)}. "
+            f"{has} {left} left of {its} {limit}, and this video costs {format_amount(amount, self.unit)}. "
             f"Pick a shorter or cheaper video, or try again after the reset {reset}."
         )
+
+    def _operator_refusal(self, amount: float, used_up: bool, has: str, where: str) -> str:
+        assert self.limit is not None
+        budget = f"{self.period.value} budget of {format_amount(self.limit, LimitUnit.CREDITS)} {where}"
+        if self.limit <= 0:
+            return f"The bot's operator set a {budget} to 0, so no videos can be made for now."
+        reset = relative_time(self.resets_at)
+        if used_up:
+            return (
+                f"{has} used all of the {budget}, set by the bot's operator. "
+                f"It resets {reset}; try again then."
+            )
+        left = format_amount(self.limit - self.used, LimitUnit.CREDITS)
+        return (
+            f"{has} {left} left of the {budget}, set by the bot's operator, and this video costs about "
+            f"{format_amount(amount, LimitUnit.CREDITS)}. Pick a shorter or cheaper video, or try again "
+            f"after the reset {reset}."
+        )
+
+
+def _tighter(own: float | None, ceiling: float | None) -> float | None:
+    if own is None:
+        return ceiling
+    return own if ceiling is None else min(own, ceiling)
+
+
+def effective_limits(limits: GuildLimits, budget: OperatorBudget) -> GuildLimits:
+    """The server's limits under the operator's ceiling. When limits count credits the ceiling and the
+    server's own budget are the same kind of number, so the server's cap becomes the tighter of the
+    two (a new server's budget is the ceiling itself). When they count videos, the ceiling stays a
+    separate cap in credits (see `evaluate`)."""
+    if limits.unit is not LimitUnit.CREDITS:
+        return limits
+    daily = _tighter(limits.guild_daily, budget.server_daily)
+    monthly = _tighter(limits.guild_monthly, budget.server_monthly)
+    if (daily, monthly) == (limits.guild_daily, limits.guild_monthly):
+        return limits
+    return limits.model_copy(update={"guild_daily": daily, "guild_monthly": monthly})
 
 
 def _caps(
@@ -229,14 +292,17 @@ def _caps(
     usage: UsageSnapshot,
     member_role_ids: Collection[int],
     resets: tuple[float, float],
+    budget: OperatorBudget,
 ) -> tuple[_Cap, _Cap, _Cap, _Cap]:
     """Server today, server month, member today, member month (the display order)."""
     day_reset, month_reset = resets
+    limits = effective_limits(limits, budget)
+    unit = limits.unit
     exempt = is_exempt(limits, member_role_ids)
     daily, monthly = (None, None) if exempt else member_caps(limits, member_role_ids)
 
     def used(videos: int, credits: float) -> float:
-        return credits if limits.unit is LimitUnit.CREDITS else videos
+        return credits if unit is LimitUnit.CREDITS else videos
 
     return (
         _Cap(
@@ -245,6 +311,7 @@ def _caps(
             limits.guild_daily,
             used(usage.guild_day_videos, usage.guild_day_credits),
             day_reset,
+            unit,
         ),
         _Cap(
             _Whose.SERVER,
@@ -252,6 +319,7 @@ def _caps(
             limits.guild_monthly,
             used(usage.guild_month_videos, usage.guild_month_credits),
             month_reset,
+            unit,
         ),
         _Cap(
             _Whose.MEMBER,
@@ -259,6 +327,7 @@ def _caps(
             daily,
             used(usage.member_day_videos, usage.member_day_credits),
             day_reset,
+            unit,
         ),
         _Cap(
             _Whose.MEMBER,
@@ -266,8 +335,55 @@ def _caps(
             monthly,
             used(usage.member_month_videos, usage.member_month_credits),
             month_reset,
+            unit,
         ),
     )
+
+
+def _operator_caps(
+    limits: GuildLimits,
+    usage: UsageSnapshot,
+    resets: tuple[float, float],
+    global_resets: tuple[float, float],
+    budget: OperatorBudget,
+) -> tuple[_Cap, ...]:
+    """The operator's caps that are not already folded into the server's own (`effective_limits`):
+    all servers today and this month, and the server ceiling when the server counts videos.
+    Caps that are not set are left out."""
+    credits = LimitUnit.CREDITS
+    caps = [
+        _Cap(
+            _Whose.EVERYONE,
+            _Period.DAY,
+            budget.global_daily,
+            usage.global_day_credits,
+            global_resets[0],
+            credits,
+        ),
+        _Cap(
+            _Whose.EVERYONE,
+            _Period.MONTH,
+            budget.global_monthly,
+            usage.global_month_credits,
+            global_resets[1],
+            credits,
+        ),
+    ]
+    if limits.unit is not LimitUnit.CREDITS:
+        caps += [
+            _Cap(
+                _Whose.CEILING, _Period.DAY, budget.server_daily, usage.guild_day_credits, resets[0], credits
+            ),
+            _Cap(
+                _Whose.CEILING,
+                _Period.MONTH,
+                budget.server_monthly,
+                usage.guild_month_credits,
+                resets[1],
+                credits,
+            ),
+        ]
+    return tuple(cap for cap in caps if cap.limit is not None)
 
 
 def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> str | None:
@@ -288,6 +404,9 @@ def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> 
     return None
 
 
+_NO_BUDGET = OperatorBudget()
+
+
 def evaluate(
     limits: GuildLimits,
     usage: UsageSnapshot,
@@ -296,34 +415,40 @@ def evaluate(
     member_role_ids: Collection[int],
     now: float,
     resets: tuple[float, float],
+    budget: OperatorBudget = _NO_BUDGET,
+    global_resets: tuple[float, float] | None = None,
 ) -> Decision:
     """Admit or refuse one job of `cost` credits given the usage read in the admission transaction.
 
-    `resets` is `periods.next_resets(now, limits.timezone)`. The allowances of the decision count
+    `resets` is `periods.next_resets(now, limits.timezone)` and `global_resets` the same in UTC (for
+    the operator's caps over all servers; defaults to `resets`). The allowances of the decision count
     this job as used when it is allowed (what is left after it), and not when it is refused.
 
-    A refusal names the cap that blocks for longest (months before days, then server before member),
-    so the reset time it gives is one at which the member can really try again; then videos in
-    progress, then the cooldown. When the server's running-jobs cap is full the job is still
-    allowed, but queued behind the jobs already waiting.
+    A refusal names the cap that blocks for longest (months before days; within a period the
+    operator's caps, then the server's, then the member's), so the reset time it gives is one at which
+    the member can really try again; then videos in progress, then the cooldown. When the server's
+    running-jobs cap is full the job is still allowed, but queued behind the jobs already waiting.
     """
-    amount = 1.0 if limits.unit is LimitUnit.VIDEOS else cost
-    caps = _caps(limits, usage, member_role_ids, resets)
+    caps = _caps(limits, usage, member_role_ids, resets, budget)
+    operator = _operator_caps(limits, usage, resets, global_resets or resets, budget)
     server_day, server_month, member_day, member_month = caps
-    reason = next(
-        (
-            refusal
-            for cap in (server_month, member_month, server_day, member_day)
-            if (refusal := cap.refusal(amount, limits.unit))
-        ),
-        None,
+    by_period = {
+        period: [cap for cap in operator if cap.period is period] for period in (_Period.MONTH, _Period.DAY)
+    }
+    order = (
+        *by_period[_Period.MONTH],
+        server_month,
+        member_month,
+        *by_period[_Period.DAY],
+        server_day,
+        member_day,
     )
+    reason = next((refusal for cap in order if (refusal := cap.refusal(cost))), None)
     if reason is None and not is_exempt(limits, member_role_ids):
         reason = _activity_refusal(limits, usage, now)
+    shown = (*caps, *operator)
     if reason is not None:
-        return Decision(
-            allowed=False, reason=reason, cost=cost, allowances=_allowances(caps, limits.unit, spent=0.0)
-        )
+        return Decision(allowed=False, reason=reason, cost=cost, allowances=_allowances(shown, cost=None))
     # Jobs already waiting take the free slots first, so a new job waits whenever the slots are
     # all spoken for, by running jobs or by earlier queued ones.
     waiting_ahead = usage.guild_running_jobs + usage.guild_queued_jobs
@@ -333,7 +458,7 @@ def evaluate(
         cost=cost,
         queued=queued,
         queue_position=waiting_ahead - (limits.guild_concurrent or 0) + 1 if queued else 0,
-        allowances=_allowances(caps, limits.unit, spent=amount),
+        allowances=_allowances(shown, cost=cost),
     )
 
 
@@ -343,17 +468,44 @@ def allowances(
     *,
     member_role_ids: Collection[int],
     resets: tuple[float, float],
+    budget: OperatorBudget = _NO_BUDGET,
 ) -> tuple[Allowance, ...]:
     """Server today, server month, member today, member month, counted exactly as `evaluate` counts
-    them (role caps and exemption applied), with nothing spent yet. For `/quota`."""
-    return _allowances(_caps(limits, usage, member_role_ids, resets), limits.unit, spent=0.0)
+    them (role caps, exemption and the operator's ceiling applied), with nothing spent yet. For `/quota`."""
+    return _allowances(_caps(limits, usage, member_role_ids, resets, budget), cost=None)
 
 
-def _allowances(caps: Iterable[_Cap], unit: LimitUnit, *, spent: float) -> tuple[Allowance, ...]:
+def operator_allowances(
+    limits: GuildLimits,
+    usage: UsageSnapshot,
+    *,
+    resets: tuple[float, float],
+    global_resets: tuple[float, float],
+    budget: OperatorBudget,
+) -> tuple[Allowance, ...]:
+    """The operator's caps `allowances` does not show (all servers; the ceiling when limits count
+    videos), with nothing spent yet. Unset caps are left out."""
+    return _allowances(_operator_caps(limits, usage, resets, global_resets, budget), cost=None)
+
+
+def _allowances(caps: Iterable[_Cap], *, cost: float | None) -> tuple[Allowance, ...]:
+    """`cost` None: nothing spent yet; else what is left once a job of `cost` credits is counted."""
     return tuple(
-        Allowance(label=cap.label(unit), used=cap.used + spent, limit=cap.limit, resets_at=cap.resets_at)
+        Allowance(
+            label=cap.label(),
+            used=cap.used + (0.0 if cost is None else cap.amount(cost)),
+            limit=cap.limit,
+            resets_at=cap.resets_at,
+            unit=cap.unit,
+        )
         for cap in caps
     )
+
+
+def needs_confirmation(limits: GuildLimits, cost: float) -> bool:
+    """Whether the server asks members to confirm a video of `cost` estimated credits first."""
+    threshold = limits.confirm_above_credits
+    return threshold is not None and cost > threshold + _TOLERANCE
 
 
 # --- /limits show ---------------------------------------------------------------------------------
@@ -376,17 +528,28 @@ def _role_cap_text(limits: GuildLimits) -> str:
     return "\n".join(lines) or "None"
 
 
-def describe_limits(limits: GuildLimits) -> list[tuple[str, str]]:
-    """(name, value) lines for `/limits show`. Blocked words are counted, not listed."""
+def _ceiling_text(value: float | None, setting: str) -> str:
+    if value is None:
+        return f"None: `{setting}` is set to none, so this server's spending is not capped by the operator"
+    amount = format_amount(value, LimitUnit.CREDITS)
+    return f"{amount}, set by the bot's operator (`{setting}`); moderators can lower it"
+
+
+def describe_limits(limits: GuildLimits, budget: OperatorBudget | None = None) -> list[tuple[str, str]]:
+    """(name, value) lines for `/limits show`. Blocked words are counted, not listed.
+
+    With `budget`, the operator's ceiling is shown too, with the setting it comes from, and when
+    limits count credits the server's caps read as the tighter of its own and the ceiling."""
     unit = limits.unit
+    shown = limits if budget is None else effective_limits(limits, budget)
     names = (
         sorted(model.value for model in limits.allowed_models) if limits.allowed_models is not None else None
     )
     modes = [mode.value for mode in Mode if mode in permitted_modes(limits)]
-    return [
+    lines = [
         ("Limits count", unit.value),
-        ("Server per day", _limit_text(limits.guild_daily, unit)),
-        ("Server per month", _limit_text(limits.guild_monthly, unit)),
+        ("Server per day", _limit_text(shown.guild_daily, unit)),
+        ("Server per month", _limit_text(shown.guild_monthly, unit)),
         ("Each member per day", _limit_text(limits.member_daily, unit)),
         ("Each member per month", _limit_text(limits.member_monthly, unit)),
         ("Videos in progress per member", _count_text(limits.member_concurrent)),
@@ -404,7 +567,20 @@ def describe_limits(limits: GuildLimits) -> list[tuple[str, str]]:
         ("Mod-log channel", f"<#{limits.modlog_channel_id}>" if limits.modlog_channel_id else "Not set"),
         ("Time zone", limits.timezone),
         ("Server defaults", _server_defaults_text(limits)),
+        ("Ask to confirm above", _confirm_text(limits.confirm_above_credits)),
     ]
+    if budget is not None:
+        lines[3:3] = [
+            ("Ceiling per day", _ceiling_text(budget.server_daily, "SERVER_DAILY_CREDITS")),
+            ("Ceiling per month", _ceiling_text(budget.server_monthly, "SERVER_MONTHLY_CREDITS")),
+        ]
+    return lines
+
+
+def _confirm_text(threshold: float | None) -> str:
+    if threshold is None:
+        return "Never"
+    return f"Videos estimated above {format_amount(threshold, LimitUnit.CREDITS)}"
 
 
 def _server_defaults_text(limits: GuildLimits) -> str:

@@ -6,9 +6,14 @@ Job state machine (each transition is one guarded update, so it can never apply 
     queued -> submitting -> running -> succeeded -> delivered
            \\-> cancelled  \\-> failed | unconfirmed     \\-> failed | timed_out
 
-A job counts against quotas from creation; moving to a RELEASED state gives its units back. The
-usage is derived from the job rows themselves, so "release exactly once" is the same thing as
-"the state changed exactly once".
+A job counts against quotas from creation; moving to a RELEASED state gives its units back. Usage is
+read from a running ledger (per server, per member and for all servers, per day and month key) that
+a backend keeps in the SAME transaction as every job insert and state change: a job adds its units
+to the periods stored on it when it is inserted in a counting state, and takes them back from those
+same periods when (and only when) its state crosses into RELEASED_STATES (adds them again if it
+ever crosses back). So "release exactly once" is still "the state changed exactly once", and reading
+usage never scans job rows. A member's own ledger rows count only jobs created at or after their
+latest reset (`reset_member_usage`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Protocol
 
 from bot.kling.models import Mode, Model, VideoRequest
 from bot.quota.models import Decision, GuildLimits, Preferences, UsageSnapshot
+from bot.quota.periods import period_keys
 
 
 class JobState(StrEnum):
@@ -68,6 +74,15 @@ class NewJob:
     parent_job_id: str | None = None
     #: The shot this job continues (Next shot): following these links gives a story.
     story_parent_id: str | None = None
+    #: UTC day and month of `created_at`, for the operator's caps over all servers (filled in when blank).
+    global_day_key: str = ""
+    global_month_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.global_day_key or not self.global_month_key:
+            day, month = period_keys(self.created_at, "UTC")
+            object.__setattr__(self, "global_day_key", self.global_day_key or day)
+            object.__setattr__(self, "global_month_key", self.global_month_key or month)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +209,10 @@ class Store(Protocol):
     # --- jobs -----------------------------------------------------------------------------
     async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
         """In ONE write transaction: read the usage snapshot for `new` (guild, member, its day and
-        month keys), call `rule`, and insert the job as QUEUED only if the decision allows it.
-        Raises DuplicateInteraction when `new.interaction_id` already has a job."""
+        month keys, and its global UTC day and month keys) from the ledger, call `rule`, and insert
+        the job as QUEUED (adding its units to the ledger) only if the decision allows it. Concurrent
+        admissions, also from other processes, are serialised, so the last credits of any cap go to
+        exactly one of them. Raises DuplicateInteraction when `new.interaction_id` already has a job."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...
@@ -271,14 +288,32 @@ class Store(Protocol):
 
     # --- quotas and settings ---------------------------------------------------------------
     async def usage_snapshot(
-        self, guild_id: int, member_id: int, day_key: str, month_key: str
-    ) -> UsageSnapshot: ...
-
-    async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
-        """Jobs the member started before `now` stop counting toward their own allowances."""
+        self,
+        guild_id: int,
+        member_id: int,
+        day_key: str,
+        month_key: str,
+        *,
+        global_day_key: str | None = None,
+        global_month_key: str | None = None,
+    ) -> UsageSnapshot:
+        """Usage as `admit_job` sees it, from the ledger (no scan of past jobs). The global figures
+        are read only when their UTC keys are given (else 0)."""
         ...
 
-    async def usage_report(self, guild_id: int, since: float) -> UsageReport: ...
+    async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
+        """Jobs the member started before `now` stop counting toward their own allowances (their
+        ledger rows are rebuilt from the jobs created since)."""
+        ...
+
+    async def usage_report(self, guild_id: int, since: float) -> UsageReport:
+        """Jobs created at or after `since`, from the per-day rollups (whole UTC days) plus the jobs
+        of the partial first day, so the cost does not grow with the server's history."""
+        ...
+
+    async def ledger_consistency(self) -> list[str]:
+        """Ledger rows that differ from what the job rows say (for tests and `check`); [] when true."""
+        ...
 
     async def state_totals(self) -> list[StateTotal]:
         """Jobs and credits per state over every guild; states without jobs are left out."""

@@ -28,6 +28,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -98,8 +99,13 @@ def postgres_migrations() -> list[Migration]:
 
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
+# The global (UTC) period keys are not written here (the columns exist, from migration 003, so
+# `migrate` can copy them): this backend reads the operator's global caps by time range instead
+# (see _GLOBAL_USAGE_SQL), and an older schema without the columns can still be written.
 _NEW_JOB_COLUMNS = tuple(
-    field.name for field in dataclasses.fields(NewJob) if field.name != "story_parent_id"
+    field.name
+    for field in dataclasses.fields(NewJob)
+    if field.name not in {"story_parent_id", "global_day_key", "global_month_key"}
 )
 _SELECT_JOB = ", ".join(_JOB_COLUMNS)
 
@@ -190,6 +196,28 @@ latest AS (
 )
 SELECT * FROM period, activity, latest
 """
+
+# Credits held by every server's jobs in one UTC day and month (the operator's global caps). SQLite
+# keeps a ledger for this (migration 003); this backend scans the jobs created in the month, by time.
+_GLOBAL_USAGE_SQL = f"""
+SELECT COALESCE(SUM(cost) FILTER (WHERE created_at >= %(day_start)s::float8
+                                    AND created_at < %(day_end)s::float8), 0.0) AS global_day_credits,
+       COALESCE(SUM(cost), 0.0) AS global_month_credits
+  FROM jobs
+ WHERE created_at >= %(month_start)s::float8 AND created_at < %(month_end)s::float8
+   AND state NOT IN {_sql_states(RELEASED_STATES)}
+"""
+
+
+def _utc_range(key: str) -> tuple[float, float]:
+    """[start, end) in epoch seconds of a UTC day ("YYYY-MM-DD") or month ("YYYY-MM") key."""
+    if len(key) == 10:
+        start = datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
+        return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    start = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
+    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start.timestamp(), following.timestamp()
+
 
 _USAGE_REPORT_SQL = f"""
 WITH scoped AS (
@@ -497,7 +525,17 @@ class PostgresStore:
                     )
                     if taken:
                         raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
-                usage = await _usage(conn, new.guild_id, new.member_id, new.day_key, new.month_key)
+                # The operator's global caps span every server: admissions take one more lock (key 0,
+                # never a server id) so the last credits go to exactly one of them.
+                await _fetch(conn, _GUILD_LOCK_SQL, (0,))
+                usage = await _usage(
+                    conn,
+                    new.guild_id,
+                    new.member_id,
+                    new.day_key,
+                    new.month_key,
+                    global_keys=(new.global_day_key, new.global_month_key),
+                )
                 decision = rule(usage)
                 if not decision.allowed:
                     return Admission(decision=decision, job=None)
@@ -691,10 +729,22 @@ class PostgresStore:
 
     # --- quotas and settings ---------------------------------------------------------------
     async def usage_snapshot(
-        self, guild_id: int, member_id: int, day_key: str, month_key: str
+        self,
+        guild_id: int,
+        member_id: int,
+        day_key: str,
+        month_key: str,
+        *,
+        global_day_key: str | None = None,
+        global_month_key: str | None = None,
     ) -> UsageSnapshot:
+        global_keys = (global_day_key, global_month_key) if global_day_key and global_month_key else None
         async with self._connection() as conn:
-            return await _usage(conn, guild_id, member_id, day_key, month_key)
+            return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
+
+    async def ledger_consistency(self) -> list[str]:
+        # Usage is computed from the job rows here; there is no separate ledger to drift.
+        return []
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
         async with self._transaction() as conn:
@@ -906,8 +956,28 @@ async def _fetch(conn: Connection, sql: str, params: Any = None) -> list[Row]:
 
 
 async def _usage(
-    conn: Connection, guild_id: int, member_id: int, day_key: str, month_key: str
+    conn: Connection,
+    guild_id: int,
+    member_id: int,
+    day_key: str,
+    month_key: str,
+    *,
+    global_keys: tuple[str, str] | None = None,
 ) -> UsageSnapshot:
     params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
     (row,) = await _fetch(conn, _USAGE_SQL, params)
-    return UsageSnapshot(**row)
+    usage = UsageSnapshot(**row)
+    if global_keys is None:
+        return usage
+    day_start, day_end = _utc_range(global_keys[0])
+    month_start, month_end = _utc_range(global_keys[1])
+    (totals,) = await _fetch(
+        conn,
+        _GLOBAL_USAGE_SQL,
+        {"day_start": day_start, "day_end": day_end, "month_start": month_start, "month_end": month_end},
+    )
+    return dataclasses.replace(
+        usage,
+        global_day_credits=float(totals["global_day_credits"]),
+        global_month_credits=float(totals["global_month_credits"]),
+    )

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -25,6 +26,7 @@ import time
 import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -334,74 +336,122 @@ _FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 _STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
 
+
 # The one usage computation, for admission and for `/quota` alike. Aliases are UsageSnapshot's field
-# names. Member usage skips jobs created before the member's latest reset (the cooldown included);
-# jobs in progress count whatever their age.
+# names. Period figures are primary-key lookups in the ledger (migration 003), which triggers keep in
+# step with the job rows; what is in progress is counted over the server's active jobs only
+# (index on guild, state); the cooldown reads the member's newest job through their index.
+def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
+    return (
+        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
+        f"AND member_id = {member} AND period = {period}), 0)"
+    )
+
+
 _USAGE_SQL = f"""
 WITH reset AS (
     SELECT COALESCE(MAX(reset_at), 0.0) AS at
       FROM member_resets WHERE guild_id = :guild AND member_id = :member
 ),
-holding AS (
-    SELECT day_key, month_key, cost,
-           member_id = :member AND created_at >= (SELECT at FROM reset) AS mine
-      FROM jobs
-     WHERE guild_id = :guild AND (day_key = :day OR month_key = :month)
-       AND state NOT IN {_sql_states(RELEASED_STATES)}
-),
 period AS (
-    SELECT COUNT(*) FILTER (WHERE day_key = :day) AS guild_day_videos,
-           TOTAL(cost) FILTER (WHERE day_key = :day) AS guild_day_credits,
-           COUNT(*) FILTER (WHERE month_key = :month) AS guild_month_videos,
-           TOTAL(cost) FILTER (WHERE month_key = :month) AS guild_month_credits,
-           COUNT(*) FILTER (WHERE mine AND day_key = :day) AS member_day_videos,
-           TOTAL(cost) FILTER (WHERE mine AND day_key = :day) AS member_day_credits,
-           COUNT(*) FILTER (WHERE mine AND month_key = :month) AS member_month_videos,
-           TOTAL(cost) FILTER (WHERE mine AND month_key = :month) AS member_month_credits
-      FROM holding
+    SELECT {_ledger("server", ":guild", "0", ":day", "videos")} AS guild_day_videos,
+           {_ledger("server", ":guild", "0", ":day", "credits")} + 0.0 AS guild_day_credits,
+           {_ledger("server", ":guild", "0", ":month", "videos")} AS guild_month_videos,
+           {_ledger("server", ":guild", "0", ":month", "credits")} + 0.0 AS guild_month_credits,
+           {_ledger("member", ":guild", ":member", ":day", "videos")} AS member_day_videos,
+           {_ledger("member", ":guild", ":member", ":day", "credits")} + 0.0 AS member_day_credits,
+           {_ledger("member", ":guild", ":member", ":month", "videos")} AS member_month_videos,
+           {_ledger("member", ":guild", ":member", ":month", "credits")} + 0.0 AS member_month_credits,
+           {_ledger("all", "0", "0", ":global_day", "credits")} + 0.0 AS global_day_credits,
+           {_ledger("all", "0", "0", ":global_month", "credits")} + 0.0 AS global_month_credits
 ),
 activity AS (
     SELECT COUNT(*) FILTER (WHERE member_id = :member) AS member_active_jobs,
            COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
            COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
-      FROM jobs
+      -- Pinned: without statistics SQLite prefers the covering (guild, member, state) index, which
+      -- reads the server's whole history instead of its few active jobs.
+      FROM jobs INDEXED BY jobs_by_guild_state
      WHERE guild_id = :guild AND state IN {_sql_states(ACTIVE_STATES)}
 ),
 latest AS (
-    SELECT MAX(created_at) AS member_last_job_at
-      FROM jobs
-     WHERE guild_id = :guild AND member_id = :member AND state <> '{JobState.CANCELLED.value}'
-       AND created_at >= (SELECT at FROM reset)
+    SELECT (SELECT created_at FROM jobs
+             WHERE guild_id = :guild AND member_id = :member AND created_at >= (SELECT at FROM reset)
+               AND state <> '{JobState.CANCELLED.value}'
+             ORDER BY created_at DESC LIMIT 1) AS member_last_job_at
 )
 SELECT * FROM period, activity, latest
 """
 
 # Released jobs are not spent; failed, timed-out and unconfirmed ones count as failures (cancelled
-# ones as neither). One statement, so the totals and both breakdowns come from the same snapshot.
+# ones as neither). Whole UTC days come from the per-day rollups (migration 003); the jobs of the
+# window's first, partial day are read by time. One statement, so the totals and both breakdowns come
+# from the same snapshot.
 _USAGE_REPORT_SQL = f"""
-WITH scoped AS (
-    SELECT model, member_id, cost,
+WITH partial AS (
+    SELECT COALESCE(model, '') AS model, member_id, cost,
            state NOT IN {_sql_states(RELEASED_STATES)} AS spent,
            state IN {_sql_states(_FAILURE_STATES)} AS failed
-      FROM jobs WHERE guild_id = :guild AND created_at >= :since
+      FROM jobs WHERE guild_id = :guild AND created_at >= :since AND created_at < :full_from
+),
+by_model AS (
+    SELECT model AS key, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
+    UNION ALL
+    SELECT model, videos, credits, failures
+      FROM usage_by_model_day WHERE guild_id = :guild AND day >= :full_day
+),
+by_member AS (
+    SELECT member_id, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
+    UNION ALL
+    SELECT member_id, videos, credits, failures
+      FROM usage_by_member_day WHERE guild_id = :guild AND day >= :full_day
 ),
 grouped AS (
-    SELECT 'total' AS kind, '' AS key, COUNT(*) FILTER (WHERE spent) AS videos,
-           TOTAL(cost) FILTER (WHERE spent) AS credits, COUNT(*) FILTER (WHERE failed) AS failures
-      FROM scoped
+    SELECT 'total' AS kind, '' AS key, CAST(TOTAL(videos) AS INTEGER) AS videos, TOTAL(credits) AS credits,
+           CAST(TOTAL(failures) AS INTEGER) AS failures
+      FROM by_model
     UNION ALL
-    SELECT 'model', model, COUNT(*) FILTER (WHERE spent), TOTAL(cost) FILTER (WHERE spent),
-           COUNT(*) FILTER (WHERE failed)
-      FROM scoped GROUP BY model
+    SELECT 'model', key, CAST(TOTAL(videos) AS INTEGER), TOTAL(credits), CAST(TOTAL(failures) AS INTEGER)
+      FROM by_model GROUP BY key
     UNION ALL
-    SELECT 'member', CAST(member_id AS TEXT), COUNT(*) FILTER (WHERE spent),
-           TOTAL(cost) FILTER (WHERE spent), COUNT(*) FILTER (WHERE failed)
-      FROM scoped GROUP BY member_id
+    SELECT 'member', CAST(member_id AS TEXT), CAST(TOTAL(videos) AS INTEGER), TOTAL(credits),
+           CAST(TOTAL(failures) AS INTEGER)
+      FROM by_member GROUP BY member_id
 )
 SELECT * FROM grouped
  WHERE kind = 'total' OR videos > 0 OR failures > 0
  ORDER BY credits DESC, videos DESC, key
 """
+
+# The ledger as the job rows say it should be: for `ledger_consistency`, which tests and checks use.
+_LEDGER_FROM_JOBS_SQL = f"""
+WITH held AS (
+    SELECT jobs.*, created_at >= COALESCE((SELECT MAX(reset_at) FROM member_resets AS r
+                                            WHERE r.guild_id = jobs.guild_id
+                                              AND r.member_id = jobs.member_id), 0.0) AS mine
+      FROM jobs WHERE state NOT IN {_sql_states(RELEASED_STATES)}
+)
+SELECT 'server' AS scope, guild_id, 0 AS member_id, day_key AS period, COUNT(*) AS videos,
+       TOTAL(cost) AS credits FROM held GROUP BY guild_id, day_key
+UNION ALL SELECT 'server', guild_id, 0, month_key, COUNT(*), TOTAL(cost) FROM held
+    GROUP BY guild_id, month_key
+UNION ALL SELECT 'all', 0, 0, global_day_key, COUNT(*), TOTAL(cost) FROM held GROUP BY global_day_key
+UNION ALL SELECT 'all', 0, 0, global_month_key, COUNT(*), TOTAL(cost) FROM held GROUP BY global_month_key
+UNION ALL SELECT 'member', guild_id, member_id, day_key, COUNT(*), TOTAL(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, day_key
+UNION ALL SELECT 'member', guild_id, member_id, month_key, COUNT(*), TOTAL(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, month_key
+"""
+
+
+def _usage_window(since: float) -> tuple[float, str]:
+    """Where the whole UTC days of a `/usage` window start: (epoch, day key)."""
+    if not math.isfinite(since):
+        return since, "0000-00-00"
+    moment = datetime.fromtimestamp(since, UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    full_from = midnight if midnight == moment else midnight + timedelta(days=1)
+    return full_from.timestamp(), full_from.strftime("%Y-%m-%d")
 
 
 # `updated_at` doubles as the settings' version: it only ever grows (even if the clock steps back),
@@ -505,7 +555,13 @@ class SqliteStore:
                 taken = await _fetch(db, "SELECT 1 FROM jobs WHERE interaction_id = ?", (new.interaction_id,))
                 if list(taken):
                     raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
-            usage = await _usage(db, new.guild_id, new.member_id, new.day_key, new.month_key)
+            usage = await _usage(
+                db,
+                new.guild_id,
+                new.member_id,
+                (new.day_key, new.month_key),
+                (new.global_day_key, new.global_month_key),
+            )
             decision = rule(usage)
             if not decision.allowed:
                 return Admission(decision=decision, job=None)
@@ -680,20 +736,76 @@ class SqliteStore:
 
     # --- quotas and settings ---------------------------------------------------------------
     async def usage_snapshot(
-        self, guild_id: int, member_id: int, day_key: str, month_key: str
+        self,
+        guild_id: int,
+        member_id: int,
+        day_key: str,
+        month_key: str,
+        *,
+        global_day_key: str | None = None,
+        global_month_key: str | None = None,
     ) -> UsageSnapshot:
-        return await _usage(self._reader, guild_id, member_id, day_key, month_key)
+        # An empty key matches no ledger row, so the global figures read as 0 when not asked for.
+        global_keys = (global_day_key or "", global_month_key or "")
+        return await _usage(self._reader, guild_id, member_id, (day_key, month_key), global_keys)
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
+        params = {"guild": guild_id, "member": member_id}
         async with self._write() as db:
             await _fetch(
                 db,
                 "INSERT OR IGNORE INTO member_resets (guild_id, member_id, reset_at) VALUES (?, ?, ?)",
                 (guild_id, member_id, now),
             )
+            # Rebuild the member's own rows from the jobs created since their latest reset: usually
+            # none, found through the (guild, member, created_at) index.
+            await _fetch(
+                db,
+                "DELETE FROM usage_ledger "
+                "WHERE scope = 'member' AND guild_id = :guild AND member_id = :member",
+                params,
+            )
+            for key in ("day_key", "month_key"):
+                await _fetch(
+                    db,
+                    f"""INSERT INTO usage_ledger (scope, guild_id, member_id, period, videos, credits)
+                        SELECT 'member', guild_id, member_id, {key}, COUNT(*), TOTAL(cost) FROM jobs
+                         WHERE guild_id = :guild AND member_id = :member
+                           AND created_at >= (SELECT MAX(reset_at) FROM member_resets
+                                               WHERE guild_id = :guild AND member_id = :member)
+                           AND state NOT IN {_sql_states(RELEASED_STATES)}
+                         GROUP BY guild_id, member_id, {key}""",
+                    params,
+                )
+
+    async def ledger_consistency(self) -> list[str]:
+        stored = {
+            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
+            for row in await self._read(
+                "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
+            )
+        }
+        expected = {
+            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
+            for row in await self._read(_LEDGER_FROM_JOBS_SQL)
+        }
+        problems = []
+        for key in sorted(stored.keys() | expected.keys(), key=str):
+            videos, credits = stored.get(key, (0, 0.0))
+            want_videos, want_credits = expected.get(key, (0, 0.0))
+            if videos != want_videos or abs(credits - want_credits) > 1e-6:
+                problems.append(
+                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
+                    f"{want_videos} / {want_credits}"
+                )
+        return problems
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
-        rows = await self._read(_USAGE_REPORT_SQL, {"guild": guild_id, "since": since})
+        full_from, full_day = _usage_window(since)
+        rows = await self._read(
+            _USAGE_REPORT_SQL,
+            {"guild": guild_id, "since": since, "full_from": full_from, "full_day": full_day},
+        )
         groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
         for row in rows:
             groups[row["kind"]].append(
@@ -846,8 +958,19 @@ def _known(enum: type[_E], value: object) -> _E | None:
 
 
 async def _usage(
-    db: aiosqlite.Connection, guild_id: int, member_id: int, day_key: str, month_key: str
+    db: aiosqlite.Connection,
+    guild_id: int,
+    member_id: int,
+    keys: tuple[str, str],
+    global_keys: tuple[str, str],
 ) -> UsageSnapshot:
-    params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
+    params = {
+        "guild": guild_id,
+        "member": member_id,
+        "day": keys[0],
+        "month": keys[1],
+        "global_day": global_keys[0],
+        "global_month": global_keys[1],
+    }
     (row,) = await _fetch(db, _USAGE_SQL, params)
     return UsageSnapshot(**{name: row[name] for name in row.keys()})  # noqa: SIM118 (a Row iterates values)

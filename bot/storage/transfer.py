@@ -27,7 +27,9 @@ from bot.storage.sqlite import SqliteStore, StorageUnavailable
 
 #: Copied first so foreign keys find their parents; other tables follow in name order.
 _FIRST_TABLES = ("jobs",)
-_BOOKKEEPING_TABLES = {"schema_version"}
+#: SQLite's usage ledger and /usage rollups (migration 003) are derived from the jobs by triggers
+#: there; the PostgreSQL backend computes usage from the job rows, so they are not copied.
+_BOOKKEEPING_TABLES = {"schema_version", "usage_ledger", "usage_by_model_day", "usage_by_member_day"}
 
 
 class TransferError(Exception):

@@ -195,6 +195,11 @@ class BotHarness:
             TOKEN_HANDOFF_AFTER_SECONDS="5",
             PROGRESS_EDIT_INTERVAL_SECONDS="0",
             JOB_DEADLINE_SECONDS="30",
+            # Room for every scenario; the budget tests set their own caps.
+            SERVER_DAILY_CREDITS="100000",
+            SERVER_MONTHLY_CREDITS="100000",
+            GLOBAL_DAILY_CREDITS="100000",
+            GLOBAL_MONTHLY_CREDITS="100000",
         )
         env.update(self.extra_env)
         return env

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, RestCall, SentInteraction
+from tests.e2e.harness import BotHarness
 from tests.fakes.acedata import FakeAceData
 
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
@@ -128,3 +130,20 @@ async def command(
     fake: FakeDiscord, name: str, options: dict[str, Any], *, user: FakeUser, sub: str = ""
 ) -> SentInteraction:
     return await fake.send_slash_command(name, options, user=user, subcommand=[sub] if sub else [])
+
+
+async def run_check(harness: BotHarness, **env: str) -> tuple[int, str]:
+    environment = {**harness.environment(), **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check",
+        cwd=harness.workdir,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
