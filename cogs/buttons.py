@@ -100,13 +100,7 @@ class RemixModal(JobForm):
         self.add_item(self.prompt)
         self.add_item(self.settings)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._submit(interaction)
-        except Exception as exc:
-            await reply_to_error(interaction, exc)
-
-    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         prompt = f"{self.prompt.value} {self.settings.value or ''}".strip()
         order = await renewed_order(bot, self.job, interaction, prompt=prompt)
@@ -142,13 +136,7 @@ class NextShotModal(JobForm):
         self.add_item(self.prompt)
         self.add_item(self.settings)
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._submit(interaction)
-        except Exception as exc:
-            await reply_to_error(interaction, exc)
-
-    async def _submit(self, interaction: discord.Interaction[Any]) -> None:
+    async def submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: KlingBot = interaction.client
         job = self.job
         await interaction.response.defer(thinking=True)

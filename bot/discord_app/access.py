@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.i18n import N_
 from bot.discord_app.replies import refuse
 from bot.refusals import MemberRefusal
@@ -140,6 +141,18 @@ class JobForm(discord.ui.Modal):
         if interaction.message is not None and interaction.message.id != self.message_id:
             return WRONG_FORM
         return job_action_refusal(interaction, self.job, self.right, action=self.action)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        # discord.py would only log a form's error: answer it as the one error handler answers a
+        # command's, so a refusal raised while launching reaches the member.
+        try:
+            await self.submit(interaction)
+        except Exception as exc:
+            await reply_to_error(interaction, exc)
+
+    async def submit(self, interaction: discord.Interaction[Any]) -> None:
+        """What the form does once its checks passed."""
+        raise NotImplementedError
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         refusal = self.refusal(interaction)
