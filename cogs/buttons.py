@@ -24,7 +24,7 @@ from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.i18n import t
 from bot.discord_app.job_files import job_message, renewed_order, video_attachment
-from bot.discord_app.launch import Home, launch, refuse_outside_allowed_servers
+from bot.discord_app.launch import home_of, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
 from bot.jobs.delivery import START_FRAME, discard, fetch_video, fetch_video_bytes
@@ -50,11 +50,6 @@ ACTION_RIGHTS = {
 }
 #: How a refusal names the action ("Only the member who made this video or a moderator can … it").
 ACTION_WORDS = {JobAction.NEXT_SHOT: "add a next shot to"}
-
-
-def _home(interaction: discord.Interaction[Any], job: Job) -> Home | None:
-    """For a click in a DM: the server and channel the job belongs to."""
-    return Home(job.guild_id, job.channel_id) if interaction.guild_id is None else None
 
 
 def _settings_text(job: Job, *, for_next_shot: bool = False) -> str:
@@ -109,7 +104,11 @@ class RemixModal(JobForm):
             order, negative_prompt=None, cfg_scale=None, generate_audio=None, camera=None, camera_config=None
         )
         await launch(
-            bot.services, interaction, order, parent_job_id=self.job.id, home=_home(interaction, self.job)
+            bot.services,
+            interaction,
+            order,
+            parent_job_id=self.job.id,
+            home=await home_of(bot.services.store, interaction, self.job),
         )
 
 
@@ -172,7 +171,7 @@ class NextShotModal(JobForm):
             order,
             parent_job_id=job.id,
             story_parent_id=job.id,
-            home=_home(interaction, job),
+            home=await home_of(bot.services.store, interaction, job),
             keep_frames_on_message=False,  # the frame is on the message already
         )
 
@@ -230,7 +229,13 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
 
     async def _rerun(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         order = await renewed_order(bot, job, interaction)
-        await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
+        await launch(
+            bot.services,
+            interaction,
+            order,
+            parent_job_id=job.id,
+            home=await home_of(bot.services.store, interaction, job),
+        )
 
     async def _remix(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         await interaction.response.send_modal(RemixModal(job, interaction))
@@ -326,7 +331,13 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await refuse(interaction, texts.NOT_EXTENDABLE, model=job.request.model.value)
             return
         order = extend_order(job.request, job.video_id)
-        await launch(bot.services, interaction, order, parent_job_id=job.id, home=_home(interaction, job))
+        await launch(
+            bot.services,
+            interaction,
+            order,
+            parent_job_id=job.id,
+            home=await home_of(bot.services.store, interaction, job),
+        )
 
     async def _delete(self, bot: KlingBot, interaction: discord.Interaction[Any], job: Job) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -22,6 +22,7 @@ from bot.discord_app.history_pages import (
     history_page,
     history_query,
 )
+from bot.discord_app.job_links import JobPlaces
 from bot.discord_app.launch import requester_from
 from bot.discord_app.quota_report import quota_embed, quota_status
 from bot.discord_app.replies import refuse
@@ -59,10 +60,19 @@ class HistoryView(discord.ui.View):
     them (also after this view has timed out); their callback here does nothing.
     """
 
-    def __init__(self, store: Store, query: HistoryQuery, *, timeout: float = HISTORY_VIEW_TIMEOUT) -> None:
+    def __init__(
+        self,
+        store: Store,
+        query: HistoryQuery,
+        *,
+        places: JobPlaces | None = None,
+        timeout: float = HISTORY_VIEW_TIMEOUT,
+    ) -> None:
         super().__init__(timeout=timeout)
         self.store = store
         self.query = query
+        #: Tells the jobs started from a DM from the server's, for their links (None: all server's).
+        self.places = places
         self.page = 0
         self.total = 0
         self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
@@ -82,7 +92,10 @@ class HistoryView(discord.ui.View):
             offset=self.page * PAGE_SIZE,
         )
         parents = await self.store.story_parents([job.id for job in jobs])
-        shown = history_page(query, jobs, page=self.page, total=self.total, story_parents=parents)
+        dm_jobs = await self.places.in_dm(jobs) if self.places is not None else frozenset()
+        shown = history_page(
+            query, jobs, page=self.page, total=self.total, story_parents=parents, dm_jobs=dm_jobs
+        )
         self._lay_out(shown)
         return shown
 
@@ -196,7 +209,7 @@ class MembersCog(commands.Cog):
             everyone=everyone,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = HistoryView(self.bot.services.store, query)
+        view = HistoryView(self.bot.services.store, query, places=JobPlaces(self.bot))
         shown = await view.load(0)
         view.message = await interaction.followup.send(
             embed=shown.embed, view=view, ephemeral=True, wait=True
@@ -245,7 +258,8 @@ class MembersCog(commands.Cog):
             if len(jobs) >= CSV_MAX_JOBS:
                 note = f"The CSV lists the first {CSV_MAX_JOBS} jobs of the period; ask for fewer days."
             name = csv_filename(guild_id, days, today.isoformat())
-            files.append(discord.File(io.BytesIO(usage_csv(jobs)), filename=name))
+            links = await JobPlaces(self.bot).links(jobs)
+            files.append(discord.File(io.BytesIO(usage_csv(jobs, links)), filename=name))
         embed = usage_embed(report, days=days, projection=window.projection.sentence(limits.unit), chart=True)
         await interaction.followup.send(note, embed=embed, files=files, ephemeral=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,6 +11,7 @@ import discord
 
 from bot.discord_app.access import Refusal
 from bot.discord_app.job_embeds import neutralise
+from bot.discord_app.job_links import message_link
 from bot.discord_app.phone import pack
 from bot.quota.models import LimitUnit
 from bot.quota.policy import format_amount, relative_time
@@ -112,11 +113,10 @@ def clamp_page(page: int, total: int) -> int:
     return min(max(page, 0), page_count(total) - 1)
 
 
-def result_link(job: Job) -> str | None:
-    """The message that shows the job's result or progress, when it has one."""
-    if job.message_id is None:
-        return None
-    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.message_id}"
+def result_link(job: Job, *, in_dm: bool = False) -> str | None:
+    """The message that shows the job's result or progress, when it has one (`in_dm`: the job
+    lives in its member's DM with the bot, see bot/discord_app/job_links.py)."""
+    return message_link(job, in_dm=in_dm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def _story_mark(parent_id: str, numbers: Mapping[str, int]) -> str:
     return STORY_MARK.format(shot=shot)
 
 
-def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> str:
+def _entry_value(job: Job, *, show_member: bool, story: str | None = None, in_dm: bool = False) -> str:
     request = job.request
     prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else "*(no prompt)*"
     facts = [relative_time(job.created_at), f"~{format_amount(job.cost, LimitUnit.CREDITS)} (est.)"]
@@ -152,9 +152,9 @@ def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> st
         facts.insert(0, f"by <@{job.member_id}>")
     if job.video_duration is not None:
         facts.append(format_elapsed(job.video_duration))
-    link = result_link(job)
+    link = result_link(job, in_dm=in_dm)
     if link is not None:
-        facts.append(f"[Open]({link})")
+        facts.append(f"[Open in DM]({link})" if in_dm else f"[Open]({link})")
     if job.state is not JobState.DELIVERED and job.error_code:
         facts.append(f"reason: {neutralise(job.error_code, 40)}")
     if story:
@@ -169,9 +169,11 @@ def history_page(
     page: int,
     total: int,
     story_parents: Mapping[str, str] | None = None,
+    dm_jobs: Collection[str] = (),
 ) -> HistoryPage:
     """The embed for `jobs`, which are page `page` (0-based) of `total` matching jobs, newest first.
-    `story_parents` (job id -> the shot it continues) marks the shots of stories."""
+    `story_parents` (job id -> the shot it continues) marks the shots of stories; the jobs named in
+    `dm_jobs` live in their member's DM with the bot, so their links take Discord's DM form."""
     parents = story_parents or {}
     numbers = {job.id: n for n, job in enumerate(jobs[:PAGE_SIZE], start=page * PAGE_SIZE + 1)}
     pages = page_count(total)
@@ -189,7 +191,7 @@ def history_page(
             f"{request.duration} s"
         )
         story = _story_mark(parents[job.id], numbers) if job.id in parents else None
-        value = _entry_value(job, show_member=query.member_id is None, story=story)
+        value = _entry_value(job, show_member=query.member_id is None, story=story, in_dm=job.id in dm_jobs)
         embed.add_field(name=name, value=value, inline=False)
         entries.append(HistoryEntry(number, job.id))
     embed.set_footer(text=f"Page {page + 1} of {pages} · {total} video{'s' if total != 1 else ''}")

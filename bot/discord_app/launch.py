@@ -26,7 +26,7 @@ from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
-from bot.storage.base import DuplicateInteraction, StorageBusy
+from bot.storage.base import DuplicateInteraction, Job, StorageBusy, Store
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,29 @@ class Home:
 
     guild_id: int
     channel_id: int
+
+
+#: How many parents `home_of` follows at most (a line of reruns from the same DM).
+_MAX_HOME_HOPS = 50
+
+
+async def home_of(store: Store, interaction: discord.Interaction[Any], job: Job) -> Home | None:
+    """For a click in a DM: the server and channel `job` belongs to (None for a click in a server).
+
+    A job started from a DM lives in that DM (`job.channel_id` is the DM), so the server channel
+    whose rules apply is the one of the nearest job of its line (Rerun, Remix, Next shot, Extend)
+    that was made in the server, not the DM, which no server's channel list contains."""
+    if interaction.guild_id is not None:
+        return None
+    source = job
+    for _ in range(_MAX_HOME_HOPS):
+        if source.channel_id != interaction.channel_id or source.parent_job_id is None:
+            break
+        parent = await store.get_job(source.parent_job_id)
+        if parent is None:
+            break
+        source = parent
+    return Home(job.guild_id, source.channel_id)
 
 
 async def roles_at_home(client: discord.Client, home: Home, member_id: int) -> frozenset[int]:

@@ -22,8 +22,8 @@ from typing import Any
 
 import discord
 
-from bot.discord_app.history_pages import result_link
 from bot.discord_app.job_embeds import failure_title, neutralise
+from bot.discord_app.job_links import JobPlaces, message_link
 from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
@@ -106,8 +106,10 @@ def _time(epoch: float) -> str:
     return f"<t:{int(epoch)}:f> (<t:{int(epoch)}:R>)"
 
 
-def job_entry(job: Job, outcome: Outcome) -> discord.Embed:
-    """The mod-log entry of one job event. Lines stay short so it reads on a phone."""
+def job_entry(job: Job, outcome: Outcome, *, in_dm: bool = False) -> discord.Embed:
+    """The mod-log entry of one job event. Lines stay short so it reads on a phone. `in_dm`: the
+    job was started from the member's DM with the bot (bot/discord_app/job_links.py), whose
+    channel a moderator can't open; the link still says where it is."""
     title, colour = _STYLE[outcome]
     embed = discord.Embed(title=title, description=_excerpt(job.request), colour=colour)
     embed.add_field(name="Member", value=f"<@{job.member_id}>")
@@ -124,8 +126,8 @@ def job_entry(job: Job, outcome: Outcome) -> discord.Embed:
     if outcome is Outcome.STARTED:
         when = job.created_at
     embed.add_field(name="Time", value=_time(when))
-    link = result_link(job)
-    where = f"in <#{job.channel_id}>"
+    link = message_link(job, in_dm=in_dm)
+    where = "in a DM with the member" if in_dm else f"in <#{job.channel_id}>"
     embed.add_field(name="Message", value=f"[Open]({link}) {where}" if link else where)
     embed.set_footer(text=f"Job {job.id[:8]}")
     return embed
@@ -158,6 +160,7 @@ class ModLog:
     def __init__(self, client: discord.Client, store: Store, queue: SendQueue | None = None) -> None:
         self.client = client
         self.store = store
+        self.places = JobPlaces(client)
         # Shared with the messenger: mod-log posts count against the same budgets, after results.
         self.queue = queue or SendQueue()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -193,7 +196,9 @@ class ModLog:
         async def post() -> None:
             # The message id is recorded after the event that mentions the job: read it fresh.
             fresh = await self.store.get_job(job.id) or job
-            await self._send(job.guild_id, job_entry(fresh if fresh.message_id else job, outcome))
+            shown = fresh if fresh.message_id else job
+            in_dm = shown.id in await self.places.in_dm([shown])
+            await self._send(job.guild_id, job_entry(shown, outcome, in_dm=in_dm))
 
         self._spawn(post())
 

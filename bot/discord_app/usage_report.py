@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import discord
@@ -113,6 +113,7 @@ CSV_COLUMNS = (
     "state",
     "error_code",
     "prompt",
+    "message_link",
 )
 #: Spreadsheet apps run a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -123,9 +124,12 @@ def _cell(text: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def usage_csv(jobs: Iterable[Job]) -> bytes:
+def usage_csv(jobs: Iterable[Job], links: Mapping[str, str] | None = None) -> bytes:
     """One row per job, oldest first, as UTF-8 with a BOM (so spreadsheet apps detect the encoding).
-    `counted` says whether the job counts against the limits (released jobs cost nothing)."""
+    `counted` says whether the job counts against the limits (released jobs cost nothing);
+    `message_link` comes from `links` (job id -> link, bot/discord_app/job_links.py: a DM job's link
+    takes Discord's DM form), blank for a job without a message or not in `links`."""
+    links = links or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -145,6 +149,7 @@ def usage_csv(jobs: Iterable[Job]) -> bytes:
                 job.state.value,
                 _cell(job.error_code),
                 _cell(request.prompt),
+                links.get(job.id, ""),
             ]
         )
     return buffer.getvalue().encode("utf-8-sig")
