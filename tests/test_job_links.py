@@ -139,7 +139,8 @@ def test_the_modlog_entry_of_a_dm_job_links_the_dm_and_names_no_channel() -> Non
     [where] = [f.value or "" for f in entry.fields if f.name == "Message"]
     assert f"https://discord.com/channels/@me/{DMS[MEMBER]}/5001" in where
     assert "in a DM" in where and "<#" not in where
-    [server_where] = [f.value or "" for f in job_entry(job(2), Outcome.DELIVERED).fields if f.name == "Message"]
+    server_entry = job_entry(job(2), Outcome.DELIVERED)
+    [server_where] = [f.value or "" for f in server_entry.fields if f.name == "Message"]
     assert f"/{GUILD}/{SERVER_CHANNEL}/5002" in server_where and f"<#{SERVER_CHANNEL}>" in server_where
 
 
