@@ -27,9 +27,10 @@ from bot.discord_app.job_files import job_message, renewed_order, video_attachme
 from bot.discord_app.launch import home_of, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.views import CUSTOM_ID_PATTERN, JobAction, custom_id
-from bot.jobs.delivery import START_FRAME, discard, fetch_video, fetch_video_bytes
+from bot.jobs.delivery import START_FRAME, discard, fetch_video
 from bot.jobs.inline_flags import flags_for
 from bot.jobs.orders import AttachmentRef, VideoOrder, extend_order
+from bot.jobs.stitching import ShotMissing, StoryTooBig, stitch_story
 from bot.kling.capabilities import supports_extend, takes_start_frame
 from bot.storage.base import Job, JobState
 
@@ -139,15 +140,20 @@ class NextShotModal(JobForm):
         bot: KlingBot = interaction.client
         job = self.job
         await interaction.response.defer(thinking=True)
-        data = await _read_video(bot, job, interaction)
-        if data is None:
-            await refuse(interaction, texts.VIDEO_GONE)
-            return
+        url = await _video_url(bot, job, interaction)
+        # Read from a temporary file (removed right after), not into memory.
+        video = await fetch_video(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2) if url else None
         try:
-            png = await asyncio.to_thread(video_edit.last_frame_png, data)
+            if video is None or video.path is None:
+                await refuse(interaction, texts.VIDEO_GONE)
+                return
+            png = await asyncio.to_thread(video_edit.last_frame_png, video.path)
         except video_edit.VideoUnreadable as exc:
             await refuse(interaction, texts.FRAME_UNREADABLE, reason=str(exc).rstrip("."))
             return
+        finally:
+            if video is not None:
+                discard(video)
         # The frame goes on this shot's own message: that gives AceData a link, and keeps the frame
         # where its link can be renewed later.
         message = await interaction.edit_original_response(
@@ -179,13 +185,6 @@ class NextShotModal(JobForm):
 async def _video_url(bot: KlingBot, job: Job, interaction: discord.Interaction[Any] | None) -> str | None:
     attachment = video_attachment(await job_message(bot, job, interaction))
     return attachment.url if attachment is not None else job.video_url
-
-
-async def _read_video(bot: KlingBot, job: Job, interaction: discord.Interaction[Any] | None) -> bytes | None:
-    url = await _video_url(bot, job, interaction)
-    if url is None:
-        return None
-    return await fetch_video_bytes(bot.http_client, url, max_bytes=VIDEO_READ_CAP, attempts=2)
 
 
 def _megabytes(size: float) -> str:
@@ -265,44 +264,29 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
         if known > limit:
             await self._too_big(interaction, shots, messages, known, limit)
             return
-        videos: list[bytes] = []
-        for number, (shot, attachment) in enumerate(zip(shots, attachments, strict=True), start=1):
-            url = attachment.url if attachment is not None else shot.video_url
-            # A remuxed story weighs about the sum of its shots: stop reading once that can't fit.
-            room = limit - sum(len(v) for v in videos)
-            if room <= 0:
-                await self._too_big(interaction, shots, messages, None, limit)
-                return
-            data = None
-            if url is not None:
-                video = await fetch_video(
-                    bot.http_client, url, max_bytes=min(room, VIDEO_READ_CAP), attempts=2
-                )
-                try:
-                    if video.too_large:
-                        await self._too_big(interaction, shots, messages, None, limit)
-                        return
-                    if video.path is not None:
-                        data = await asyncio.to_thread(video.path.read_bytes)
-                finally:
-                    discard(video)
-            if data is None:
-                await refuse(interaction, texts.SHOT_GONE, number=number)
-                return
-            videos.append(data)
+        urls = [
+            attachment.url if attachment is not None else shot.video_url
+            for shot, attachment in zip(shots, attachments, strict=True)
+        ]
         try:
-            joined = await asyncio.to_thread(video_edit.stitch, videos)
-            seconds = await asyncio.to_thread(video_edit.duration_seconds, joined)
+            # Shots and story go through temporary files (bot/jobs/stitching.py), never into memory.
+            story = await stitch_story(bot.http_client, urls, limit=limit, read_cap=VIDEO_READ_CAP)
+        except StoryTooBig as exc:
+            await self._too_big(interaction, shots, messages, exc.size, limit)
+            return
+        except ShotMissing as exc:
+            await refuse(interaction, texts.SHOT_GONE, number=exc.number)
+            return
         except video_edit.VideoUnreadable as exc:
             await refuse(interaction, texts.STORY_UNREADABLE, reason=str(exc).rstrip("."))
             return
-        if len(joined) > limit:
-            await self._too_big(interaction, shots, messages, len(joined), limit)
-            return
-        await interaction.followup.send(
-            t(interaction.locale, texts.STITCHED, count=len(shots), seconds=round(seconds, 1)),
-            file=discord.File(io.BytesIO(joined), filename=f"story-{job.id[:8]}.mp4"),
-        )
+        try:
+            await interaction.followup.send(
+                t(interaction.locale, texts.STITCHED, count=len(shots), seconds=round(story.seconds, 1)),
+                file=discord.File(story.path, filename=f"story-{job.id[:8]}.mp4"),
+            )
+        finally:
+            story.remove()
 
     @staticmethod
     async def _too_big(

@@ -78,18 +78,6 @@ async def fetch_video(
     return VideoFile(url=url, path=None)
 
 
-async def fetch_video_bytes(
-    http: httpx.AsyncClient, url: str, *, max_bytes: int, attempts: int = 3
-) -> bytes | None:
-    """The whole video in memory, for the features that decode it (Next shot, Stitch); None when it
-    cannot be fetched or is larger than `max_bytes`."""
-    video = await fetch_video(http, url, max_bytes=max_bytes, attempts=attempts)
-    try:
-        return None if video.path is None else await asyncio.to_thread(video.path.read_bytes)
-    finally:
-        discard(video)
-
-
 def discard(video: VideoFile) -> None:
     """Remove a downloaded result's temporary file (once it was delivered, or could not be)."""
     if video.path is not None:

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.video_edit import duration_seconds, last_frame
+from bot.video_edit import duration_seconds, last_frame, sound_seconds
 from tests.e2e.fake_discord import FakeAttachment, FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
@@ -28,7 +28,7 @@ from tests.e2e.scenario_helpers import (
 )
 from tests.fakes.acedata import FakeAceData, FakeTask
 from tests.images import png_bytes
-from tests.videos import mp4_bytes
+from tests.videos import loudness, mp4_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -114,8 +114,8 @@ async def test_next_shot_starts_from_the_last_frame_and_stitch_joins_the_story(
     bot_harness: BotHarness, fake_discord: FakeDiscord, fake_acedata: FakeAceData
 ) -> None:
     shots = {
-        1: mp4_bytes([RED, BLUE], seconds_each=1.0, size=SIZE),  # ends on blue
-        2: mp4_bytes([GREEN], seconds_each=1.5, size=SIZE),
+        1: mp4_bytes([RED, BLUE], seconds_each=1.0, size=SIZE, tone=440),  # ends on blue, with sound
+        2: mp4_bytes([GREEN], seconds_each=1.5, size=SIZE),  # silent
     }
     order: list[str] = []
 
@@ -163,6 +163,9 @@ async def test_next_shot_starts_from_the_last_frame_and_stitch_joins_the_story(
         duration_seconds(shots[1]) + duration_seconds(shots[2]), abs=0.15
     )
     assert _close(last_frame(joined).getpixel((5, 5)), GREEN)  # type: ignore[arg-type]
+    # The first shot's sound is kept, the silent shot is silence of its length.
+    assert sound_seconds(joined) == pytest.approx(duration_seconds(joined), abs=0.1)
+    assert loudness(joined, 0.1, 1.9) > 0.3 and loudness(joined, 2.1, 3.4) < 0.01
 
     # A channel whose upload limit can't hold the story: told so, with the shots in order.
     fake_discord.upload_limit_bytes = len(shots[1]) + 100
