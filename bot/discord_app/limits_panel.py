@@ -46,7 +46,7 @@ from bot.discord_app.limit_settings import (
 from bot.discord_app.replies import refuse
 from bot.discord_app.saved_defaults import Typed, read_preferences, with_server_defaults
 from bot.kling.models import Mode, Model
-from bot.quota.models import GuildLimits, Preferences
+from bot.quota.models import GuildLimits, OperatorBudget, Preferences
 from bot.quota.policy import NO_LIMIT_WORDS
 from bot.refusals import MemberRefusal
 from bot.storage.base import Store, VersionedLimits
@@ -119,10 +119,16 @@ class PanelForm:
         return tuple(field for field in self.fields if field.option in known)[:5]
 
     def change(
-        self, prefilled: dict[str, str], typed: dict[str, str], fallback_model: Model
+        self,
+        prefilled: dict[str, str],
+        typed: dict[str, str],
+        fallback_model: Model,
+        budget: OperatorBudget | None = None,
     ) -> Callable[[GuildLimits], LimitsUpdate] | None:
         """What submitting the form changes (None: nothing was edited). `/limits set` options go
-        through `apply_form`; the rest through `apply_custom`, given all of their texts."""
+        through `apply_form` exactly as `/limits set` sends them (so with the operator's `budget`:
+        server caps above its ceiling are refused); the rest through `apply_custom`, given all of
+        their texts."""
         edited = typed_changes(prefilled, typed)
         if edited is None:
             return None
@@ -138,7 +144,7 @@ class PanelForm:
         def change(limits: GuildLimits) -> LimitsUpdate:
             after, notes = limits, []
             if form != LimitsForm():
-                first = apply_form(limits, form)
+                first = apply_form(limits, form, budget=budget)
                 after, notes = first.limits, list(first.notes)
             if custom_edited and apply_custom is not None:
                 second = apply_custom(after, custom, fallback_model)
@@ -291,6 +297,7 @@ class LimitsPanel(discord.ui.View):
         opener_id: int,
         current: VersionedLimits,
         fallback_model: Model = Model.V1,
+        budget: OperatorBudget | None = None,
         timeout: float = PANEL_TIMEOUT,
     ) -> None:
         super().__init__(timeout=timeout)
@@ -301,6 +308,9 @@ class LimitsPanel(discord.ui.View):
         self.opener_id = opener_id
         #: The bot's DEFAULT_MODEL: what server defaults are checked against when they name no model.
         self.fallback_model = fallback_model
+        #: The operator's caps: forms refuse server caps above its ceiling, as `/limits set` does,
+        #: and the settings shown include the ceiling, as `/limits show` does.
+        self.budget = budget
         self.limits = current.limits
         self.version = current.version
         self.page = Page.SETUP if current.first_run else Page.RULES
@@ -310,7 +320,7 @@ class LimitsPanel(discord.ui.View):
 
     # --- showing ---------------------------------------------------------------------------------
     def embed(self) -> discord.Embed:
-        embed = limits_embed(self.limits, title="Video settings of this server")
+        embed = limits_embed(self.limits, title="Video settings of this server", budget=self.budget)
         embed.set_footer(text="Changes save at once and are posted to the mod-log. Only you see this panel.")
         return embed
 
@@ -676,7 +686,7 @@ class SettingsForm(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         typed = {option: text_input.value for option, text_input in self.inputs.items()}
-        change = self.form.change(self.prefilled, typed, self.panel.fallback_model)
+        change = self.form.change(self.prefilled, typed, self.panel.fallback_model, self.panel.budget)
         if change is None:
             await interaction.response.defer()
             self.panel.status = "Nothing changed: the form was sent as it was."
