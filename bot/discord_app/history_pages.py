@@ -10,6 +10,7 @@ from enum import StrEnum
 import discord
 
 from bot.discord_app.access import Refusal
+from bot.discord_app.i18n import N_
 from bot.discord_app.job_embeds import neutralise
 from bot.discord_app.job_links import message_link
 from bot.discord_app.phone import pack
@@ -19,6 +20,8 @@ from bot.storage.base import ACTIVE_STATES, Job, JobState
 from bot.wording import format_elapsed
 
 PAGE_SIZE = 5
+#: The link to a job that lives in its member's DM with the bot (job_links.py), beside "Open".
+OPEN_IN_DM = N_("Open in DM")
 _PROMPT_PREVIEW = 150
 _HISTORY_COLOUR = discord.Colour.blurple()
 
@@ -154,7 +157,7 @@ def _entry_value(job: Job, *, show_member: bool, story: str | None = None, in_dm
         facts.append(format_elapsed(job.video_duration))
     link = result_link(job, in_dm=in_dm)
     if link is not None:
-        facts.append(f"[Open in DM]({link})" if in_dm else f"[Open]({link})")
+        facts.append(f"[{OPEN_IN_DM}]({link})" if in_dm else f"[Open]({link})")
     if job.state is not JobState.DELIVERED and job.error_code:
         facts.append(f"reason: {neutralise(job.error_code, 40)}")
     if story:
