@@ -180,6 +180,10 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
         "usage_ledger",
         "usage_by_model_day",
         "usage_by_member_day",
+        "usage_by_model_month",
+        "usage_by_member_month",
+        "job_counts_by_guild",
+        "job_counts_by_member",
     }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
     assert {"jobs_by_guild_state", "jobs_by_guild_day", "jobs_by_request_shape"} <= indexes

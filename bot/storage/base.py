@@ -165,6 +165,15 @@ class UsageReport:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoChoice:
+    """A delivered video as the `/extend` autocomplete lists it (no whole job decoded)."""
+
+    job_id: str
+    model: str  # the stored model name; may be one this version no longer knows
+    prompt: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DayUsage:
     """What a server spent on one day of its own calendar (the day key stored on each job)."""
 
@@ -276,13 +285,22 @@ class Store(Protocol):
         states: Sequence[JobState] | None = None,
         limit: int = 10,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[Job]:
-        """Newest first."""
+        """Newest first. With `after` (a job id from the previous page), only the jobs that come
+        after that job in this order: a page costs `limit` index entries however deep it is, where
+        `offset` reads and skips every entry before it."""
         ...
 
     async def count_history(
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
-    ) -> int: ...
+    ) -> int:
+        """How many jobs `history` would list without a limit (from per-state counts, not a scan)."""
+        ...
+
+    async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
+        """The guild's newest `limit` delivered jobs that have a video id, newest first."""
+        ...
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
