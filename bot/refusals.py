@@ -16,6 +16,7 @@ to the reader).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self
@@ -23,6 +24,7 @@ from typing import Protocol, Self
 from bot.wording import join_or
 
 _MARKED: dict[str, None] = {}
+_FIELD = re.compile(r"\{[a-z_]*\}")
 
 
 def N_(msgid: str) -> str:
@@ -69,7 +71,8 @@ class Text:
 
     def message_ids(self) -> Iterable[str]:
         """This message id and those of every translated value inside it (for completeness tests)."""
-        yield self.msgid
+        if _FIELD.sub("", self.msgid).strip():  # "{rules}" alone has no words to translate
+            yield self.msgid
         for value in self.values.values():
             yield from message_ids_of(value)
 
