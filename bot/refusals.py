@@ -109,17 +109,18 @@ class Lines:
     separator: str = "\n"
 
 
-def show(language: Language, value: object) -> str:
-    """One value as `language` shows it."""
+def show(language: Language, value: object) -> object:
+    """One value as `language` shows it: texts, terms, lists and lines rendered; anything else as
+    given, so a `{seconds:g}` field keeps its format."""
     if isinstance(value, Text):
         return value.render(language)
     if isinstance(value, Term):
         return language.template(value.name)
     if isinstance(value, AnyOf):
-        return language.any_of([show(language, item) for item in value.items], compound=value.compound)
+        return language.any_of([str(show(language, item)) for item in value.items], compound=value.compound)
     if isinstance(value, Lines):
-        return value.separator.join(show(language, part) for part in value.parts)
-    return str(value)
+        return value.separator.join(str(show(language, part)) for part in value.parts)
+    return value
 
 
 def fill(language: Language, msgid: str, values: Mapping[str, object]) -> str:

@@ -339,3 +339,8 @@ def test_usage_dates_follow_the_language() -> None:
     assert projection_text(projection, LimitUnit.CREDITS) == projection.sentence(LimitUnit.CREDITS)
     assert "2026/11/12" in projection_text(projection, LimitUnit.CREDITS, "ja")
     assert "2026年11月12日" in projection_text(projection, LimitUnit.CREDITS, "zh-CN")
+
+
+def test_plain_values_keep_their_format_spec() -> None:
+    assert t(None, "{seconds:g} s", seconds=12.50) == "12.5 s"
+    assert t("ja", "{seconds:g} s", seconds=3.0) == "3 s"
