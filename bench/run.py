@@ -16,6 +16,7 @@ import os
 import random
 import shlex
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -69,6 +70,9 @@ class BenchSettings:
     # The fake puts creating, editing and deleting messages of a channel in one bucket (not Discord's
     # model: it keys buckets by route), to show the bot learns that from X-RateLimit-Bucket.
     shared_channel_bucket: bool = False
+    # The bot receives AceData's task callbacks (CALLBACK_PUBLIC_URL) on a free local port; the fake
+    # AceData calls back the moment a task ends.
+    callbacks: bool = False
 
     def bot_env(self) -> dict[str, str]:
         """Production-like values; the harness's short test intervals are all overridden."""
@@ -80,6 +84,12 @@ class BenchSettings:
             "JOB_DEADLINE_SECONDS": "1800",
             "LOG_LEVEL": "INFO",
         }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class VariedRenderAceData(FakeAceData):
@@ -293,7 +303,15 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             video_bytes=settings.video_bytes,
         ) as acedata,
     ):
-        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=settings.bot_env())
+        env = settings.bot_env()
+        if settings.callbacks:
+            port = free_port()
+            env |= {
+                "CALLBACK_PUBLIC_URL": f"http://127.0.0.1:{port}/kling/callback",
+                "CALLBACK_HOST": "127.0.0.1",
+                "CALLBACK_PORT": str(port),
+            }
+        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=env)
         await allow_every_job_at_once(harness.database_path, discord.guild.id)
         seed_history(harness.database_path, discord.guild.id, settings)
         baseline_run: asyncio.Task[BaselineResult] | None = None

@@ -63,8 +63,6 @@ _FINISHED_MEMORY = 10_000
 #: Bounds for what the headers may teach, so one odd answer cannot stop or flood a route.
 _MAX_LEARNED_PER = 60.0
 _MAX_LEARNED_LIMIT = 50
-#: The window a channel's message routes share until Discord names their buckets.
-_UNKNOWN_MESSAGE_BUCKET = "channel-messages-unlearned"
 #: When a 429 gives no usable wait.
 _DEFAULT_RETRY = 1.0
 
@@ -382,16 +380,16 @@ class SendQueue:
         if sharing:
             log.info("Discord routes %s and %s share one rate-limit bucket", route, ", ".join(sharing))
             self._budgets[route] = self._budgets[sharing[0]]
-        if old_name in (route.value, _UNKNOWN_MESSAGE_BUCKET):
-            # Never learned before: what its windows counted now counts in the bucket's own windows
-            # too (copied: the other routes still counted in them keep counting there).
+        if old_name == route.value:
+            # Never learned before: what its windows counted now counts in the bucket's windows,
+            # together with what the routes sharing that bucket counted.
             for key in [k for k in self._windows if k.startswith(f"{old_name}:")]:
-                window = self._windows[key]
+                window = self._windows.pop(key)
                 target = f"{bucket}:{key.split(':', 1)[1]}"
-                if target not in self._windows:
-                    budget = self._budgets[route]
-                    self._windows[target] = Window(budget.limit, budget.per + self.margin)
-                self._windows[target].absorb(window)
+                if target in self._windows:
+                    self._windows[target].absorb(window)
+                else:
+                    self._windows[target] = window
 
     def _rate_limited(self, lane: Lane | None, path: str, headers: Mapping[str, str], now: float) -> None:
         self.rate_limited += 1
@@ -432,12 +430,8 @@ class SendQueue:
         self._waiting.clear()
 
     def _bucket_name(self, route: Route) -> str:
-        learned = self._buckets.get(route)
-        if learned is not None:
-            return learned
-        # Until Discord names its bucket, a message route is counted with the channel's other
-        # message routes: if they turn out to share one bucket, no request has overrun it.
-        return _UNKNOWN_MESSAGE_BUCKET if route is not Route.WEBHOOK else route.value
+        # Until Discord names its bucket, a route is its own bucket, as Discord documents it.
+        return self._buckets.get(route, route.value)
 
     def _lane_window(self, lane: Lane) -> Window:
         key = f"{self._bucket_name(lane.route)}:{lane.major}"
