@@ -207,6 +207,8 @@ class Summary:
     never_started: int = 0
     still_rendering: int = 0
     finished_not_delivered: int = 0
+    # Results posted as a new channel message (the edit bucket was used up) instead of edited in.
+    results_posted_anew: int = 0
     # `uptime` load averages (1, 5, 15 min) when the run started and ended: the machine is shared.
     load_before: tuple[float, float, float] | None = None
     load_after: tuple[float, float, float] | None = None
@@ -306,4 +308,5 @@ def summarize(
         never_started=sum(1 for t in missing if t.task_created_at is None),
         still_rendering=sum(1 for t in missing if t.task_created_at and t.task_finished_at is None),
         finished_not_delivered=sum(1 for t in missing if t.task_finished_at is not None),
+        results_posted_anew=sum(1 for c in calls if posted_result_for(c) is not None),
     )

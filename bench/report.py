@@ -74,6 +74,7 @@ ROWS: Sequence[Row] = (
     Row("Most requests on one interaction token in 5 s", "≤ 5", _field("max_token_requests_per_5s")),
     Row("Discord requests per minute (all jobs)", "", _field("discord_requests_per_minute", 0)),
     Row("Discord 429 answers", "0", lambda s: str(s.discord_429s)),
+    Row("Results posted as new messages (edit bucket full)", "", lambda s: str(s.results_posted_anew)),
     Row("Task finished → video delivered, p50", "", _field("delivery_lag_p50", 2, " s")),
     Row("Task finished → video delivered, p99", "≤ 3 s + upload", _field("delivery_lag_p99", 2, " s")),
     Row("Task finished → video delivered, max", "", _field("delivery_lag_max", 2, " s")),
