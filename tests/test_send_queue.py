@@ -274,8 +274,13 @@ async def test_limit_and_window_are_learned_from_the_first_answer_of_a_window() 
     # Later answers of the same window say less time is left: the window's length stays.
     queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(10, 5, 3.0))
     assert queue.budget(Route.MESSAGE_EDIT) == Budget(10, 8.0)
-    # Other routes keep their own budgets.
+    # A message route not heard from yet takes the strictest of its documented budget and what was
+    # heard: the documented 5 requests, over the heard 8 s window. Once heard from, its own budget.
+    assert queue.budget(Route.MESSAGE_CREATE) == Budget(5, 8.0)
+    queue.observe("POST", "/api/v10/channels/1/messages", 200, _headers(5, 4, 5.0, bucket="create"))
     assert queue.budget(Route.MESSAGE_CREATE) == Budget(5, 5.0)
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(10, 8.0)
+    assert queue.budget(Route.WEBHOOK) == Budget(5, 2.0)  # a webhook is not a channel message route
     await queue.close()
 
 

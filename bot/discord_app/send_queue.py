@@ -249,6 +249,7 @@ class SendQueue:
         self._progress_cap = max(1, int(global_limit * progress_share))
         self._budgets: dict[Route, Budget] = dict(DEFAULT_BUDGETS)
         self._buckets: dict[Route, str] = {}  # learned X-RateLimit-Bucket of each route
+        self._heard: set[Route] = set()  # routes whose budget Discord's headers told
         self._windows: dict[str, Window] = {}
         self._waiting: list[_Request] = []
         self._progress: dict[str, _Request] = {}  # the waiting progress edit of each job
@@ -331,8 +332,17 @@ class SendQueue:
 
     # --- learning ---------------------------------------------------------------------------
     def budget(self, route: Route) -> Budget:
-        """What the queue currently allows on `route` (learned, else Discord's documented value)."""
-        return self._budgets[route]
+        """What the queue currently allows on `route`: what Discord's headers said about it, else
+        the strictest of Discord's documented value and what the headers said about the channel's
+        other message routes (Discord may be stricter than documented, and a burst on a route not
+        heard from yet must not overrun it)."""
+        if route in self._heard or route is Route.WEBHOOK:
+            return self._budgets[route]
+        known = [self._budgets[other] for other in self._heard if other is not Route.WEBHOOK]
+        default = self._budgets[route]
+        return Budget(
+            min([default.limit, *(b.limit for b in known)]), max([default.per, *(b.per for b in known)])
+        )
 
     def observe(self, method: str, path: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn from one answer Discord gave (any request discord.py sent, queued here or not)."""
@@ -352,6 +362,7 @@ class SendQueue:
         reset_after = _number(lowered.get("x-ratelimit-reset-after"))
         if limit is None or limit < 1:
             return
+        self._heard.add(lane.route)
         current = self._budgets[lane.route]
         learned_limit = min(int(limit), _MAX_LEARNED_LIMIT)
         per = current.per
@@ -435,7 +446,7 @@ class SendQueue:
 
     def _lane_window(self, lane: Lane) -> Window:
         key = f"{self._bucket_name(lane.route)}:{lane.major}"
-        budget = self._budgets[lane.route]
+        budget = self.budget(lane.route)
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = Window(budget.limit, budget.per + self.margin)

@@ -107,3 +107,51 @@ async def test_results_beyond_the_edit_bucket_are_posted_anew_and_the_old_messag
         assert [c for c in fake_discord.calls if c.status == 429] == []
     finally:
         await harness.stop()
+
+
+async def test_budgets_stricter_than_documented_are_learned_from_the_headers(
+    tmp_path: Path, fake_acedata: FakeAceData
+) -> None:
+    """Discord may answer with other limits than the documented ones: here 3 requests per 4 s per
+    route and channel. The queue learns them from the first answers (`X-RateLimit-Limit`, the window
+    from `X-RateLimit-Reset-After`) and no burst of results that follows overruns them."""
+    fake_acedata.render_seconds = None
+    limits = RateLimits(channel_limit=3, channel_per=4.0)
+    async with FakeDiscord(rate_limits=limits) as fake_discord:
+        env = {
+            "JOB_DEADLINE_SECONDS": "600",
+            "TOKEN_HANDOFF_AFTER_SECONDS": "1",
+            "POLL_INTERVAL_SECONDS": "0.5",
+        }
+        harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata, env=env)
+        store = await open_store(harness.database_path)
+        try:
+            await store.set_limits(
+                fake_discord.guild.id, GuildLimits(member_concurrent=None, guild_concurrent=None)
+            )
+        finally:
+            await store.close()
+        await harness.start()
+        try:
+            members = [fake_discord.add_member(fake_discord.guild, f"strict-{i}") for i in range(8)]
+            for i, member in enumerate(members):
+                await fake_discord.send_slash_command("video", {"prompt": f"strict video {i}"}, user=member)
+            await eventually(
+                lambda: fake_acedata.created_tasks == len(members), "every paid create", within=30
+            )
+            await asyncio.sleep(1.5)  # past the hand-off: everything takes the channel's buckets
+            # One result first: the answer to its edit teaches the budget (3 per 4 s).
+            mark = fake_discord.mark()
+            tasks = list(fake_acedata.tasks.values())
+            fake_acedata.finish(tasks[0].task_id)
+            await fake_discord.wait_for(_result_edit, 15.0, since=mark)
+            for task in tasks[1:]:
+                fake_acedata.finish(task.task_id)
+
+            def delivered() -> int:
+                return sum(1 for c in fake_discord.calls[mark:] if _result_edit(c) or _result_post(c))
+
+            await eventually(lambda: delivered() == len(members), "every result", within=40)
+            assert [c for c in fake_discord.calls if c.status == 429] == []
+        finally:
+            await harness.stop()
