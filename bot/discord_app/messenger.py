@@ -96,10 +96,13 @@ class DiscordMessenger:
     async def progress(self, job: Job, *, force: bool = False) -> None:
         if job.id in self._gone or (job.message_id is None and job.id not in self._tokens):
             return
-        if job.state is JobState.SUCCEEDED and self._lane(job).bot_token:
-            # "Delivering" would take a request from the channel's bucket that the result itself
-            # (seconds later) needs more; through the job's own interaction webhook it is free.
-            return
+        if job.state is JobState.SUCCEEDED:
+            lane = self._lane(job)
+            if lane.bot_token and self.queue.in_use(lane):
+                # A busy channel: "Delivering" would take a request from the bucket that this and
+                # the other results (seconds later) need more. In a quiet channel, or through the
+                # job's own interaction webhook, it costs nothing.
+                return
         now = self.clock()
         estimate = await self._estimate(job)
         position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else 0

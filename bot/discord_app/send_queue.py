@@ -330,6 +330,12 @@ class SendQueue:
             request.done.set_exception(Dropped(request.job_id))
             request.done.exception()  # retrieved: nobody may be waiting any more
 
+    def in_use(self, lane: Lane) -> bool:
+        """Whether anything left on `lane` within its window or waits for it (a busy channel)."""
+        if any(lane in (option for option, _ in request.options) for request in self._waiting):
+            return True
+        return self._lane_window(lane).used(self.clock()) > 0
+
     # --- learning ---------------------------------------------------------------------------
     def budget(self, route: Route) -> Budget:
         """What the queue currently allows on `route`: what Discord's headers said about it, else
