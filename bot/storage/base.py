@@ -223,7 +223,11 @@ class Store(Protocol):
         self, job_id: str, *, expect: Iterable[JobState], to: JobState, **fields: Any
     ) -> Job | None:
         """Move a job to `to` only if its state is in `expect`; set `fields` in the same update.
-        Returns the updated job, or None when the guard did not match (nothing changed)."""
+        Returns the updated job, or None when the guard did not match (nothing changed).
+
+        On a `shared` store a job in flight (SUBMITTING, RUNNING, SUCCEEDED) is moved only by its
+        owner, with the ownership epoch it took: once another process has taken the job over (its
+        owner's lease was lost), the stale owner's transition matches nothing (fencing)."""
         ...
 
     async def update_job(self, job_id: str, **fields: Any) -> Job | None:
@@ -257,6 +261,19 @@ class Store(Protocol):
 
     def owns(self, job_id: str) -> bool:
         """Whether this process owns the job (always True on a store that is not `shared`)."""
+        ...
+
+    async def check_leases(self) -> bool:
+        """A cheap probe, run every second or so on a shared store: touch the connection holding
+        this process's ownership (so its loss is noticed at once, see `take_lost_leases`) and say
+        whether some job in flight has no live owner (a process died: take it over now). Always
+        False on a store that is not `shared`."""
+        ...
+
+    def take_lost_leases(self) -> set[str]:
+        """The jobs this process owned until its ownership was lost (the connection holding it
+        dropped), since the last call. Work on them must stop at once: another process may already
+        carry them on. Their in-flight writes are fenced anyway (see `transition`)."""
         ...
 
     async def queue_position(self, job_id: str) -> int:

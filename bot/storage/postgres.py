@@ -138,19 +138,39 @@ def _job_key(expression: str) -> str:
     return f"hashtextextended('kling-job:' || {expression}, 0)"
 
 
-#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~11 s.
+#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~9 s.
 _LEASE_KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
-    "keepalives_idle": 5,
+    "keepalives_idle": 3,
     "keepalives_interval": 2,
     "keepalives_count": 3,
 }
 #: The same on the server's side of it, so the server ends the session of a process whose HOST
-#: died (no FIN ever comes) within ~11 s, and its job locks with it. A killed process's socket is
-#: closed by its kernel at once.
-_LEASE_SERVER_KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
+#: died (no FIN ever comes) within ~9 s (3 s idle, then 3 probes 2 s apart; tcp_user_timeout does
+#: the same when data was in flight), and its job locks with it. A killed process's socket is
+#: closed by its kernel at once. With the 1 s lease watch, that gives the 10 s take-over bound.
+_LEASE_SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": 3,
+    "tcp_keepalives_interval": 2,
+    "tcp_keepalives_count": 3,
+    "tcp_user_timeout": 9000,
+}
 _TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
 _FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
+#: The states in which a job has an owner (an advisory lock held by one live process).
+_OWNED_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING, JobState.SUCCEEDED})
+#: Whether some job in flight has no owner: no process holds its advisory lock (pg_locks shows a
+#: bigint advisory key as its high and low 32 bits in classid and objid). One cheap query, run about
+#: every second by each process, so a dead process's jobs are taken over at once (docs/scaling.md).
+_ORPHANS_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM jobs
+     WHERE state IN {_sql_states(_OWNED_STATES)}
+       AND NOT EXISTS (
+            SELECT 1 FROM pg_locks AS held
+             WHERE held.locktype = 'advisory' AND held.objsubid = 1 AND held.granted
+               AND ((held.classid::bigint << 32) | held.objid::bigint) = {_job_key("jobs.id")})
+) AS orphans"""
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 _STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
 
@@ -317,7 +337,13 @@ class PostgresStore:
         # see _LEASE_KEEPALIVES) frees its jobs for the others without anyone writing anything.
         self._lease_conn: Connection | None = None
         self._lease_lock = asyncio.Lock()
-        self._owned: set[str] = set()
+        # Owned job -> the ownership epoch this process took it with (the fencing token its writes
+        # to the job in flight carry). Jobs whose ownership was lost keep their epoch in _stale (so
+        # late writes still carry it, and miss once another process took the job) and wait in
+        # _lost for the runner to stop its work on them.
+        self._owned: dict[str, int] = {}
+        self._stale: dict[str, int] = {}
+        self._lost: set[str] = set()
         self._busy_timeout_ms = BUSY_TIMEOUT_MS
         self._down_since: float | None = None  # monotonic time the database stopped answering
 
@@ -393,6 +419,20 @@ class PostgresStore:
         await self._pool.close()
 
     # --- job ownership ------------------------------------------------------------------------
+    # Ownership is an advisory lock (who may work on a job) plus an epoch on the job row (which
+    # writes still count). Taking a job bumps its epoch in the database; a transition of a job in
+    # flight only lands with the epoch its owner took. So when the lease connection drops (server
+    # restart, network cut, pg_terminate_backend) while this process is half-way through a job,
+    # and another process takes the job over, every later write of the stale owner matches
+    # nothing: its create is never stamped as sent (so never sent), its delivery never recorded.
+    # The runner is told (take_lost_leases) and stops that work; check_leases notices the loss
+    # within a second even when nothing else touches the lease connection.
+    def _lose_leases(self) -> None:
+        log.warning("the connection holding this process's job leases was lost; claiming again")
+        self._lost.update(self._owned)
+        self._stale.update(self._owned)
+        self._owned.clear()
+
     @contextlib.asynccontextmanager
     async def _lease(self) -> AsyncIterator[Connection]:
         """The connection holding this process's job locks, (re)connected when needed. If it was
@@ -401,8 +441,7 @@ class PostgresStore:
             conn = self._lease_conn
             if conn is None or conn.closed or conn.broken:
                 if conn is not None:
-                    log.warning("the connection holding this process's job leases was lost; claiming again")
-                    self._owned.clear()
+                    self._lose_leases()
                     self._lease_conn = None
                 try:
                     conn = await psycopg.AsyncConnection.connect(
@@ -423,8 +462,7 @@ class PostgresStore:
             except psycopg.OperationalError as exc:
                 if not _is_unreachable(exc) and not conn.broken:
                     raise
-                log.warning("the connection holding this process's job leases was lost; claiming again")
-                self._owned.clear()
+                self._lose_leases()
                 with contextlib.suppress(psycopg.Error):
                     await conn.close()
                 self._lease_conn = None
@@ -442,17 +480,60 @@ class PostgresStore:
                 f"SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock({_job_key('id')})",
                 (wanted,),
             )
-            new = {str(row["id"]) for row in rows}
-            self._owned |= new
-            return new
+            locked = [str(row["id"]) for row in rows]
+            if not locked:
+                return set()
+            # A new epoch for each job taken: from now on only this process's writes to it land.
+            bumped = await _fetch(
+                conn,
+                "UPDATE jobs SET lease_epoch = lease_epoch + 1 WHERE id = ANY(%s::text[]) "
+                "RETURNING id, lease_epoch",
+                (locked,),
+            )
+            epochs = {str(row["id"]): int(row["lease_epoch"]) for row in bumped}
+            self._owned.update(epochs)
+            for job_id in epochs:
+                self._stale.pop(job_id, None)
+            return set(epochs)
 
     def owns(self, job_id: str) -> bool:
         return job_id in self._owned
 
+    @property
+    def lease_pid(self) -> int | None:
+        """The server process id of the session holding this process's job locks (for operators
+        matching it in pg_stat_activity, and for tests that end it)."""
+        conn = self._lease_conn
+        return None if conn is None or conn.closed else conn.info.backend_pid
+
+    async def check_leases(self) -> bool:
+        for attempt in (1, 2):
+            try:
+                async with self._lease() as conn:
+                    rows = await _fetch(conn, _ORPHANS_SQL)
+                return bool(rows[0]["orphans"])
+            except StorageBusy:
+                # The lease session just ended (its jobs now wait in _lost): connect again at
+                # once, so this process can claim jobs back without waiting for the next check.
+                if attempt == 2 or self._lease_conn is not None:
+                    raise
+        raise AssertionError("unreachable")
+
+    def take_lost_leases(self) -> set[str]:
+        lost, self._lost = self._lost, set()
+        return lost
+
+    def _fence(self, job_id: str) -> int | None:
+        """The epoch this process's writes to the job carry: the one it owns the job with, else the
+        one it had before losing it. None when it never took the job (then nothing is fenced: only
+        an owner ever moves a job in flight, and the contract tests do)."""
+        return self._owned.get(job_id, self._stale.get(job_id))
+
     async def _release(self, job_id: str) -> None:
+        self._stale.pop(job_id, None)
         if job_id not in self._owned:
             return
-        self._owned.discard(job_id)
+        del self._owned[job_id]
         with contextlib.suppress(psycopg.Error):
             async with self._lease() as conn:
                 await conn.execute(f"SELECT pg_advisory_unlock({_job_key('%(id)s')})", {"id": job_id})
@@ -581,6 +662,16 @@ class PostgresStore:
             "now": self._clock(),
             "id": job_id,
         }
+        if _OWNED_STATES.intersection(expected):
+            # Fencing: a job in flight moves only with the epoch this process took it with, so not
+            # at all once another process has taken it over since (see "job ownership").
+            sql = sql.replace(
+                " RETURNING ",
+                f" AND (state NOT IN {_sql_states(_OWNED_STATES)} OR %(lease)s::bigint IS NULL"
+                " OR lease_epoch = %(lease)s::bigint) RETURNING ",
+                1,
+            )
+            params["lease"] = self._fence(job_id)
         async with self._transaction() as conn:
             rows = await _fetch(conn, sql, params)
         if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
@@ -606,14 +697,15 @@ class PostgresStore:
 
     async def claim_next_queued(self, guild_id: int, running_cap: int | None) -> Job | None:
         sql = f"""
-            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = %(now)s
+            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = %(now)s,
+                            lease_epoch = lease_epoch + 1
              WHERE id = (SELECT id FROM jobs
                           WHERE guild_id = %(guild)s::bigint AND state = '{JobState.QUEUED.value}'
                           ORDER BY created_at, seq LIMIT 1)
                AND (%(cap)s::bigint IS NULL OR %(cap)s::bigint > (
                         SELECT COUNT(*) FROM jobs WHERE guild_id = %(guild)s::bigint
                            AND state IN {_sql_states(_IN_FLIGHT_STATES)}))
-            RETURNING {_SELECT_JOB}"""
+            RETURNING {_SELECT_JOB}, lease_epoch"""
         # On the lease connection, and the job's lock taken before COMMIT: no other process ever sees
         # this SUBMITTING job without an owner (it would take it for a dead process's and requeue it).
         async with self._lease() as conn:
@@ -627,7 +719,8 @@ class PostgresStore:
                         await _fetch(
                             conn, f"SELECT pg_advisory_lock({_job_key('%(id)s')})", {"id": rows[0]["id"]}
                         )
-                        self._owned.add(str(rows[0]["id"]))
+                        self._owned[str(rows[0]["id"])] = int(rows[0]["lease_epoch"])
+                        self._stale.pop(str(rows[0]["id"]), None)
             except pg_errors.LockNotAvailable as exc:
                 raise _busy_error() from exc
         return _job_from_row(rows[0]) if rows else None

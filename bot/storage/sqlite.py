@@ -663,6 +663,12 @@ class SqliteStore:
     def owns(self, job_id: str) -> bool:
         return True
 
+    async def check_leases(self) -> bool:
+        return False  # one process owns every job: nobody else's to take over
+
+    def take_lost_leases(self) -> set[str]:
+        return set()
+
     async def queue_position(self, job_id: str) -> int:
         rows = await self._read(
             """SELECT COUNT(*) FROM jobs AS mine JOIN jobs AS ahead ON ahead.guild_id = mine.guild_id
