@@ -686,16 +686,16 @@ class PostgresStore:
             "now": self._clock(),
             "id": job_id,
         }
-        if _OWNED_STATES.intersection(expected):
+        lease = self._fence(job_id)
+        if lease is not None and _OWNED_STATES.intersection(expected):
             # Fencing: a job in flight moves only with the epoch this process took it with, so not
             # at all once another process has taken it over since (see "job ownership").
             sql = sql.replace(
                 " RETURNING ",
-                f" AND (state NOT IN {_sql_states(_OWNED_STATES)} OR %(lease)s::bigint IS NULL"
-                " OR lease_epoch = %(lease)s::bigint) RETURNING ",
+                f" AND (state NOT IN {_sql_states(_OWNED_STATES)} OR lease_epoch = %(lease)s) RETURNING ",
                 1,
             )
-            params["lease"] = self._fence(job_id)
+            params["lease"] = lease
         async with self._transaction() as conn:
             rows = await _fetch(conn, sql, params)
         if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
