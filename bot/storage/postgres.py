@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -473,6 +474,8 @@ class PostgresStore:
                         autocommit=True,
                         row_factory=dict_row,
                         connect_timeout=int(_CONNECT_TIMEOUT_SECONDS),
+                        # Shown in pg_stat_activity: which process's job locks this session holds.
+                        application_name=f"kling-bot lease {os.getpid()}",
                         **_LEASE_KEEPALIVES,
                     )
                 except psycopg.OperationalError as exc:
