@@ -891,7 +891,18 @@ class SqliteStore:
                 rows = await _fetch(db, _SAVE_LIMITS_SQL + " RETURNING updated_at", params)
         return float(rows[0][0]) if rows else None
 
-    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+    async def daily_usage(
+        self, guild_id: int, since: float, *, first_day: str | None = None
+    ) -> list[DayUsage]:
+        if first_day is not None:
+            rows = await self._read(
+                """SELECT period AS day_key, videos, credits FROM usage_ledger
+                    WHERE scope = 'server' AND guild_id = ? AND member_id = 0 AND period >= ?
+                      AND length(period) = 10 AND videos > 0
+                    ORDER BY period""",
+                (guild_id, first_day),
+            )
+            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
         rows = await self._read(
             f"""SELECT day_key, COUNT(*) AS videos, TOTAL(cost) AS credits FROM jobs
                  WHERE guild_id = :guild AND created_at >= :since
