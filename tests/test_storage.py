@@ -215,6 +215,19 @@ async def test_admitted_job_round_trips_every_field(store: Store) -> None:
     assert await store.get_job("missing") is None and await store.get_job_by_interaction(1) is None
 
 
+async def test_the_members_language_is_kept_on_the_job_and_defaults_to_none(store: Store) -> None:
+    japanese = (await store.admit_job(new_job(locale="ja"), allow)).job
+    chinese = (await store.admit_job(new_job(locale="zh-CN"), allow)).job
+    unknown = (await store.admit_job(new_job(), allow)).job
+    assert japanese is not None and chinese is not None and unknown is not None
+    assert (japanese.locale, chinese.locale, unknown.locale) == ("ja", "zh-CN", None)
+    # Every read and every transition hands it back (the messages sent later depend on it).
+    assert await store.get_job(japanese.id) == japanese
+    moved = await store.transition(chinese.id, expect=[JobState.QUEUED], to=JobState.SUBMITTING)
+    assert moved is not None and moved.locale == "zh-CN"
+    assert {job.id: job.locale for job in await store.jobs_in_states([JobState.QUEUED])}[japanese.id] == "ja"
+
+
 async def test_discord_snowflakes_round_trip_exactly(store: Store) -> None:
     # Snowflakes use all 63 bits: anything passing through a float or a REAL column would lose digits.
     biggest, guild, member = 2**63 - 1, 1_234_567_890_123_456_789, 987_654_321_098_765_432

@@ -77,6 +77,9 @@ class NewJob:
     #: UTC day and month of `created_at`, for the operator's caps over all servers (filled in when blank).
     global_day_key: str = ""
     global_month_key: str = ""
+    #: The member's Discord language (`interaction.locale`: `ja`, `zh-CN`, `en-US`) when they asked:
+    #: the messages sent from the background about this job use it. None: English (older jobs).
+    locale: str | None = None
 
     def __post_init__(self) -> None:
         if not self.global_day_key or not self.global_month_key:
@@ -112,6 +115,8 @@ class Job:
     finished_at: float | None = None
     delivered_at: float | None = None
     parent_job_id: str | None = None
+    #: See `NewJob.locale`.
+    locale: str | None = None
 
 
 #: Fields `Store.transition` and `Store.update_job` may set besides `state`.
