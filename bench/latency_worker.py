@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import json
 import random
@@ -84,24 +85,70 @@ def job_rows(count: int, busy_members: int, seed: int) -> Iterator[tuple[object,
         )
 
 
+def _code(sql: str) -> str:
+    """The statement without comment lines or leading blank lines; indentation kept (a statement
+    inside a function body is indented)."""
+    lines = [line for line in sql.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+    return "\n".join(lines)
+
+
+def _is_backfill(sql: str) -> bool:
+    """A migration's top-level INSERT into a derived table (ledger, rollups, counts), not a trigger's."""
+    code = _code(sql)
+    return code.startswith(("INSERT INTO usage_", "INSERT INTO job_counts_")) and "CREATE " not in code
+
+
 def fill_sqlite(path: Path, rows: int, busy_members: int, seed: int) -> None:
-    with sqlite3.connect(path, isolation_level=None) as db:
+    """Bulk insert with the triggers set aside, then the derived tables rebuilt by this tree's own
+    migration backfill statements (what the triggers would have written, row by row, much faster)."""
+    from bot.storage.sqlite import bundled_migrations, split_statements
+
+    backfill = [sql for m in bundled_migrations() for sql in split_statements(m.sql) if _is_backfill(sql)]
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("PRAGMA synchronous = OFF")
         db.execute("BEGIN")
+        triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _sql in triggers:
+            db.execute(f"DROP TRIGGER {name}")
         db.executemany(
             f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 15)})", job_rows(rows, busy_members, seed)
         )
+        derived = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND (name LIKE 'usage\\_%' ESCAPE '\\' OR name LIKE 'job\\_counts\\_%' ESCAPE '\\')"
+        ).fetchall()
+        for (table,) in derived:
+            db.execute(f"DELETE FROM {table}")
+        for sql in backfill:
+            db.execute(sql)
+        for _name, sql in triggers:
+            db.execute(sql)
         db.execute("COMMIT")
         db.execute("ANALYZE")
 
 
 def fill_postgres(url: str, rows: int, busy_members: int, seed: int) -> None:
+    """COPY with this tree's triggers disabled, then its derived tables rebuilt by its migrations'
+    top-level backfill statements (the trigger functions' bodies are not top-level)."""
     import psycopg
 
+    from bot.storage.postgres import postgres_migrations
+
+    backfill = [chunk for m in postgres_migrations() for chunk in m.sql.split(";\n") if _is_backfill(chunk)]
     with psycopg.connect(url) as db:
+        db.execute("ALTER TABLE jobs DISABLE TRIGGER USER")
         with db.cursor().copy(f"COPY jobs ({COLUMNS}) FROM STDIN") as copy:
             for row in job_rows(rows, busy_members, seed):
                 copy.write_row(row)
+        db.execute("ALTER TABLE jobs ENABLE TRIGGER USER")
+        derived = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND (table_name LIKE 'usage\\_%' OR table_name LIKE 'job\\_counts\\_%')"
+        ).fetchall()
+        for (table,) in derived:
+            db.execute(f"TRUNCATE {table}")
+        for chunk in backfill:
+            db.execute(chunk.encode())
         db.commit()
         db.execute("ANALYZE")
         db.commit()
