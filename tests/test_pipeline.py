@@ -58,6 +58,21 @@ async def test_text_job_is_submitted_once_polled_and_delivered(
     assert pipeline.notifier.received[job.id] and not video.path.exists()  # read, then removed
 
 
+async def test_the_members_language_reaches_every_message_about_the_job(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    # Progress and the result are sent from the background: they read the language off the job.
+    admission = await pipeline.service.admit(replace(requester(), locale="ja"), video_request())
+    assert admission.job is not None and admission.job.locale == "ja"
+    await pipeline.runner.start_queued(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()
+    assert job.locale == "ja"
+    assert pipeline.notifier.progress_calls and {j.locale for j in pipeline.notifier.progress_calls} == {"ja"}
+    [(delivered_job, _)] = pipeline.notifier.deliveries
+    assert delivered_job.locale == "ja"
+
+
 async def test_one_batch_request_per_cycle_for_many_jobs(
     idle_pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:

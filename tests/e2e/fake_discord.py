@@ -1249,6 +1249,8 @@ class FakeDiscord:
             channel=channel,
             message=source,
             dm=guild is None,
+            # The member who opened the form submits it, from the same Discord client.
+            locale=str(payload.get("locale") or "en-US"),
         )
 
     async def _send_interaction(
