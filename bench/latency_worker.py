@@ -41,7 +41,12 @@ DAYS = 90
 NOW = 1_790_000_000.0  # 2026-09-21 14:13 UTC
 BUSY_GUILD = 1
 PAGE_SIZE = 5
-STATES = [JobState.DELIVERED] * 85 + [JobState.FAILED] * 8 + [JobState.CANCELLED] * 4 + [JobState.RUNNING] * 3
+#: Past jobs have ended (a job still running after its 30-minute deadline times out). The measured
+#: server also has ACTIVE_JOBS jobs in progress, as a busy server has.
+STATES = (
+    [JobState.DELIVERED] * 85 + [JobState.FAILED] * 8 + [JobState.CANCELLED] * 4 + [JobState.TIMED_OUT] * 3
+)
+ACTIVE_JOBS = 20
 MODELS = [Model.V1, Model.V1_6, Model.V3]
 _STEP_GRANULARITY = 100
 
@@ -53,7 +58,8 @@ COLUMNS = (
 
 def job_rows(count: int, busy_members: int, seed: int) -> Iterator[tuple[object, ...]]:
     """A tenth of all jobs are in the busy guild (members 1..busy_members); the others spread over
-    199 guilds and MEMBERS members, over the last DAYS days, in mixed states."""
+    199 guilds and MEMBERS members, over the last DAYS days, in ended states except ACTIVE_JOBS of
+    the busy guild."""
     rng = random.Random(seed)
     texts = [
         VideoRequest(action=Action.TEXT2VIDEO, prompt=f"past video {n}", model=m, mode=Mode.STD).to_json()
@@ -66,6 +72,8 @@ def job_rows(count: int, busy_members: int, seed: int) -> Iterator[tuple[object,
         created = NOW - rng.random() * DAYS * 86_400
         day = time.strftime("%Y-%m-%d", time.gmtime(created))
         state = rng.choice(STATES).value
+        if busy and number < ACTIVE_JOBS * 10:
+            state = (JobState.RUNNING if number % 20 else JobState.QUEUED).value
         yield (
             f"job-{number}",
             guild,
@@ -168,6 +176,7 @@ class Calls:
         self.keyset = "after" in inspect.signature(store.history).parameters
         self.light_extend = hasattr(store, "extendable_videos")
         self.cursors: dict[str, Any] = {}
+        self.admitted: list[str] = []
 
     def all(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {
@@ -184,8 +193,16 @@ class Calls:
     def _member(self) -> int:
         return 1 + next(self.numbers) % self.busy_members
 
+    async def cancel_admitted(self) -> None:
+        """Not timed: the job a measured admission made is cancelled, so the server's jobs in
+        progress stay the same through the run instead of piling up queued."""
+        for job_id in self.admitted:
+            await self.store.transition(job_id, expect=[JobState.QUEUED], to=JobState.CANCELLED)
+        self.admitted.clear()
+
     async def admission(self) -> None:
         number = next(self.numbers)
+        self.admitted.append(f"bench-{number}")
         day = time.strftime("%Y-%m-%d", time.gmtime(NOW))
         await self.store.admit_job(
             NewJob(
@@ -287,7 +304,10 @@ class StepCounter:
 
 
 async def measure(
-    call: Callable[[], Awaitable[None]], repeat: int, steps: StepCounter | None
+    call: Callable[[], Awaitable[None]],
+    repeat: int,
+    steps: StepCounter | None,
+    after: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, list[float]]:
     wall, cpu, vm = [], [], []
     for _ in range(repeat):
@@ -298,6 +318,8 @@ async def measure(
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - cpu_started) * 1000)
         vm.append((steps.steps - before_steps) * _STEP_GRANULARITY / 1000 if steps else 0.0)
+        if after is not None:
+            await after()
     return {"wall_ms": wall, "cpu_ms": cpu, "vm_steps": vm}
 
 
@@ -315,9 +337,11 @@ async def serve(args: argparse.Namespace) -> None:
         store = await PostgresStore.open(args.database)
     steps = StepCounter()
     counting = await steps.attach(store)
-    calls = Calls(store, args.busy_members).all()
+    calling = Calls(store, args.busy_members)
+    calls = calling.all()
     for call in calls.values():
         await call()  # warm the caches once
+    await calling.cancel_admitted()
     print(
         json.dumps({"ready": True, "keyset": "after" in inspect.signature(store.history).parameters}),
         flush=True,
@@ -331,7 +355,8 @@ async def serve(args: argparse.Namespace) -> None:
             command, _, rest = line.partition(" ")
             if command == "measure":
                 name, _, repeat = rest.rpartition(" ")
-                result = await measure(calls[name], int(repeat), steps if counting else None)
+                after = calling.cancel_admitted if name == "admission" else None
+                result = await measure(calls[name], int(repeat), steps if counting else None, after)
                 print(json.dumps(result), flush=True)
     finally:
         await store.close()
