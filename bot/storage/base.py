@@ -372,10 +372,14 @@ class Store(Protocol):
         statement); the new version, or None when someone changed the settings meanwhile."""
         ...
 
-    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+    async def daily_usage(
+        self, guild_id: int, since: float, *, first_day: str | None = None
+    ) -> list[DayUsage]:
         """Spent videos and credits per day key of jobs created at or after `since`, oldest day first;
         released jobs (failed, cancelled, timed out, unconfirmed) count for nothing, days without
-        spending are absent."""
+        spending are absent. With `first_day` (the server's day key of `since`, when `since` is a
+        midnight in the server's time zone) the days from `first_day` on are read from the ledger's
+        per-day rows instead: a row per day, not a scan of the window's jobs."""
         ...
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:

@@ -29,7 +29,6 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -103,8 +102,8 @@ def postgres_migrations() -> list[Migration]:
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
 # The global (UTC) period keys are not written here (the columns exist, from migration 003, so
-# `migrate` can copy them): this backend reads the operator's global caps by time range instead
-# (see _GLOBAL_USAGE_SQL), and an older schema without the columns can still be written.
+# `migrate` can copy them): this backend's ledger trigger (migration 008) computes the UTC day and
+# month from created_at, and an older schema without the columns can still be written.
 _NEW_JOB_COLUMNS = tuple(
     field.name
     for field in dataclasses.fields(NewJob)
@@ -177,69 +176,72 @@ SELECT EXISTS (
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 _STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
 
-# The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules); TOTAL()
-# becomes COALESCE(SUM(), 0) and the parameters are typed so NULLs and comparisons are unambiguous.
+
+# The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules): period
+# figures are primary-key lookups in the ledger (this backend's migration 008), what is in progress
+# is counted over the server's active jobs only.
+def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
+    return (
+        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
+        f"AND member_id = {member} AND period = {period}), 0)"
+    )
+
+
+_G, _M = "%(guild)s::bigint", "%(member)s::bigint"
 _USAGE_SQL = f"""
 WITH reset AS (
     SELECT COALESCE(MAX(reset_at), 0.0) AS at
-      FROM member_resets WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
-),
-holding AS (
-    SELECT day_key, month_key, cost,
-           member_id = %(member)s::bigint AND created_at >= (SELECT at FROM reset) AS mine
-      FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND (day_key = %(day)s::text OR month_key = %(month)s::text)
-       AND state NOT IN {_sql_states(RELEASED_STATES)}
+      FROM member_resets WHERE guild_id = {_G} AND member_id = {_M}
 ),
 period AS (
-    SELECT COUNT(*) FILTER (WHERE day_key = %(day)s::text) AS guild_day_videos,
-           COALESCE(SUM(cost) FILTER (WHERE day_key = %(day)s::text), 0.0) AS guild_day_credits,
-           COUNT(*) FILTER (WHERE month_key = %(month)s::text) AS guild_month_videos,
-           COALESCE(SUM(cost) FILTER (WHERE month_key = %(month)s::text), 0.0) AS guild_month_credits,
-           COUNT(*) FILTER (WHERE mine AND day_key = %(day)s::text) AS member_day_videos,
-           COALESCE(SUM(cost) FILTER (WHERE mine AND day_key = %(day)s::text), 0.0) AS member_day_credits,
-           COUNT(*) FILTER (WHERE mine AND month_key = %(month)s::text) AS member_month_videos,
-           COALESCE(SUM(cost) FILTER (WHERE mine AND month_key = %(month)s::text), 0.0)
-               AS member_month_credits
-      FROM holding
+    SELECT {_ledger("server", _G, "0", "%(day)s::text", "videos")} AS guild_day_videos,
+           {_ledger("server", _G, "0", "%(day)s::text", "credits")}::float8 AS guild_day_credits,
+           {_ledger("server", _G, "0", "%(month)s::text", "videos")} AS guild_month_videos,
+           {_ledger("server", _G, "0", "%(month)s::text", "credits")}::float8 AS guild_month_credits,
+           {_ledger("member", _G, _M, "%(day)s::text", "videos")} AS member_day_videos,
+           {_ledger("member", _G, _M, "%(day)s::text", "credits")}::float8 AS member_day_credits,
+           {_ledger("member", _G, _M, "%(month)s::text", "videos")} AS member_month_videos,
+           {_ledger("member", _G, _M, "%(month)s::text", "credits")}::float8 AS member_month_credits,
+           {_ledger("all", "0", "0", "%(global_day)s::text", "credits")}::float8 AS global_day_credits,
+           {_ledger("all", "0", "0", "%(global_month)s::text", "credits")}::float8 AS global_month_credits
 ),
 activity AS (
-    SELECT COUNT(*) FILTER (WHERE member_id = %(member)s::bigint) AS member_active_jobs,
+    SELECT COUNT(*) FILTER (WHERE member_id = {_M}) AS member_active_jobs,
            COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
            COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
       FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND state IN {_sql_states(ACTIVE_STATES)}
+     WHERE guild_id = {_G} AND state IN {_sql_states(ACTIVE_STATES)}
 ),
 latest AS (
     SELECT MAX(created_at) AS member_last_job_at
       FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
+     WHERE guild_id = {_G} AND member_id = {_M}
        AND state <> '{JobState.CANCELLED.value}'
        AND created_at >= (SELECT at FROM reset)
 )
 SELECT * FROM period, activity, latest
 """
 
-# Credits held by every server's jobs in one UTC day and month (the operator's global caps). SQLite
-# keeps a ledger for this (migration 003); this backend scans the jobs created in the month, by time.
-_GLOBAL_USAGE_SQL = f"""
-SELECT COALESCE(SUM(cost) FILTER (WHERE created_at >= %(day_start)s::float8
-                                    AND created_at < %(day_end)s::float8), 0.0) AS global_day_credits,
-       COALESCE(SUM(cost), 0.0) AS global_month_credits
-  FROM jobs
- WHERE created_at >= %(month_start)s::float8 AND created_at < %(month_end)s::float8
-   AND state NOT IN {_sql_states(RELEASED_STATES)}
+# The ledger as the job rows say it should be: for `ledger_consistency`, which tests and checks use.
+_LEDGER_FROM_JOBS_SQL = f"""
+WITH held AS (
+    SELECT guild_id, member_id, day_key, month_key, cost,
+           to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS utc_day,
+           created_at >= COALESCE((SELECT MAX(reset_at) FROM member_resets AS r
+                                    WHERE r.guild_id = jobs.guild_id AND r.member_id = jobs.member_id), 0.0)
+               AS mine
+      FROM jobs WHERE state NOT IN {_sql_states(RELEASED_STATES)}
+)
+SELECT 'server' AS scope, guild_id, 0::bigint AS member_id, day_key AS period, COUNT(*) AS videos,
+       SUM(cost) AS credits FROM held GROUP BY guild_id, day_key
+UNION ALL SELECT 'server', guild_id, 0, month_key, COUNT(*), SUM(cost) FROM held GROUP BY guild_id, month_key
+UNION ALL SELECT 'all', 0, 0, utc_day, COUNT(*), SUM(cost) FROM held GROUP BY utc_day
+UNION ALL SELECT 'all', 0, 0, left(utc_day, 7), COUNT(*), SUM(cost) FROM held GROUP BY left(utc_day, 7)
+UNION ALL SELECT 'member', guild_id, member_id, day_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, day_key
+UNION ALL SELECT 'member', guild_id, member_id, month_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, month_key
 """
-
-
-def _utc_range(key: str) -> tuple[float, float]:
-    """[start, end) in epoch seconds of a UTC day ("YYYY-MM-DD") or month ("YYYY-MM") key."""
-    if len(key) == 10:
-        start = datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
-        return start.timestamp(), (start + timedelta(days=1)).timestamp()
-    start = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
-    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    return start.timestamp(), following.timestamp()
 
 
 # The same computation as SQLite's _USAGE_REPORT_SQL: the partial first UTC day from the job rows,
@@ -890,17 +892,58 @@ class PostgresStore:
             return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
 
     async def ledger_consistency(self) -> list[str]:
-        # Usage is computed from the job rows here; there is no separate ledger to drift.
-        return []
+        def by_key(rows: list[Row]) -> dict[tuple[Any, ...], tuple[int, float]]:
+            return {
+                (row["scope"], row["guild_id"], row["member_id"], row["period"]): (
+                    int(row["videos"]),
+                    float(row["credits"]),
+                )
+                for row in rows
+            }
+
+        stored = by_key(
+            await self._fetch("SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger")
+        )
+        expected = by_key(await self._fetch(_LEDGER_FROM_JOBS_SQL))
+        problems = []
+        for key in sorted(stored.keys() | expected.keys(), key=str):
+            videos, credits = stored.get(key, (0, 0.0))
+            want_videos, want_credits = expected.get(key, (0, 0.0))
+            if videos != want_videos or abs(credits - want_credits) > 1e-6:
+                problems.append(
+                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
+                    f"{want_videos} / {want_credits}"
+                )
+        return problems
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
-        async with self._transaction() as conn:
+        params = {"guild": guild_id, "member": member_id, "now": now}
+        async with self._transaction(guild_id) as conn:
             await _fetch(
                 conn,
-                "INSERT INTO member_resets (guild_id, member_id, reset_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (guild_id, member_id, now),
+                "INSERT INTO member_resets (guild_id, member_id, reset_at) "
+                "VALUES (%(guild)s, %(member)s, %(now)s) ON CONFLICT DO NOTHING",
+                params,
             )
+            # Rebuild the member's own ledger rows from the jobs created since their latest reset.
+            await _fetch(
+                conn,
+                "DELETE FROM usage_ledger "
+                "WHERE scope = 'member' AND guild_id = %(guild)s AND member_id = %(member)s",
+                params,
+            )
+            for key in ("day_key", "month_key"):
+                await _fetch(
+                    conn,
+                    f"""INSERT INTO usage_ledger (scope, guild_id, member_id, period, videos, credits)
+                        SELECT 'member', guild_id, member_id, {key}, COUNT(*), SUM(cost) FROM jobs
+                         WHERE guild_id = %(guild)s AND member_id = %(member)s
+                           AND created_at >= (SELECT MAX(reset_at) FROM member_resets
+                                               WHERE guild_id = %(guild)s AND member_id = %(member)s)
+                           AND state NOT IN {_sql_states(RELEASED_STATES)}
+                         GROUP BY guild_id, member_id, {key}""",
+                    params,
+                )
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
@@ -984,7 +1027,18 @@ class PostgresStore:
                 )
         return float(rows[0]["updated_at"]) if rows else None
 
-    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+    async def daily_usage(
+        self, guild_id: int, since: float, *, first_day: str | None = None
+    ) -> list[DayUsage]:
+        if first_day is not None:
+            rows = await self._fetch(
+                '''SELECT period AS day_key, videos, credits FROM usage_ledger
+                    WHERE scope = 'server' AND guild_id = %s AND member_id = 0 AND period >= %s
+                      AND length(period) = 10 AND videos > 0
+                    ORDER BY period COLLATE "C"''',
+                (guild_id, first_day),
+            )
+            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
         rows = await self._fetch(
             f"""SELECT day_key, COUNT(*) AS videos, COALESCE(SUM(cost), 0.0) AS credits FROM jobs
                  WHERE guild_id = %s AND created_at >= %s AND state NOT IN {_sql_states(RELEASED_STATES)}
@@ -1111,20 +1165,15 @@ async def _usage(
     *,
     global_keys: tuple[str, str] | None = None,
 ) -> UsageSnapshot:
-    params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
+    # An empty key matches no ledger row, so the global figures read as 0 when not asked for.
+    global_day, global_month = global_keys or ("", "")
+    params = {
+        "guild": guild_id,
+        "member": member_id,
+        "day": day_key,
+        "month": month_key,
+        "global_day": global_day,
+        "global_month": global_month,
+    }
     (row,) = await _fetch(conn, _USAGE_SQL, params)
-    usage = UsageSnapshot(**row)
-    if global_keys is None:
-        return usage
-    day_start, day_end = _utc_range(global_keys[0])
-    month_start, month_end = _utc_range(global_keys[1])
-    (totals,) = await _fetch(
-        conn,
-        _GLOBAL_USAGE_SQL,
-        {"day_start": day_start, "day_end": day_end, "month_start": month_start, "month_end": month_end},
-    )
-    return dataclasses.replace(
-        usage,
-        global_day_credits=float(totals["global_day_credits"]),
-        global_month_credits=float(totals["global_month_credits"]),
-    )
+    return UsageSnapshot(**row)
