@@ -504,8 +504,14 @@ async def run_all(args: argparse.Namespace) -> list[SetupResult]:
     return results
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # asyncio.run then cancels the run, whose clean-up stops the bots
+async def _cancellable(args: argparse.Namespace) -> list[SetupResult]:
+    """SIGTERM or SIGINT cancel the run, so its clean-up stops the bots and the cluster."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    return await run_all(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -522,10 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     args.setup = args.setup or list(SETUPS)
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        results = asyncio.run(run_all(args))
-    except KeyboardInterrupt:
+        results = asyncio.run(_cancellable(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted; nothing written", file=sys.stderr)
         return 130
     body = table(results, _command(args))
