@@ -82,13 +82,26 @@ def _fill(path: Path, rows: int, *, start: int = 0) -> None:
 
 
 _TRIGGERED_FILL = 60_000
+_DERIVED_TABLES = (
+    "usage_ledger",
+    "usage_by_model_day",
+    "usage_by_member_day",
+    "usage_by_model_month",
+    "usage_by_member_month",
+    "job_counts_by_guild",
+    "job_counts_by_member",
+)
 
 
 @contextlib.contextmanager
 def _without_ledger_triggers(path: Path) -> Iterator[None]:
-    migration = next(m for m in bundled_migrations() if m.version == 3)
-    statements = split_statements(migration.sql)
-    backfill = [sql for sql in statements if "INSERT INTO usage_" in sql and "CREATE TRIGGER" not in sql]
+    # Migration 003's ledger and day rollups, 008's month rollups and job counts.
+    statements = [sql for m in bundled_migrations() if m.version in (3, 8) for sql in split_statements(m.sql)]
+    backfill = [
+        sql
+        for sql in statements
+        if ("INSERT INTO usage_" in sql or "INSERT INTO job_counts_" in sql) and "CREATE TRIGGER" not in sql
+    ]
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
         for name, _sql in triggers:
@@ -98,7 +111,7 @@ def _without_ledger_triggers(path: Path) -> Iterator[None]:
     finally:
         with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
             db.execute("BEGIN")
-            for table in ("usage_ledger", "usage_by_model_day", "usage_by_member_day"):
+            for table in _DERIVED_TABLES:
                 db.execute(f"DELETE FROM {table}")
             for sql in backfill:
                 db.execute(sql)

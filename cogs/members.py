@@ -65,6 +65,9 @@ class HistoryView(discord.ui.View):
         self.query = query
         self.page = 0
         self.total = 0
+        # Keyset cursors: page number -> id of the last job shown on the page before it. Turning
+        # to a page whose cursor is known reads only that page's index entries, however deep.
+        self._after: dict[int, str] = {}
         self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
 
     async def load(self, page: int) -> HistoryPage:
@@ -74,13 +77,26 @@ class HistoryView(discord.ui.View):
             query.guild_id, member_id=query.member_id, states=query.states
         )
         self.page = clamp_page(page, self.total)
-        jobs = await self.store.history(
-            query.guild_id,
-            member_id=query.member_id,
-            states=query.states,
-            limit=PAGE_SIZE,
-            offset=self.page * PAGE_SIZE,
-        )
+        after = self._after.get(self.page) if self.page > 0 else None
+        if after is not None:
+            jobs = await self.store.history(
+                query.guild_id,
+                member_id=query.member_id,
+                states=query.states,
+                limit=PAGE_SIZE,
+                offset=0,
+                after=after,
+            )
+        else:
+            jobs = await self.store.history(
+                query.guild_id,
+                member_id=query.member_id,
+                states=query.states,
+                limit=PAGE_SIZE,
+                offset=self.page * PAGE_SIZE,
+            )
+        if jobs:
+            self._after[self.page + 1] = jobs[-1].id
         parents = await self.store.story_parents([job.id for job in jobs])
         shown = history_page(query, jobs, page=self.page, total=self.total, story_parents=parents)
         self._lay_out(shown)

@@ -26,7 +26,6 @@ from bot.jobs.orders import VideoOrder, extend_order
 from bot.kling.capabilities import models_for_action, supports_extend
 from bot.kling.models import Action, Mode, Model
 from bot.quota.models import GuildLimits
-from bot.storage.base import JobState
 from bot.wording import join_or
 
 Attachment = discord.Attachment
@@ -251,19 +250,26 @@ class VideoCog(commands.Cog):
         if not self.bot.services.video_service.guild_allowed(interaction.guild_id):
             return []
         assert interaction.guild_id is not None
-        jobs = await self.bot.services.store.history(
-            interaction.guild_id, states=[JobState.DELIVERED], limit=100
-        )
+        # One light query (id, model, prompt of the newest delivered videos), no whole jobs decoded.
+        videos = await self.bot.services.store.extendable_videos(interaction.guild_id, limit=100)
         typed = current.strip().lower()
         choices = []
-        for job in jobs:
-            if not job.video_id or not supports_extend(job.request.model):
+        for video in videos:
+            model = _known_model(video.model)
+            if model is None or not supports_extend(model):
                 continue
-            label = f"{job.request.model.value} · {(job.request.prompt or 'extension')[:60]}"
-            if typed and typed not in label.lower() and not job.id.startswith(typed):
+            label = f"{model.value} · {(video.prompt or 'extension')[:60]}"
+            if typed and typed not in label.lower() and not video.job_id.startswith(typed):
                 continue
-            choices.append(app_commands.Choice(name=label[:100], value=job.id))
+            choices.append(app_commands.Choice(name=label[:100], value=video.job_id))
         return choices[:25]
+
+
+def _known_model(name: str) -> Model | None:
+    try:
+        return Model(name)
+    except ValueError:
+        return None
 
 
 async def setup(bot: KlingBot) -> None:

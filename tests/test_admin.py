@@ -416,6 +416,9 @@ class FakeHistoryStore:
 
     async def history(self, guild_id: int, *, limit: int, offset: int, **filters: Any) -> list[Job]:
         self.calls.append({"guild_id": guild_id, "limit": limit, "offset": offset, **filters})
+        after = filters.get("after")
+        if after is not None:  # keyset: the jobs after that one
+            offset += [job.id for job in self.jobs].index(after) + 1
         return self.jobs[offset : offset + limit]
 
     async def story_parents(self, job_ids: Any) -> dict[str, str]:

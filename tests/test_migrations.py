@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,11 @@ def schema(path: Path) -> set[tuple[str, str, str]]:
 def columns(path: Path, table: str = "jobs") -> list[str]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         return [row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")]
+
+
+def job_rows(path: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return list(db.execute("SELECT * FROM jobs ORDER BY id"))
 
 
 def backups(folder: Path) -> list[str]:
@@ -174,6 +180,10 @@ async def test_a_fresh_database_gets_the_latest_schema_and_no_backup(tmp_path: P
         "usage_ledger",
         "usage_by_model_day",
         "usage_by_member_day",
+        "usage_by_model_month",
+        "usage_by_member_month",
+        "job_counts_by_guild",
+        "job_counts_by_member",
     }
     indexes = {name for kind, name, _ in schema(path) if kind == "index"}
     assert {"jobs_by_guild_state", "jobs_by_guild_day", "jobs_by_request_shape"} <= indexes
@@ -221,6 +231,12 @@ async def test_upgrading_a_populated_database_keeps_every_job_and_setting(tmp_pa
         assert running is not None and running.task_id == "task-3" and running.message_id == 903
         claimed = await store.claim_next_queued(GUILD, None)
         assert claimed is not None and claimed.id == "job-1"
+        # Migration 007: old jobs have no language (their messages stay English); new ones keep theirs.
+        assert "locale" in columns(path)
+        assert {job.locale for job in await store.history(GUILD, limit=100)} == {None}
+        later = await store.admit_job(dataclasses.replace(new_job(70), locale="ja"), allow)
+        assert later.job is not None and later.job.locale == "ja"
+        assert await store.get_job(later.job.id) == later.job
     finally:
         await store.close()
 
@@ -269,11 +285,15 @@ async def test_a_failure_inside_the_first_pending_migration_leaves_the_old_versi
     first, second = bundled_migrations()[:2]
     failing_second = Migration(2, second.name, second.sql + "\nSELECT no_such_function();\n")
 
+    rows_before = job_rows(path)
     with pytest.raises(StorageUnavailable, match="stays at version 1"):
         await SqliteStore.open(path, migrations=[first, failing_second])
     assert user_version(path) == 1
     assert "model" not in columns(path)  # the ALTER TABLEs before the failure were undone
-    store = await SqliteStore.open(path, migrations=[first])
+    # Today's store reads columns a version-1 file lacks (migration 007's locale), so the rows are
+    # compared as stored, then read through the store once the file is brought up to date.
+    assert job_rows(path) == rows_before
+    store = await SqliteStore.open(path)
     try:
         assert await store.history(GUILD, limit=100) == before.jobs
     finally:
@@ -350,11 +370,13 @@ async def test_switching_to_wal_waits_for_a_writer_instead_of_failing_at_once(tm
 async def test_a_database_locked_through_start_up_is_left_at_its_version(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     before = await populate_v1(path)
+    rows_before = job_rows(path)
     with write_lock_held(path), pytest.raises((StorageBusy, StorageUnavailable)):
         await open_store(path, busy_timeout_ms=50)
     assert user_version(path) == 1
     assert "model" not in columns(path)
-    store = await SqliteStore.open(path, migrations=bundled_migrations()[:1])
+    assert job_rows(path) == rows_before  # as stored: today's store reads columns version 1 lacks
+    store = await SqliteStore.open(path)
     try:
         assert await store.history(GUILD, limit=100) == before.jobs
     finally:

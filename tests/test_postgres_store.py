@@ -62,22 +62,50 @@ def test_postgres_migrations_mirror_the_sqlite_numbering() -> None:
     ]
 
 
+def copy_into_older_schema(source_url: str, target_url: str) -> None:
+    """Copy the rows of the tables an old schema has, in the columns it has, from a database at the
+    newest schema: today's store can't write an old schema (it reads and writes every current column)."""
+    with psycopg.connect(source_url) as source, psycopg.connect(target_url) as target:
+        for table, order in (("jobs", "created_at"), ("guild_limits", "guild_id"), ("member_resets", "1")):
+            names = [
+                str(row[0])
+                for row in target.execute(
+                    """SELECT column_name FROM information_schema.columns
+                        WHERE table_schema = current_schema() AND table_name = %s
+                          AND is_generated = 'NEVER' AND COALESCE(identity_generation, '') <> 'ALWAYS'
+                        ORDER BY ordinal_position""",
+                    (table,),
+                )
+            ]
+            quoted = ", ".join(f'"{name}"' for name in names)
+            rows = source.execute(f'SELECT {quoted} FROM "{table}" ORDER BY {order}').fetchall()
+            with target.cursor().copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        target.commit()
+
+
 async def test_upgrading_a_populated_database_keeps_every_job_in_flight(
     postgres_url: str, postgres_cluster: PostgresCluster
 ) -> None:
-    old = await PostgresStore.open(postgres_url, migrations=postgres_migrations()[:1])
-    try:
-        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-            admitted = await old.admit_job(new_job(number, model=Model.V3 if number % 2 else Model.V1), allow)
-            assert admitted.job is not None
-            if state is not JobState.QUEUED:
-                await old.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
-        await old.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
-        await old.reset_member_usage(GUILD, 2002, 900.0)
-        jobs = await old.history(GUILD, limit=100)
-        usage = await old.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
-    finally:
-        await old.close()
+    with second_database(postgres_cluster) as scratch_url:
+        scratch = await PostgresStore.open(scratch_url)
+        try:
+            for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
+                admitted = await scratch.admit_job(
+                    new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
+                )
+                assert admitted.job is not None
+                if state is not JobState.QUEUED:
+                    await scratch.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+            await scratch.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
+            await scratch.reset_member_usage(GUILD, 2002, 900.0)
+            jobs = await scratch.history(GUILD, limit=100)
+            usage = await scratch.usage_snapshot(GUILD, MEMBER, DAY, MONTH)
+        finally:
+            await scratch.close()
+        await (await PostgresStore.open(postgres_url, migrations=postgres_migrations()[:1])).close()
+        copy_into_older_schema(scratch_url, postgres_url)
     assert version(postgres_url) == 1
 
     store = await PostgresStore.open(postgres_url)
@@ -97,6 +125,11 @@ async def test_upgrading_a_populated_database_keeps_every_job_in_flight(
         assert running is not None and running.task_id == "task-3" and running.message_id == 903
         claimed = await store.claim_next_queued(GUILD, None)
         assert claimed is not None and claimed.id == "job-1"
+        # Migration 007: old jobs have no language (English); new ones keep theirs.
+        assert {job.locale for job in await store.history(GUILD, limit=100)} == {None}
+        later = await store.admit_job(dataclasses.replace(new_job(70), locale="ja"), allow)
+        assert later.job is not None and (await store.get_job(later.job.id)) == later.job
+        assert later.job.locale == "ja"
     finally:
         await store.close()
 
@@ -207,7 +240,8 @@ async def test_migrate_copies_a_sqlite_database_with_jobs_in_flight_and_verifies
             if state is not JobState.QUEUED:
                 await lite.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
         # A follow-up job pointing at its parent, and a tie on created_at that only insertion order breaks.
-        child = dataclasses.replace(new_job(90), parent_job_id="job-5", created_at=1_001.0)
+        # Its member's language goes along (migration 007).
+        child = dataclasses.replace(new_job(90), parent_job_id="job-5", created_at=1_001.0, locale="zh-CN")
         assert (await lite.admit_job(child, allow)).job is not None
         await lite.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
         await lite.reset_member_usage(GUILD, 2002, 900.0)
@@ -230,6 +264,7 @@ async def test_migrate_copies_a_sqlite_database_with_jobs_in_flight_and_verifies
         assert await store.usage_report(GUILD, since=0.0) == report
         assert [await store.queue_position(job.id) for job in jobs] == queue
         assert (await store.get_limits(GUILD)).blocked_words == ("gore",)
+        assert {job.id: job.locale for job in await store.history(GUILD, limit=100)}["job-90"] == "zh-CN"
         # The jobs in flight carry on in PostgreSQL.
         running = await store.transition("job-3", expect=[JobState.RUNNING], to=JobState.SUCCEEDED)
         assert running is not None and running.task_id == "task-3"

@@ -117,12 +117,13 @@ async def test_open_creates_the_folder_and_configures_every_connection(tmp_path:
         for db in (store._writer, store._reader):
             names = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
             pragmas = {name: await pragma(db, name) for name in names}
-            # synchronous 2 is FULL
+            # synchronous 1 is NORMAL: in WAL mode a commit survives a crash of the bot (see
+            # test_a_commit_survives_kill_9); only an OS crash may lose the last commits.
             assert pragmas == {
                 "journal_mode": "wal",
                 "foreign_keys": 1,
                 "busy_timeout": 5000,
-                "synchronous": 2,
+                "synchronous": 1,
             }
         assert await pragma(store._reader, "query_only") == 1
     finally:
@@ -212,6 +213,19 @@ async def test_admitted_job_round_trips_every_field(store: Store) -> None:
     assert await store.get_job(new.id) == job
     assert new.interaction_id is not None and await store.get_job_by_interaction(new.interaction_id) == job
     assert await store.get_job("missing") is None and await store.get_job_by_interaction(1) is None
+
+
+async def test_the_members_language_is_kept_on_the_job_and_defaults_to_none(store: Store) -> None:
+    japanese = (await store.admit_job(new_job(locale="ja"), allow)).job
+    chinese = (await store.admit_job(new_job(locale="zh-CN"), allow)).job
+    unknown = (await store.admit_job(new_job(), allow)).job
+    assert japanese is not None and chinese is not None and unknown is not None
+    assert (japanese.locale, chinese.locale, unknown.locale) == ("ja", "zh-CN", None)
+    # Every read and every transition hands it back (the messages sent later depend on it).
+    assert await store.get_job(japanese.id) == japanese
+    moved = await store.transition(chinese.id, expect=[JobState.QUEUED], to=JobState.SUBMITTING)
+    assert moved is not None and moved.locale == "zh-CN"
+    assert {job.id: job.locale for job in await store.jobs_in_states([JobState.QUEUED])}[japanese.id] == "ja"
 
 
 async def test_discord_snowflakes_round_trip_exactly(store: Store) -> None:

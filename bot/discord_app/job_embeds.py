@@ -6,6 +6,10 @@ Discord's limits (title 256, description 4096, field 1024, total 6000).
 
 The failure codes stored on a job are `bot.jobs.failures.FailureCode`; the words that explain each
 are here, and a test checks that every code has them.
+
+These messages are sent from the background, long after the interaction that asked for them, so they
+speak the language stored on the job (`Job.locale`, the member's `interaction.locale` at admission),
+through `t()`; a job without one (older jobs) and a language without a catalog get English.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.discord_app.i18n import N_, SHIPPED_LOCALES, t
 from bot.jobs.failures import FailureCode
 from bot.jobs.inline_flags import flags_for
 from bot.kling.models import Action, Mode, VideoRequest
 from bot.kling.simulated import is_simulated_task
 from bot.storage.base import Job, JobState
-from bot.wording import format_elapsed
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -42,11 +46,29 @@ _COLOUR_FAILED = discord.Colour.red()
 _COLOUR_CANCELLED = discord.Colour.light_grey()
 
 _ACTION_TITLES = {
-    Action.TEXT2VIDEO: "Text to video",
-    Action.IMAGE2VIDEO: "Image to video",
-    Action.EXTEND: "Extending a video",
+    Action.TEXT2VIDEO: N_("Text to video"),
+    Action.IMAGE2VIDEO: N_("Image to video"),
+    Action.EXTEND: N_("Extending a video"),
 }
-_MODE_NAMES = {Mode.STD: "Standard", Mode.PRO: "Professional", Mode.K4: "4K"}
+_MODE_NAMES = {Mode.STD: N_("Standard"), Mode.PRO: N_("Professional"), Mode.K4: N_("4K")}
+
+# Field names of the job messages.
+MODEL = N_("Model")
+MODE = N_("Mode")
+DURATION = N_("Duration")
+ASPECT = N_("Aspect")
+SETTINGS = N_("Settings")
+STATUS = N_("Status")
+ELAPSED = N_("Elapsed")
+TIME_LEFT = N_("Time left")
+WHERE_IS_IT = N_("Where is it?")
+REQUESTED_BY = N_("Requested by")
+VIDEO_ID = N_("Video id")
+PROMPT = N_("Prompt")
+
+SECONDS = N_("{seconds} s")
+MINUTES = N_("{minutes} min")
+HOURS_MINUTES = N_("{hours} h {minutes} min")
 
 
 def neutralise(text: str, limit: int) -> str:
@@ -64,46 +86,71 @@ def neutralise(text: str, limit: int) -> str:
     return cut + _ELLIPSIS
 
 
-def queue_text(position: int) -> str:
+QUEUED = N_("Queued")
+NEXT_IN_LINE = N_("Queued — next in line")
+QUEUE_POSITION = N_("Queued — position {position}")
+
+
+def queue_text(position: int, locale: str | None = None) -> str:
     if position <= 0:
-        return "Queued"
+        return t(locale, QUEUED)
     if position == 1:
-        return "Queued — next in line"
-    return f"Queued — position {position}"
+        return t(locale, NEXT_IN_LINE)
+    return t(locale, QUEUE_POSITION, position=position)
 
 
 # --- progress -------------------------------------------------------------------------------------
-def _state_text(job: Job, queue_position: int) -> str:
-    match job.state:
-        case JobState.QUEUED:
-            return queue_text(queue_position)
-        case JobState.SUBMITTING:
-            return "Submitting…"
-        case JobState.RUNNING:
-            return "Rendering"
-        case JobState.SUCCEEDED:
-            return "Delivering…"
-        case _:
-            return job.state.value.replace("_", " ").capitalize()
+_STATE_WORDS = {
+    JobState.SUBMITTING: N_("Submitting…"),
+    JobState.RUNNING: N_("Rendering"),
+    JobState.SUCCEEDED: N_("Delivering…"),
+    JobState.DELIVERED: N_("Delivered"),
+    JobState.FAILED: N_("Failed"),
+    JobState.UNCONFIRMED: N_("Unconfirmed"),
+    JobState.TIMED_OUT: N_("Timed out"),
+    JobState.CANCELLED: N_("Cancelled"),
+}
+UNDER_A_MINUTE = N_("under a minute")
+USUALLY = N_("usually 1–5 minutes")
+LONGER_THAN_USUAL = N_("taking longer than usual")
+MINUTES_LEFT = N_("about {minutes} min left")
 
 
-def _elapsed_text(seconds: float) -> str:
-    """Whole minutes only, so the message needs editing at most once a minute for the clock."""
+def _state_text(job: Job, queue_position: int, locale: str | None) -> str:
+    if job.state is JobState.QUEUED:
+        return queue_text(queue_position, locale)
+    return t(locale, _STATE_WORDS[job.state])
+
+
+def _localised_elapsed(seconds: float, locale: str | None) -> str:
     if seconds < 60:
-        return "under a minute"
-    return format_elapsed(seconds // 60 * 60)
+        return t(locale, UNDER_A_MINUTE)
+    hours, minutes = divmod(int(seconds // 60), 60)
+    if hours:
+        return t(locale, HOURS_MINUTES, hours=hours, minutes=f"{minutes:02d}")
+    return t(locale, MINUTES, minutes=minutes)
 
 
-def _time_left_text(job: Job, now: float, estimate_seconds: float | None) -> str | None:
+def _minutes_left(job: Job, now: float, estimate_seconds: float | None) -> int | str | None:
+    """Whole minutes left, or the words for "no estimate" / "over it", or None when not rendering."""
     if job.state not in (JobState.SUBMITTING, JobState.RUNNING):
         return None
     if estimate_seconds is None:
-        return "usually 1–5 minutes"
+        return USUALLY
     rendering_for = now - job.submitted_at if job.submitted_at is not None else 0.0
     left = estimate_seconds - rendering_for
     if left <= 0:
-        return "taking longer than usual"
-    return f"about {math.ceil(left / 60)} min left"
+        return LONGER_THAN_USUAL
+    return math.ceil(left / 60)
+
+
+def _time_left_text(job: Job, now: float, estimate_seconds: float | None, locale: str | None) -> str | None:
+    left = _minutes_left(job, now, estimate_seconds)
+    if left is None:
+        return None
+    if isinstance(left, str):
+        return t(locale, left)
+    return t(locale, MINUTES_LEFT, minutes=left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,46 +161,61 @@ class _Clock:
     time_left: str | None
 
 
-def _progress_clock(job: Job, now: float, estimate_seconds: float | None) -> _Clock:
+def _clock_start(job: Job) -> float:
     # Waiting and submitting count from the request; rendering and delivery from the submission.
-    since = job.created_at
     if job.state in (JobState.RUNNING, JobState.SUCCEEDED) and job.submitted_at is not None:
-        since = job.submitted_at
-    return _Clock(_elapsed_text(now - since), _time_left_text(job, now, estimate_seconds))
+        return job.submitted_at
+    return job.created_at
+
+
+def _progress_clock(
+    job: Job, now: float, estimate_seconds: float | None, locale: str | None = None
+) -> _Clock:
+    return _Clock(
+        _localised_elapsed(now - _clock_start(job), locale),
+        _time_left_text(job, now, estimate_seconds, locale),
+    )
 
 
 def progress_signature(
     job: Job, *, now: float, estimate_seconds: float | None
 ) -> tuple[JobState, str, str | None]:
     """What a progress message shows that can change over time, as displayed. The caller edits the
-    message only when this (plus the queue position it passes separately) changes."""
+    message only when this (plus the queue position it passes separately) changes. In English
+    whatever the job's language: the translation of equal words is equal."""
     clock = _progress_clock(job, now, estimate_seconds)
     return (job.state, clock.elapsed, clock.time_left)
 
 
-def _prompt_block(request: VideoRequest, limit: int) -> str:
+CONTINUING = N_("*(continuing an earlier video, no new prompt)*")
+NO_PROMPT = N_("*(no prompt — the video follows the start frame)*")
+
+
+def _prompt_block(request: VideoRequest, limit: int, locale: str | None) -> str:
     if request.prompt:
         return neutralise(request.prompt, limit)
     if request.action is Action.EXTEND:
-        return "*(continuing an earlier video, no new prompt)*"
-    return "*(no prompt — the video follows the start frame)*"
+        return t(locale, CONTINUING)
+    return t(locale, NO_PROMPT)
 
 
-def _add_request_fields(embed: discord.Embed, request: VideoRequest) -> None:
-    embed.add_field(name="Model", value=request.model.value)
-    embed.add_field(name="Mode", value=_MODE_NAMES.get(request.mode, request.mode.value))
-    embed.add_field(name="Duration", value=f"{request.duration} s")
-    embed.add_field(name="Aspect", value=request.aspect_ratio.value)
+def _add_request_fields(embed: discord.Embed, request: VideoRequest, locale: str | None) -> None:
+    embed.add_field(name=t(locale, MODEL), value=request.model.value)
+    mode = _MODE_NAMES.get(request.mode)
+    embed.add_field(name=t(locale, MODE), value=t(locale, mode) if mode else request.mode.value)
+    embed.add_field(name=t(locale, DURATION), value=t(locale, SECONDS, seconds=request.duration))
+    embed.add_field(name=t(locale, ASPECT), value=request.aspect_ratio.value)
 
 
 #: Shown under every job the simulated AceData (SIMULATE_ACEDATA) made, so nobody takes it for real.
-SIMULATED_NOTE = "SIMULATED: made by the bot's simulated AceData, not by Kling; nothing was paid"
+SIMULATED_NOTE = N_("SIMULATED: made by the bot's simulated AceData, not by Kling; nothing was paid")
+JOB_FOOTER = N_("Job {job}")
 
 
 def _footer(embed: discord.Embed, job: Job) -> None:
-    text = f"Job {job.id[:8]}"
+    text = t(job.locale, JOB_FOOTER, job=job.id[:8])
     if is_simulated_task(job.task_id):
-        text += f" · {SIMULATED_NOTE}"
+        text += f" · {t(job.locale, SIMULATED_NOTE)}"
     embed.set_footer(text=text)
 
 
@@ -165,20 +227,21 @@ def progress_embed(
     thumbnail_url: str | None,
     queue_position: int = 0,
 ) -> discord.Embed:
-    request = job.request
-    clock = _progress_clock(job, now, estimate_seconds)
+    request, locale = job.request, job.locale
+    clock = _progress_clock(job, now, estimate_seconds, locale)
     embed = discord.Embed(
-        title=_ACTION_TITLES[request.action],
-        description=_prompt_block(request, DESCRIPTION_LIMIT),
+        title=t(locale, _ACTION_TITLES[request.action]),
+        description=_prompt_block(request, DESCRIPTION_LIMIT, locale),
         colour=_COLOUR_PROGRESS,
     )
-    _add_request_fields(embed, request)
-    # The settings as inline parameters: echoes the member's flags and can be copied into a prompt.
-    embed.add_field(name="Settings", value=neutralise(flags_for(request), FIELD_LIMIT), inline=False)
-    embed.add_field(name="Status", value=_state_text(job, queue_position))
-    embed.add_field(name="Elapsed", value=clock.elapsed)
+    _add_request_fields(embed, request, locale)
+    # The settings as inline parameters: echoes the member's flags and can be copied into a prompt
+    # (so the flags themselves stay as typed, in every language).
+    embed.add_field(name=t(locale, SETTINGS), value=neutralise(flags_for(request), FIELD_LIMIT), inline=False)
+    embed.add_field(name=t(locale, STATUS), value=_state_text(job, queue_position, locale))
+    embed.add_field(name=t(locale, ELAPSED), value=clock.elapsed)
     if clock.time_left is not None:
-        embed.add_field(name="Time left", value=clock.time_left)
+        embed.add_field(name=t(locale, TIME_LEFT), value=clock.time_left)
     if thumbnail_url and thumbnail_url.startswith(("https://", "http://")):
         embed.set_thumbnail(url=thumbnail_url)
     _footer(embed, job)
@@ -186,25 +249,31 @@ def progress_embed(
 
 
 # --- result ---------------------------------------------------------------------------------------
+READY = N_("Your video is ready")
+# "Open video" is the label of the link button (views.BUTTON_LABELS["open"]); translations name it
+# as that label's translation.
+TOO_BIG = N_("It is too big to upload in this server, so the **Open video** button below links to it.")
+NOT_UPLOADED = N_("I couldn't upload it here, so the **Open video** button below links to it.")
+
+
 def result_embed(job: Job, *, attached: bool, member_mention: str, too_large: bool = True) -> discord.Embed:
     """The finished video. `too_large=False` when it is linked because the download failed instead."""
-    request = job.request
+    request, locale = job.request, job.locale
     embed = discord.Embed(
-        title="Your video is ready",
-        description=_prompt_block(request, DESCRIPTION_LIMIT),
+        title=t(locale, READY),
+        description=_prompt_block(request, DESCRIPTION_LIMIT, locale),
         colour=_COLOUR_DONE,
     )
     if not attached:
-        why = "It is too big to upload in this server" if too_large else "I couldn't upload it here"
         embed.add_field(
-            name="Where is it?", value=f"{why}, so the **Open video** button below links to it.", inline=False
+            name=t(locale, WHERE_IS_IT), value=t(locale, TOO_BIG if too_large else NOT_UPLOADED), inline=False
         )
-    embed.add_field(name="Requested by", value=member_mention)
-    embed.add_field(name="Model", value=request.model.value)
+    embed.add_field(name=t(locale, REQUESTED_BY), value=member_mention)
+    embed.add_field(name=t(locale, MODEL), value=request.model.value)
     seconds = job.video_duration if job.video_duration is not None else float(request.duration)
-    embed.add_field(name="Duration", value=f"{round(seconds, 1):g} s")
+    embed.add_field(name=t(locale, DURATION), value=t(locale, SECONDS, seconds=f"{round(seconds, 1):g}"))
     if job.video_id:
-        embed.add_field(name="Video id", value=neutralise(job.video_id, _ID_LIMIT), inline=False)
+        embed.add_field(name=t(locale, VIDEO_ID), value=neutralise(job.video_id, _ID_LIMIT), inline=False)
     _footer(embed, job)
     return embed
 
@@ -221,69 +290,75 @@ class _FailureWords:
 
 _FAILURES: dict[FailureCode, _FailureWords] = {
     FailureCode.CONTENT_REFUSED: _FailureWords(
-        "The video service refused this request",
-        "The video service refused this request under its content rules.",
-        "Try rewording the prompt or using a different picture.",
+        N_("The video service refused this request"),
+        N_("The video service refused this request under its content rules."),
+        N_("Try rewording the prompt or using a different picture."),
         quotes_reason=True,
     ),
     FailureCode.OUT_OF_CREDITS: _FailureWords(
-        "The bot is out of credits",
-        "The bot's AceData account has run out of credits, so the video could not be made.",
-        "The bot's operator must top it up; please try again later.",
+        N_("The bot is out of credits"),
+        N_("The bot's AceData account has run out of credits, so the video could not be made."),
+        N_("The bot's operator must top it up; please try again later."),
     ),
     FailureCode.TIMED_OUT: _FailureWords(
-        "The video took too long",
-        "The video took far longer than usual to render, so the bot stopped waiting for it.",
-        "Please try again later.",
+        N_("The video took too long"),
+        N_("The video took far longer than usual to render, so the bot stopped waiting for it."),
+        N_("Please try again later."),
     ),
     FailureCode.SERVICE: _FailureWords(
-        "The video service had a problem",
-        "The video service had an internal problem and could not make the video.",
-        "Please try again in a few minutes.",
+        N_("The video service had a problem"),
+        N_("The video service had an internal problem and could not make the video."),
+        N_("Please try again in a few minutes."),
         quotes_reason=True,
     ),
     FailureCode.UNCONFIRMED: _FailureWords(
-        "The request could not be confirmed",
-        "We could not confirm the service received it; it was not retried so you are not charged twice.",
-        "You can start the video again whenever you like.",
+        N_("The request could not be confirmed"),
+        N_("We could not confirm the service received it; it was not retried so you are not charged twice."),
+        N_("You can start the video again whenever you like."),
     ),
     FailureCode.AUTH: _FailureWords(
-        "The bot is misconfigured",
-        "The bot is misconfigured (the video service did not accept its credentials); "
-        "a moderator has been told.",
-        "Please try again once it has been fixed.",
+        N_("The bot is misconfigured"),
+        N_(
+            "The bot is misconfigured (the video service did not accept its credentials); "
+            "a moderator has been told."
+        ),
+        N_("Please try again once it has been fixed."),
     ),
     FailureCode.RATE_LIMITED: _FailureWords(
-        "The video service is busy",
-        "The video service is receiving too many requests right now.",
-        "Please try again in a minute or two.",
+        N_("The video service is busy"),
+        N_("The video service is receiving too many requests right now."),
+        N_("Please try again in a minute or two."),
     ),
     FailureCode.BAD_REQUEST: _FailureWords(
-        "The video service rejected an option",
-        "The video service rejected one of the options of this request.",
-        "Please change the settings and try again.",
+        N_("The video service rejected an option"),
+        N_("The video service rejected one of the options of this request."),
+        N_("Please change the settings and try again."),
         quotes_reason=True,
     ),
     FailureCode.NETWORK: _FailureWords(
-        "The video service could not be reached",
-        "The bot could not reach the video service.",
-        "Please try again in a few minutes.",
+        N_("The video service could not be reached"),
+        N_("The bot could not reach the video service."),
+        N_("Please try again in a few minutes."),
     ),
     FailureCode.TASK_FAILED: _FailureWords(
-        "The video could not be made",
-        "The video service could not make this video.",
-        "Please try again, perhaps with a different prompt or picture.",
+        N_("The video could not be made"),
+        N_("The video service could not make this video."),
+        N_("Please try again, perhaps with a different prompt or picture."),
         quotes_reason=True,
     ),
-    FailureCode.CANCELLED: _FailureWords("Cancelled", "This video was cancelled before it started."),
+    FailureCode.CANCELLED: _FailureWords(N_("Cancelled"), N_("This video was cancelled before it started.")),
 }
 _UNKNOWN_FAILURE = _FailureWords(
-    "The video could not be made",
-    "Something went wrong while making this video.",
-    "Please try again.",
+    N_("The video could not be made"),
+    N_("Something went wrong while making this video."),
+    N_("Please try again."),
     quotes_reason=True,
 )
-NOT_CHARGED = "This cost you nothing: it does not count toward your usage."
+NOT_CHARGED = N_("This cost you nothing: it does not count toward your usage.")
+SERVICE_REASON = N_("The service's reason: “{reason}”.")
+SUPPORT_REFERENCE = N_("Reference for support: {reference}")
+#: Languages whose sentences follow each other without a space.
+_NO_SPACE_BETWEEN_SENTENCES = ("ja", "zh")
 
 
 def _failure_words(error_code: str | None) -> _FailureWords:
@@ -293,35 +368,44 @@ def _failure_words(error_code: str | None) -> _FailureWords:
         return _UNKNOWN_FAILURE
 
 
-def failure_text(error_code: str | None, error_message: str | None, trace_id: str | None) -> str:
-    """Plain words for a failed job: what happened, what to do, that nothing was counted."""
+def failure_text(
+    error_code: str | None, error_message: str | None, trace_id: str | None, locale: str | None = None
+) -> str:
+    """Plain words for a failed job: what happened, what to do, that nothing was counted. The
+    service's reason is quoted as it came (the service writes it in English)."""
     words = _failure_words(error_code)
-    parts = [words.explanation]
+    parts = [t(locale, words.explanation)]
     if words.quotes_reason and error_message and error_message.strip():
-        parts.append(f"The service's reason: “{neutralise(error_message.strip(), REASON_LIMIT)}”.")
+        parts.append(t(locale, SERVICE_REASON, reason=neutralise(error_message.strip(), REASON_LIMIT)))
     if words.advice:
-        parts.append(words.advice)
-    parts.append(NOT_CHARGED)
-    text = " ".join(parts)
+        parts.append(t(locale, words.advice))
+    parts.append(t(locale, NOT_CHARGED))
+    translated = locale in SHIPPED_LOCALES
+    gap = "" if translated and str(locale).startswith(_NO_SPACE_BETWEEN_SENTENCES) else " "
+    text = gap.join(parts)
     if trace_id:
-        text += f"\nReference for support: {neutralise(trace_id, _ID_LIMIT)}"
+        text += "\n" + t(locale, SUPPORT_REFERENCE, reference=neutralise(trace_id, _ID_LIMIT))
     return text
 
 
 def failure_embed(job: Job) -> discord.Embed:
     words = _failure_words(job.error_code)
+    locale = job.locale
     cancelled = job.state is JobState.CANCELLED or job.error_code == FailureCode.CANCELLED
     embed = discord.Embed(
-        title=words.title,
-        description=failure_text(job.error_code, job.error_message, job.trace_id),
+        title=t(locale, words.title),
+        description=failure_text(job.error_code, job.error_message, job.trace_id, locale),
         colour=_COLOUR_CANCELLED if cancelled else _COLOUR_FAILED,
     )
-    embed.add_field(name="Prompt", value=_prompt_block(job.request, FIELD_LIMIT), inline=False)
-    embed.add_field(name="Model", value=job.request.model.value)
+    embed.add_field(
+        name=t(locale, PROMPT), value=_prompt_block(job.request, FIELD_LIMIT, locale), inline=False
+    )
+    embed.add_field(name=t(locale, MODEL), value=job.request.model.value)
     _footer(embed, job)
     return embed
 
 
-def failure_title(error_code: str | None) -> str:
-    """A short name for why a job failed ("The video took too long"), e.g. for the mod-log."""
-    return _failure_words(error_code).title
+def failure_title(error_code: str | None, locale: str | None = None) -> str:
+    """A short name for why a job failed ("The video took too long"), e.g. for the mod-log (which
+    is for moderators and stays English)."""
+    return t(locale, _failure_words(error_code).title)

@@ -110,6 +110,9 @@ def requester_from(
         parent_channel_id=home.channel_id
         if in_dm and home
         else getattr(interaction.channel, "parent_id", None),
+        # The member who pressed a button, for a job started by one: their language, not the source
+        # job's author's.
+        locale=str(interaction.locale),
     )
 
 

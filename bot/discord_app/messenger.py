@@ -109,7 +109,7 @@ class DiscordMessenger:
             thumbnail_url=job.request.start_image_url,
             queue_position=position,
         )
-        view = queued_view(job.id) if job.state is JobState.QUEUED else None
+        view = queued_view(job.id, job.locale) if job.state is JobState.QUEUED else None
         lane = self._lane(job)
         try:
             await self.queue.send(
@@ -134,6 +134,7 @@ class DiscordMessenger:
             can_extend=job.video_id is not None and supports_extend(job.request.model),
             can_next_shot=takes_start_frame(job.request.model),
             can_stitch=in_story and attached,
+            locale=job.locale,
         )
         path, filename = video.path, f"kling-{job.id[:8]}.mp4"
 
@@ -151,7 +152,7 @@ class DiscordMessenger:
 
     async def failed(self, job: Job) -> None:
         embed = job_embeds.failure_embed(job)
-        view = failure_view(job.id) if job.state is not JobState.CANCELLED else None
+        view = failure_view(job.id, job.locale) if job.state is not JobState.CANCELLED else None
         member = f"<@{job.member_id}>"
         await self._final(job, content=member, embed=embed, view=view, files=None, purpose="failure")
 

@@ -1,6 +1,7 @@
 """Buttons on job messages. Their custom ids carry the job id, so a click still works after a restart:
 `cogs/buttons.py` registers dynamic items that match `CUSTOM_ID_PATTERN`. Labels are `BUTTON_LABELS`
-(one place, so they can be translated; `Next shot` is a contract name).
+(one place, so they can be translated; `Next shot` is a contract name), shown in the job's language
+(`locale`, see `bot.discord_app.job_embeds`); custom ids never change with the language.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 import discord
+
+from bot.discord_app.i18n import N_, t
 
 CUSTOM_ID_PATTERN = r"kling:(?P<action>rerun|remix|extend|delete|cancel|next|stitch):(?P<job_id>[0-9a-f]{32})"
 
@@ -23,16 +26,21 @@ class JobAction(StrEnum):
 
 
 BUTTON_LABELS: dict[str, str] = {
-    "open": "Open video",
-    "rerun": "Rerun",
-    "try_again": "Try again",
-    "remix": "Remix",
-    "next": "Next shot",
-    "stitch": "Stitch",
-    "extend": "Extend",
-    "delete": "Delete",
-    "cancel": "Cancel",
+    "open": N_("Open video"),
+    "rerun": N_("Rerun"),
+    "try_again": N_("Try again"),
+    "remix": N_("Remix"),
+    "next": N_("Next shot"),
+    "stitch": N_("Stitch"),
+    "extend": N_("Extend"),
+    "delete": N_("Delete"),
+    "cancel": N_("Cancel"),
 }
+
+
+def button_label(key: str, locale: str | None = None) -> str:
+    """The label of button `key` in `locale` (English, exactly `BUTTON_LABELS[key]`, without one)."""
+    return t(locale, BUTTON_LABELS[key])
 
 
 def custom_id(action: JobAction, job_id: str) -> str:
@@ -46,9 +54,10 @@ def _button(
     *,
     emoji: str | None = None,
     style: discord.ButtonStyle | None = None,
+    locale: str | None = None,
 ) -> discord.ui.Button[discord.ui.View]:
     return discord.ui.Button(
-        label=BUTTON_LABELS[key],
+        label=button_label(key, locale),
         emoji=emoji,
         style=style or discord.ButtonStyle.secondary,
         custom_id=custom_id(action, job_id),
@@ -62,36 +71,50 @@ def result_view(
     can_extend: bool,
     can_next_shot: bool = False,
     can_stitch: bool = False,
+    locale: str | None = None,
 ) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     if link:
         view.add_item(
-            discord.ui.Button(label=BUTTON_LABELS["open"], style=discord.ButtonStyle.link, url=link)
+            discord.ui.Button(label=button_label("open", locale), style=discord.ButtonStyle.link, url=link)
         )
-    view.add_item(_button("rerun", JobAction.RERUN, job_id, emoji="🔁"))
-    view.add_item(_button("remix", JobAction.REMIX, job_id, emoji="✏️"))
+    view.add_item(_button("rerun", JobAction.RERUN, job_id, emoji="🔁", locale=locale))
+    view.add_item(_button("remix", JobAction.REMIX, job_id, emoji="✏️", locale=locale))
     if can_next_shot:
         view.add_item(
-            _button("next", JobAction.NEXT_SHOT, job_id, emoji="🎬", style=discord.ButtonStyle.primary)
+            _button(
+                "next",
+                JobAction.NEXT_SHOT,
+                job_id,
+                emoji="🎬",
+                style=discord.ButtonStyle.primary,
+                locale=locale,
+            )
         )
     if can_stitch:
-        view.add_item(_button("stitch", JobAction.STITCH, job_id, emoji="🧵"))
+        view.add_item(_button("stitch", JobAction.STITCH, job_id, emoji="🧵", locale=locale))
     if can_extend:
-        view.add_item(_button("extend", JobAction.EXTEND, job_id, emoji="⏩"))
-    view.add_item(_button("delete", JobAction.DELETE, job_id, emoji="🗑️", style=discord.ButtonStyle.danger))
+        view.add_item(_button("extend", JobAction.EXTEND, job_id, emoji="⏩", locale=locale))
+    view.add_item(_delete_button(job_id, locale))
     return view
 
 
-def failure_view(job_id: str) -> discord.ui.View:
+def _delete_button(job_id: str, locale: str | None) -> discord.ui.Button[discord.ui.View]:
+    return _button(
+        "delete", JobAction.DELETE, job_id, emoji="🗑️", style=discord.ButtonStyle.danger, locale=locale
+    )
+
+
+def failure_view(job_id: str, locale: str | None = None) -> discord.ui.View:
     """Try again as it was, Remix (change it first) or Delete the failure message."""
     view = discord.ui.View(timeout=None)
-    view.add_item(_button("try_again", JobAction.RERUN, job_id, emoji="🔁"))
-    view.add_item(_button("remix", JobAction.REMIX, job_id, emoji="✏️"))
-    view.add_item(_button("delete", JobAction.DELETE, job_id, emoji="🗑️", style=discord.ButtonStyle.danger))
+    view.add_item(_button("try_again", JobAction.RERUN, job_id, emoji="🔁", locale=locale))
+    view.add_item(_button("remix", JobAction.REMIX, job_id, emoji="✏️", locale=locale))
+    view.add_item(_delete_button(job_id, locale))
     return view
 
 
-def queued_view(job_id: str) -> discord.ui.View:
+def queued_view(job_id: str, locale: str | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(_button("cancel", JobAction.CANCEL, job_id))
+    view.add_item(_button("cancel", JobAction.CANCEL, job_id, locale=locale))
     return view

@@ -59,6 +59,8 @@ class Requester:
     size_limit: int = 10 * 1024 * 1024
     #: For a thread, the channel it belongs to: the server's channel rule applies to that channel.
     parent_channel_id: int | None = None
+    #: The member's Discord language (`ja`, `zh-CN`, `en-US`), kept on the job for its later messages.
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,7 @@ class VideoService:
             created_at=now,
             parent_job_id=parent_job_id,
             story_parent_id=story_parent_id,
+            locale=requester.locale,
         )
         admission = await self.store.admit_job(new, self._decide(limits, requester, cost, now))
         if not admission.decision.allowed or admission.job is None:

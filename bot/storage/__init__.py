@@ -22,6 +22,7 @@ from bot.storage.base import (
     UsageReport,
     UsageRow,
     VersionedLimits,
+    VideoChoice,
 )
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, SqliteStore, StorageUnavailable
 
@@ -65,5 +66,6 @@ __all__ = [
     "UsageReport",
     "UsageRow",
     "VersionedLimits",
+    "VideoChoice",
     "open_store",
 ]

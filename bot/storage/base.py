@@ -77,6 +77,9 @@ class NewJob:
     #: UTC day and month of `created_at`, for the operator's caps over all servers (filled in when blank).
     global_day_key: str = ""
     global_month_key: str = ""
+    #: The member's Discord language (`interaction.locale`: `ja`, `zh-CN`, `en-US`) when they asked:
+    #: the messages sent from the background about this job use it. None: English (older jobs).
+    locale: str | None = None
 
     def __post_init__(self) -> None:
         if not self.global_day_key or not self.global_month_key:
@@ -112,6 +115,8 @@ class Job:
     finished_at: float | None = None
     delivered_at: float | None = None
     parent_job_id: str | None = None
+    #: See `NewJob.locale`.
+    locale: str | None = None
 
 
 #: Fields `Store.transition` and `Store.update_job` may set besides `state`.
@@ -157,6 +162,15 @@ class UsageReport:
     failures: int
     by_model: list[UsageRow] = field(default_factory=list)
     by_member: list[UsageRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoChoice:
+    """A delivered video as the `/extend` autocomplete lists it (no whole job decoded)."""
+
+    job_id: str
+    model: str  # the stored model name; may be one this version no longer knows
+    prompt: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,13 +285,22 @@ class Store(Protocol):
         states: Sequence[JobState] | None = None,
         limit: int = 10,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[Job]:
-        """Newest first."""
+        """Newest first. With `after` (a job id from the previous page), only the jobs that come
+        after that job in this order: a page costs `limit` index entries however deep it is, where
+        `offset` reads and skips every entry before it."""
         ...
 
     async def count_history(
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
-    ) -> int: ...
+    ) -> int:
+        """How many jobs `history` would list without a limit (from per-state counts, not a scan)."""
+        ...
+
+    async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
+        """The guild's newest `limit` delivered jobs that have a video id, newest first."""
+        ...
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20

@@ -57,7 +57,9 @@ from bot.storage.base import (
     UsageReport,
     UsageRow,
     VersionedLimits,
+    VideoChoice,
 )
+from bot.storage.rollup_window import usage_window
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, Migration, StorageUnavailable, bundled_migrations
 
 log = logging.getLogger(__name__)
@@ -219,26 +221,48 @@ def _utc_range(key: str) -> tuple[float, float]:
     return start.timestamp(), following.timestamp()
 
 
+# The same computation as SQLite's _USAGE_REPORT_SQL: the partial first UTC day from the job rows,
+# whole days and months from the rollups of migration 008 (see bot/storage/rollup_window.py).
+def _rollup_rows(table: str, key: str) -> str:
+    day_table = f"usage_by_{table}_day"
+    return f"""
+    SELECT {key}, videos, credits, failures
+      FROM usage_by_{table}_month WHERE guild_id = %(guild)s::bigint AND month >= %(month_from)s::text
+    UNION ALL
+    SELECT {key}, videos, credits, failures
+      FROM {day_table} WHERE guild_id = %(guild)s::bigint
+       AND day >= %(add_from)s::text AND day < %(add_to)s::text
+    UNION ALL
+    SELECT {key}, -videos, -credits, -failures
+      FROM {day_table} WHERE guild_id = %(guild)s::bigint
+       AND day >= %(take_from)s::text AND day < %(take_to)s::text"""
+
+
 _USAGE_REPORT_SQL = f"""
-WITH scoped AS (
-    SELECT model, member_id, cost,
-           state NOT IN {_sql_states(RELEASED_STATES)} AS spent,
-           state IN {_sql_states(_FAILURE_STATES)} AS failed
-      FROM jobs WHERE guild_id = %(guild)s::bigint AND created_at >= %(since)s::double precision
+WITH partial AS (
+    SELECT COALESCE(model, '') AS model, member_id, cost,
+           (state NOT IN {_sql_states(RELEASED_STATES)})::int AS spent,
+           (state IN {_sql_states(_FAILURE_STATES)})::int AS failed
+      FROM jobs WHERE guild_id = %(guild)s::bigint AND created_at >= %(since)s::float8
+       AND created_at < %(full_from)s::float8
+),
+by_model AS (
+    SELECT model AS key, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
+    UNION ALL{_rollup_rows("model", "model")}
+),
+by_member AS (
+    SELECT member_id, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
+    UNION ALL{_rollup_rows("member", "member_id")}
 ),
 grouped AS (
-    SELECT 'total' AS kind, ''::text AS key, COUNT(*) FILTER (WHERE spent) AS videos,
-           COALESCE(SUM(cost) FILTER (WHERE spent), 0.0) AS credits,
-           COUNT(*) FILTER (WHERE failed) AS failures
-      FROM scoped
+    SELECT 'total' AS kind, ''::text AS key, COALESCE(SUM(videos), 0) AS videos,
+           COALESCE(SUM(credits), 0.0) AS credits, COALESCE(SUM(failures), 0) AS failures
+      FROM by_model
     UNION ALL
-    SELECT 'model', model, COUNT(*) FILTER (WHERE spent), COALESCE(SUM(cost) FILTER (WHERE spent), 0.0),
-           COUNT(*) FILTER (WHERE failed)
-      FROM scoped GROUP BY model
+    SELECT 'model', key, SUM(videos), SUM(credits), SUM(failures) FROM by_model GROUP BY key
     UNION ALL
-    SELECT 'member', CAST(member_id AS TEXT), COUNT(*) FILTER (WHERE spent),
-           COALESCE(SUM(cost) FILTER (WHERE spent), 0.0), COUNT(*) FILTER (WHERE failed)
-      FROM scoped GROUP BY member_id
+    SELECT 'member', CAST(member_id AS TEXT), SUM(videos), SUM(credits), SUM(failures)
+      FROM by_member GROUP BY member_id
 )
 SELECT * FROM grouped
  WHERE kind = 'total' OR videos > 0 OR failures > 0
@@ -687,10 +711,15 @@ class PostgresStore:
         states: Sequence[JobState] | None = None,
         limit: int = 10,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[Job]:
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset cannot be negative")
         where, params = self._history_filter(guild_id, member_id, states)
+        if after is not None:
+            # Keyset: the jobs after `after` in this order, through the (…, created_at, seq) index.
+            where += " AND (created_at, seq) < (SELECT created_at, seq FROM jobs WHERE id = %s)"
+            params.append(after)
         rows = await self._fetch(
             f"SELECT {_SELECT_JOB} FROM jobs WHERE {where} "
             "ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
@@ -701,9 +730,31 @@ class PostgresStore:
     async def count_history(
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
-        where, params = self._history_filter(guild_id, member_id, states)
-        rows = await self._fetch(f"SELECT COUNT(*) AS n FROM jobs WHERE {where}", params)
+        # Per-state counts kept by migration 008's trigger: at most nine rows, whatever the history.
+        clauses: list[str] = ["guild_id = %s::bigint"]
+        params: list[Any] = [guild_id]
+        table = "job_counts_by_guild"
+        if member_id is not None:
+            table = "job_counts_by_member"
+            clauses.append("member_id = %s::bigint")
+            params.append(member_id)
+        if states is not None:
+            clauses.append("state = ANY(%s::text[])")
+            params.append([JobState(state).value for state in states])
+        rows = await self._fetch(
+            f"SELECT COALESCE(SUM(jobs), 0) AS n FROM {table} WHERE {' AND '.join(clauses)}", params
+        )
         return int(rows[0]["n"])
+
+    async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
+        rows = await self._fetch(
+            f"""SELECT id, model, request::jsonb ->> 'prompt' AS prompt FROM jobs
+                 WHERE guild_id = %s::bigint AND state = '{JobState.DELIVERED.value}'
+                   AND video_id IS NOT NULL
+                 ORDER BY created_at DESC, seq DESC LIMIT %s""",
+            (guild_id, max(limit, 0)),
+        )
+        return [VideoChoice(job_id=row["id"], model=row["model"] or "", prompt=row["prompt"]) for row in rows]
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
@@ -756,7 +807,7 @@ class PostgresStore:
             )
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
-        rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, "since": since})
+        rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
         groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
         for row in rows:
             groups[row["kind"]].append(

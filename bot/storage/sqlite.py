@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import math
 import os
 import re
 import sqlite3
@@ -26,7 +25,6 @@ import time
 import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -52,7 +50,9 @@ from bot.storage.base import (
     UsageReport,
     UsageRow,
     VersionedLimits,
+    VideoChoice,
 )
+from bot.storage.rollup_window import usage_window
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +276,14 @@ async def _connect(path: Path, *, busy_timeout_ms: int, query_only: bool) -> aio
         await db.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
         # Per connection, and off by default.
         await db.execute_fetchall("PRAGMA foreign_keys = ON")
-        # FULL: a commit survives a power cut too, not only a crash of the bot. Commits are a handful
-        # per video and several record money already spent (a job row before its paid create), so
-        # the extra fsync is cheap insurance against losing track of a paid task.
-        await db.execute_fetchall("PRAGMA synchronous = FULL")
+        # NORMAL in WAL mode: a commit appends to the WAL without an fsync, and the WAL is fsynced at
+        # each checkpoint. A crash of the bot (kill -9, OOM, panic) loses nothing: a committed
+        # transaction is in the WAL file, which the operating system keeps. Only a crash of the
+        # operating system or a power cut can lose the last commits since the previous checkpoint
+        # (never corrupt the file). FULL would fsync every commit, which measured as the admission's
+        # p99 on a busy disk (issue 16, BENCHMARKS.md); a paid task lost that way is still found by
+        # AceData's task list, not by this file, so the bot accepts that window like most servers.
+        await db.execute_fetchall("PRAGMA synchronous = NORMAL")
         if query_only:
             await db.execute_fetchall("PRAGMA query_only = ON")
     except BaseException:
@@ -383,10 +387,27 @@ latest AS (
 SELECT * FROM period, activity, latest
 """
 
+
 # Released jobs are not spent; failed, timed-out and unconfirmed ones count as failures (cancelled
-# ones as neither). Whole UTC days come from the per-day rollups (migration 003); the jobs of the
-# window's first, partial day are read by time. One statement, so the totals and both breakdowns come
-# from the same snapshot.
+# ones as neither). The window's first, partial UTC day is read from its job rows by time; the whole
+# days after it from the rollups: whole months from the per-month rollups (migration 008), and the
+# days of the first month either added from the per-day rollups (migration 003) or, when fewer, the
+# month's days before the window subtracted from its month row (see bot/storage/rollup_window.py). So a member
+# costs at most one row per month plus half a month of day rows, whatever the window. One
+# statement, so the totals and both breakdowns come from the same snapshot.
+def _rollup_rows(table: str, key: str) -> str:
+    day_table = f"usage_by_{table}_day"
+    return f"""
+    SELECT {key}, videos, credits, failures
+      FROM usage_by_{table}_month WHERE guild_id = :guild AND month >= :month_from
+    UNION ALL
+    SELECT {key}, videos, credits, failures
+      FROM {day_table} WHERE guild_id = :guild AND day >= :add_from AND day < :add_to
+    UNION ALL
+    SELECT {key}, -videos, -credits, -failures
+      FROM {day_table} WHERE guild_id = :guild AND day >= :take_from AND day < :take_to"""
+
+
 _USAGE_REPORT_SQL = f"""
 WITH partial AS (
     SELECT COALESCE(model, '') AS model, member_id, cost,
@@ -396,15 +417,11 @@ WITH partial AS (
 ),
 by_model AS (
     SELECT model AS key, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
-    UNION ALL
-    SELECT model, videos, credits, failures
-      FROM usage_by_model_day WHERE guild_id = :guild AND day >= :full_day
+    UNION ALL{_rollup_rows("model", "model")}
 ),
 by_member AS (
     SELECT member_id, spent AS videos, spent * cost AS credits, failed AS failures FROM partial
-    UNION ALL
-    SELECT member_id, videos, credits, failures
-      FROM usage_by_member_day WHERE guild_id = :guild AND day >= :full_day
+    UNION ALL{_rollup_rows("member", "member_id")}
 ),
 grouped AS (
     SELECT 'total' AS kind, '' AS key, CAST(TOTAL(videos) AS INTEGER) AS videos, TOTAL(credits) AS credits,
@@ -442,16 +459,6 @@ UNION ALL SELECT 'member', guild_id, member_id, day_key, COUNT(*), TOTAL(cost) F
 UNION ALL SELECT 'member', guild_id, member_id, month_key, COUNT(*), TOTAL(cost) FROM held WHERE mine
     GROUP BY guild_id, member_id, month_key
 """
-
-
-def _usage_window(since: float) -> tuple[float, str]:
-    """Where the whole UTC days of a `/usage` window start: (epoch, day key)."""
-    if not math.isfinite(since):
-        return since, "0000-00-00"
-    moment = datetime.fromtimestamp(since, UTC)
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    full_from = midnight if midnight == moment else midnight + timedelta(days=1)
-    return full_from.timestamp(), full_from.strftime("%Y-%m-%d")
 
 
 # `updated_at` doubles as the settings' version: it only ever grows (even if the clock steps back),
@@ -551,17 +558,18 @@ class SqliteStore:
         }
         columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
         async with self._write() as db:
-            if new.interaction_id is not None:
-                taken = await _fetch(db, "SELECT 1 FROM jobs WHERE interaction_id = ?", (new.interaction_id,))
-                if list(taken):
-                    raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
-            usage = await _usage(
+            # The duplicate check rides in the usage statement: one round trip less while holding
+            # the write lock.
+            usage, taken = await _usage_and_interaction(
                 db,
                 new.guild_id,
                 new.member_id,
                 (new.day_key, new.month_key),
                 (new.global_day_key, new.global_month_key),
+                new.interaction_id,
             )
+            if taken:
+                raise DuplicateInteraction(f"interaction {new.interaction_id} already has a job")
             decision = rule(usage)
             if not decision.allowed:
                 return Admission(decision=decision, job=None)
@@ -695,10 +703,16 @@ class SqliteStore:
         states: Sequence[JobState] | None = None,
         limit: int = 10,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[Job]:
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset cannot be negative")
         where, params = self._history_filter(guild_id, member_id, states)
+        if after is not None:
+            # Keyset: the jobs after `after` in this order, straight from the (…, created_at) index
+            # (rowid rides along in every index), instead of reading and skipping `offset` entries.
+            where += " AND (created_at, rowid) < (SELECT created_at, rowid FROM jobs WHERE id = ?)"
+            params.append(after)
         rows = await self._read(
             f"SELECT {_SELECT_JOB} FROM jobs WHERE {where} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
@@ -709,9 +723,31 @@ class SqliteStore:
     async def count_history(
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
-        where, params = self._history_filter(guild_id, member_id, states)
-        rows = await self._read(f"SELECT COUNT(*) FROM jobs WHERE {where}", params)
+        # Per-state counts kept by migration 008's triggers: at most nine rows, whatever the history.
+        clauses: list[str] = ["guild_id = ?"]
+        params: list[Any] = [guild_id]
+        table = "job_counts_by_guild"
+        if member_id is not None:
+            table = "job_counts_by_member"
+            clauses.append("member_id = ?")
+            params.append(member_id)
+        if states is not None:
+            values = [JobState(state).value for state in states]
+            clauses.append(f"state IN {_placeholders(len(values))}")
+            params.extend(values)
+        rows = await self._read(f"SELECT TOTAL(jobs) FROM {table} WHERE {' AND '.join(clauses)}", params)
         return int(rows[0][0])
+
+    async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
+        # Only what the autocomplete shows, without decoding whole jobs: the newest delivered jobs
+        # through the (guild, state, created_at) index.
+        rows = await self._read(
+            f"""SELECT id, model, json_extract(request, '$.prompt') AS prompt FROM jobs
+                 WHERE guild_id = ? AND state = '{JobState.DELIVERED.value}' AND video_id IS NOT NULL
+                 ORDER BY created_at DESC, rowid DESC LIMIT ?""",
+            (guild_id, max(limit, 0)),
+        )
+        return [VideoChoice(job_id=row[0], model=row[1] or "", prompt=row[2]) for row in rows]
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
@@ -801,11 +837,7 @@ class SqliteStore:
         return problems
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
-        full_from, full_day = _usage_window(since)
-        rows = await self._read(
-            _USAGE_REPORT_SQL,
-            {"guild": guild_id, "since": since, "full_from": full_from, "full_day": full_day},
-        )
+        rows = await self._read(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
         groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
         for row in rows:
             groups[row["kind"]].append(
@@ -974,3 +1006,31 @@ async def _usage(
     }
     (row,) = await _fetch(db, _USAGE_SQL, params)
     return UsageSnapshot(**{name: row[name] for name in row.keys()})  # noqa: SIM118 (a Row iterates values)
+
+
+_USAGE_AND_INTERACTION_SQL = (
+    f"SELECT *, EXISTS (SELECT 1 FROM jobs WHERE interaction_id = :interaction) AS taken FROM ({_USAGE_SQL})"
+)
+
+
+async def _usage_and_interaction(
+    db: aiosqlite.Connection,
+    guild_id: int,
+    member_id: int,
+    keys: tuple[str, str],
+    global_keys: tuple[str, str],
+    interaction_id: int | None,
+) -> tuple[UsageSnapshot, bool]:
+    """The usage snapshot and whether a job already has `interaction_id`, in one statement."""
+    params = {
+        "guild": guild_id,
+        "member": member_id,
+        "day": keys[0],
+        "month": keys[1],
+        "global_day": global_keys[0],
+        "global_month": global_keys[1],
+        "interaction": interaction_id,
+    }
+    (row,) = await _fetch(db, _USAGE_AND_INTERACTION_SQL, params)
+    values = {name: row[name] for name in row.keys() if name != "taken"}  # noqa: SIM118
+    return UsageSnapshot(**values), bool(row["taken"])

@@ -1168,8 +1168,10 @@ class FakeDiscord:
         permissions: int | None = None,
         app_permissions: int | None = None,
         forged: bool = False,
+        locale: str = "en-US",
     ) -> SentInteraction:
-        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent.
+        """A member clicks a button (or picks ``values`` in a select) on a message the bot sent, with
+        their Discord client in ``locale``.
 
         ``forged``: a hostile client sends ``custom_id`` as if it sat on ``message`` (a button of
         another message replayed), which Discord's own client never does."""
@@ -1203,6 +1205,7 @@ class FakeDiscord:
             permissions=permissions,
             app_permissions=app_permissions,
             message=stored,
+            locale=locale,
         )
 
     async def send_modal_submit(
