@@ -14,7 +14,7 @@ CALLS = {
     "/usage, 30 days",
     "/history, one member, page 1",
     "/history, everyone, page 1",
-    "/history, everyone, page 100",
+    "/history, everyone, page 100 (Next)",
 }
 
 
