@@ -20,8 +20,8 @@ import discord
 
 from bot.discord_app.error_handler import reply_to_error
 from bot.discord_app.replies import refuse
+from bot.quota.amounts import format_amount
 from bot.quota.models import Allowance, Decision, LimitUnit
-from bot.quota.policy import format_amount
 
 log = logging.getLogger(__name__)
 

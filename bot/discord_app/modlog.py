@@ -28,8 +28,9 @@ from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
+from bot.quota.amounts import format_amount
 from bot.quota.models import GuildLimits, LimitUnit
-from bot.quota.policy import blocked_word_in_request, check_server_policy, format_amount
+from bot.quota.policy import blocked_word_in_request, check_server_policy
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class ModLog:
                 return await channel.send(content, embed=embed, allowed_mentions=mentions)
 
             await self.queue.send(
-                f"modlog:{guild_id}", Priority.LOG, Lane.channel(limits.modlog_channel_id), send
+                f"modlog:{guild_id}", Priority.LOG, Lane.create(limits.modlog_channel_id), send
             )
         except discord.HTTPException as exc:
             log.info("guild %s: mod-log post failed (HTTP %s)", guild_id, exc.status)

@@ -117,3 +117,26 @@ async def test_an_english_member_still_gets_exactly_next_shot(
     message = fake_discord.messages[int(upload.response["id"])]
     assert first_embed(message)["title"] == "Your video is ready"
     assert labels(message) == ENGLISH_RESULT_BUTTONS
+
+
+async def test_a_storyboard_from_a_japanese_client_is_followed_in_japanese(
+    bot_harness: BotHarness, fake_discord: FakeDiscord
+) -> None:
+    await bot_harness.start()
+    command = await fake_discord.send_slash_command(
+        "storyboard", {"model": "kling-v3", "mode": "pro"}, locale="ja"
+    )
+    assert (await command.response()).json["type"] == 9  # the form opens
+    sent = await fake_discord.send_modal_submit(
+        "kling-storyboard-modal", {"shots": "4s: キツネが丸太を跳び越える\n3s: 雪に着地する"}
+    )
+    upload = await delivered_upload(fake_discord, sent)
+    progress = [
+        first_embed(c.json)
+        for c in sent.calls
+        if edits_of(sent)(c) and c.json and c.json.get("embeds") and c is not upload
+    ]
+    assert progress and progress[0]["title"] == "テキストから動画"
+    message = fake_discord.messages[int(upload.response["id"])]
+    assert first_embed(message)["title"] == "動画ができました"
+    assert labels(message)[:2] == ["再生成", "リミックス"]
