@@ -36,6 +36,7 @@ import os
 import random
 import shlex
 import signal
+import subprocess
 import sqlite3
 import sys
 import tempfile
@@ -49,7 +50,7 @@ import psycopg
 
 from bench.measure import Injected, Summary, build_traces, prompt_for, summarize
 from bench.run import ResourceSampler, VariedRenderAceData
-from bench.storage_latency import measured_commit, write_section
+from bench.storage_latency import write_section
 from bot.kling.models import Action, VideoRequest
 from bot.quota.models import GuildLimits
 from bot.storage import open_store
@@ -119,6 +120,25 @@ class SetupResult:
     load_after: str
     takeover: Takeover | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def measured_commit() -> str:
+    """The commit measured (with `+ uncommitted changes` when tracked files differ from it)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted changes" if dirty else "")
 
 
 def shard_of(guild_id: int) -> int:

@@ -1,369 +1,229 @@
-"""Admission, `/usage` and `/history` latency with many job rows, on SQLite and on PostgreSQL.
+"""Admission, `/quota`, `/usage`, `/history` and the `/extend` list against a big history, on SQLite and
+PostgreSQL, before and after a change, side by side in one run.
 
-    python -m bench.storage_latency --rows 1000000            # SQLite, and PostgreSQL when its
-                                                              # server binaries are found
-    python -m bench.storage_latency --rows 2000 --repeat 5 --no-write   # a smoke run, print only
+    python -m bench.storage_latency --rows 500000 --baseline c50fe87   # before (that commit) vs now
+    python -m bench.storage_latency --rows 500000 --no-write           # this tree only, print only
 
-Each backend gets the same `--rows` job rows (seeded per row, so both hold identical data): 200
-servers, a tenth of all jobs in the measured (busiest) server, whose 1,000 members started them over
-the last 90 days, mixed states. The rows are bulk-loaded into the schema of migration 001 (SQLite:
-`executemany` in one transaction; PostgreSQL: `COPY`), then the store is opened as the bot opens it:
-every later migration runs against the populated database, so the ledger and every rollup are
-built by the migrations' own backfills (including rollups added after this script was written), and
-`ledger_consistency()` is checked before anything is timed. Then, `--repeat` times each, on the
-busiest server, the real store calls the bot makes:
+Each side is a worker process (bench/latency_worker.py) running one source tree's `bot` package: this
+checkout ("after") and, with `--baseline REF`, that commit exported by `git archive` ("before"). Both
+fill their own database with the same rows (same seed): `--rows` jobs over 90 days, a tenth of them in
+the measured server (so `--rows 500000` gives it 50,000 past jobs, made by `--busy-members` members),
+the rest spread over 199 servers and 20,000 members, in mixed states; SQLite through the tree's own
+migrations and triggers, PostgreSQL by COPY. The calls are then timed in `--rounds` rounds, and in
+each round every call runs `repeat / rounds` times on one side then the other (the order alternating),
+so both sides see the same machine load.
 
-- admission: `VideoService.admit` (the server's rules, then the one reservation transaction that
-  reads usage, applies the server's, the member's and the operator's caps and inserts the job);
-- `/usage`: `get_limits`, `usage_report` over 30 days and `daily_usage`, as the command does;
-- `/history`: `count_history`, a page of `history` and `story_parents`, as the command's view does,
-  for one member and for everyone (the first page, and page 100 reached with "Next", which reads
-  the page after the previous page's last job).
-
-The SQLite file lives in a temporary folder with the bot's own settings (WAL, `synchronous = FULL`);
-PostgreSQL runs on a throw-away cluster (tests/postgres_cluster.py) with fsync and synchronous_commit
-off. The numbers compare query plans and round trips more than disks.
+Reported per call: wall-clock p50 / p99; the process CPU time per call (p50); and for SQLite the
+virtual-machine instructions the call executed (thousands, p50), which does not depend on the load.
+The machine's load average is recorded before and after. PostgreSQL runs on a throw-away cluster
+(tests/postgres_cluster.py) with fsync and synchronous_commit off, as SQLite's files live in a
+temporary folder: the numbers compare plans and round trips, not disks.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import io
+import json
 import os
-import random
-import sqlite3
+import shutil
+import statistics
 import subprocess
+import sys
+import tarfile
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
-import psycopg
+from typing import IO, Any
 
 from bench.report import markers
-from bot.discord_app.history_pages import PAGE_SIZE
-from bot.jobs.service import Requester, VideoService
-from bot.kling.models import Action, Mode, Model, VideoRequest
-from bot.quota.costs import CostTable
-from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget
-from bot.storage import JobState, SqliteStore, Store
-from bot.storage.postgres import PostgresStore, postgres_migrations
-from bot.storage.sqlite import bundled_migrations
 from tests.postgres_cluster import PostgresCluster, find_server_bin
 
-GUILDS = 200
-MEMBERS_PER_GUILD = 1_000
-DAYS = 90
-BUSY_GUILD = 1
-STATES = [JobState.DELIVERED] * 85 + [JobState.FAILED] * 8 + [JobState.CANCELLED] * 4 + [JobState.RUNNING] * 3
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-REPO = Path(__file__).resolve().parents[1]
-_BATCH = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    backend: str
-    call: str
-    p50_ms: float
-    p99_ms: float
-
-
-@dataclass(frozen=True, slots=True)
-class BackendRun:
-    backend: str
-    fill_seconds: float
-    timings: list[Timing]
-
-
-def job_rows(count: int, now: float, seed: int = 7) -> Iterator[tuple[object, ...]]:
-    """Columns of `_COLUMNS`, in migration 001's schema. A tenth of all jobs are in the busy guild."""
-    rng = random.Random(seed)
-    requests = [
-        VideoRequest(
-            action=Action.TEXT2VIDEO, prompt="a red fox in snow", model=model, mode=Mode.STD
-        ).to_json()
-        for model in (Model.V1, Model.V1_6, Model.V3)
-    ]
-    for number in range(count):
-        guild = BUSY_GUILD if number % 10 == 0 else rng.randrange(2, GUILDS + 1)
-        created = now - 3_600 - rng.random() * DAYS * 86_400
-        day = time.strftime("%Y-%m-%d", time.gmtime(created))
-        yield (
-            f"job-{number:09d}",
-            guild,
-            guild * 10,
-            guild * 100_000 + rng.randrange(MEMBERS_PER_GUILD),
-            requests[number % 3],
-            2.0,
-            10_485_760,
-            day,
-            day[:7],
-            rng.choice(STATES).value,
-            created,
-            created,
-        )
-
-
-_COLUMNS = (
-    "id, guild_id, channel_id, member_id, request, cost, size_limit, day_key, month_key, state, "
-    "created_at, updated_at"
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "bench" / "latency_worker.py"
+DEFAULT_OUTPUT = ROOT / "BENCHMARKS.md"
+CALLS = (
+    "admission",
+    "/quota",
+    "/usage (30 days)",
+    "/usage chart (30 days)",
+    "/history own (count + page)",
+    "/history everyone (count + page 1)",
+    "/history everyone, next page (deep)",
+    "/extend list",
 )
 
 
-def _batches(rows: Iterator[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+@dataclass
+class Samples:
+    wall_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+    vm_steps: list[float] = field(default_factory=list)
+
+    def add(self, result: dict[str, list[float]]) -> None:
+        self.wall_ms += result["wall_ms"]
+        self.cpu_ms += result["cpu_ms"]
+        self.vm_steps += result["vm_steps"]
 
 
-async def fill_sqlite(path: Path, rows: int, now: float) -> None:
-    """Migration 001, a bulk load, then the store opened as the bot opens it (every later migration's
-    backfill runs on the populated file)."""
-    first = [m for m in bundled_migrations() if m.version == 1]
-    await (await SqliteStore.open(path, migrations=first)).close()
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute("BEGIN")
-        for batch in _batches(job_rows(rows, now)):
-            db.executemany(f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", batch)
-        db.execute("COMMIT")
-    finally:
-        db.close()
-    await (await SqliteStore.open(path)).close()
-    for backup in path.parent.glob(f"{path.name}.bak-*"):  # the pre-migration copy the store keeps
-        backup.unlink()
-    with sqlite3.connect(path) as db:
-        db.execute("ANALYZE")
+def p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-async def fill_postgres(url: str, rows: int, now: float) -> None:
-    """Migration 001, `COPY`, then the store opened as the bot opens it."""
-    first = [m for m in postgres_migrations() if m.version == 1]
-    await (await PostgresStore.open(url, migrations=first)).close()
-    with psycopg.connect(url) as db:
-        with db.cursor().copy(f"COPY jobs ({_COLUMNS}) FROM STDIN") as copy:
-            for row in job_rows(rows, now):
-                copy.write_row(row)
-        db.commit()
-    await (await PostgresStore.open(url)).close()
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("VACUUM ANALYZE")
+class Worker:
+    """One side's worker process; `measure` sends a command and waits for its answer."""
 
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return p50, p99
-
-
-async def time_calls(backend: str, store: Store, repeat: int, now: float) -> list[Timing]:
-    await store.set_limits(
-        BUSY_GUILD,
-        GuildLimits(unit=LimitUnit.CREDITS, member_concurrent=None, guild_concurrent=None, guild_daily=1e9),
-    )
-    members = iter(range(10**9))
-    interactions = iter(range(10**12, 10**13))
-    request = VideoRequest(action=Action.TEXT2VIDEO, prompt="bench", model=Model.V1, mode=Mode.STD)
-
-    def busy_member() -> int:
-        return BUSY_GUILD * 100_000 + next(members) % MEMBERS_PER_GUILD
-
-    async with httpx.AsyncClient() as http:
-        service = VideoService(
-            store=store,
-            http=http,
-            costs=CostTable(),
-            default_model=Model.V1,
-            budget=OperatorBudget(
-                server_daily=None, server_monthly=None, global_daily=1e12, global_monthly=1e12
-            ),
-            clock=lambda: now,
+    def __init__(self, tree: Path, backend: str, database: str, args: argparse.Namespace) -> None:
+        command = [
+            sys.executable,
+            str(WORKER),
+            f"--backend={backend}",
+            f"--database={database}",
+            f"--rows={args.rows}",
+            f"--busy-members={args.busy_members}",
+            f"--seed={args.seed}",
+        ]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        self.process = subprocess.Popen(
+            command, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
 
-        async def admit() -> None:
-            requester = Requester(
-                guild_id=BUSY_GUILD, channel_id=10, member_id=busy_member(), interaction_id=next(interactions)
-            )
-            await service.admit(requester, request)
+    def _stdin(self) -> IO[str]:
+        assert self.process.stdin is not None
+        return self.process.stdin
 
-        async def usage() -> None:
-            # What /usage reads (cogs/members.py): the limits, the report and the per-day totals.
-            await store.get_limits(BUSY_GUILD)
-            await store.usage_report(BUSY_GUILD, now - 30 * 86_400)
-            await store.daily_usage(BUSY_GUILD, now - 30 * 86_400)
+    def read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the worker stopped (exit {self.process.wait()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
 
-        def history(member: Callable[[], int | None], page: int) -> Callable[[], Awaitable[None]]:
-            cursors: dict[int | None, str | None] = {}
+    def measure(self, call: str, repeat: int) -> dict[str, list[float]]:
+        self._stdin().write(f"measure {call} {repeat}\n")
+        self._stdin().flush()
+        return self.read()
 
-            async def call() -> None:
-                # What one /history page reads (cogs/members.py HistoryView.load): the count, then
-                # the page; a page reached with "Next" starts after the last job of the page before
-                # it (keyset), so the cursor is found once, outside the timing, as the view keeps it.
-                member_id = member()
-                await store.count_history(BUSY_GUILD, member_id=member_id)
-                if page == 0:
-                    jobs = await store.history(BUSY_GUILD, member_id=member_id, limit=PAGE_SIZE)
-                else:
-                    jobs = await store.history(
-                        BUSY_GUILD, member_id=member_id, limit=PAGE_SIZE, offset=0, after=cursors[member_id]
-                    )
-                await store.story_parents([job.id for job in jobs])
-
-            async def prepare() -> None:
-                if page > 0 and None not in cursors:
-                    # The last job of the page before (or of the last page, in a tiny database).
-                    last = min(page * PAGE_SIZE, await store.count_history(BUSY_GUILD)) - 1
-                    before = await store.history(BUSY_GUILD, limit=1, offset=last)
-                    cursors[None] = before[0].id
-
-            calls_prepared.append(prepare)
-            return call
-
-        calls_prepared: list[Callable[[], Awaitable[None]]] = []
-        calls: dict[str, Callable[[], Awaitable[None]]] = {
-            "admission (VideoService.admit)": admit,
-            "/usage, 30 days": usage,
-            "/history, one member, page 1": history(busy_member, 0),
-            "/history, everyone, page 1": history(lambda: None, 0),
-            "/history, everyone, page 100 (Next)": history(lambda: None, 99),
-        }
-        for prepare in calls_prepared:
-            await prepare()
-        timings = []
-        for name, call in calls.items():
-            await call()  # warm the caches once
-            samples = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                await call()
-                samples.append((time.perf_counter() - started) * 1000)
-            p50, p99 = _percentiles(samples)
-            timings.append(Timing(backend, name, p50, p99))
-    return timings
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            self._stdin().write("quit\n")
+            self._stdin().flush()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
-def _load() -> str:
+@contextlib.contextmanager
+def exported(ref: str) -> Iterator[Path]:
+    """The `bot` package of commit `ref` in a temporary folder (git archive: no worktree, no checkout)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-baseline-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "bot"], check=True, capture_output=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
-async def _measure(backend: str, store: Store, fill_seconds: float, repeat: int, now: float) -> BackendRun:
-    problems = await store.ledger_consistency()
-    if problems:
-        raise RuntimeError(f"{backend}: the ledger does not match the job rows: {problems[:5]}")
-    print(f"{backend}: filled in {fill_seconds:.0f} s, load {_load()}; timing", flush=True)
-    return BackendRun(backend, fill_seconds, await time_calls(backend, store, repeat, now))
-
-
-async def run_sqlite(rows: int, repeat: int, now: float) -> BackendRun:
-    with tempfile.TemporaryDirectory(prefix="kling-bench-") as folder:
-        path = Path(folder) / "bench.sqlite3"
-        started = time.perf_counter()
-        await fill_sqlite(path, rows, now)
-        fill = time.perf_counter() - started
-        store = await SqliteStore.open(path)
-        try:
-            return await _measure("SQLite", store, fill, repeat, now)
-        finally:
-            await store.close()
-
-
-async def run_postgres(rows: int, repeat: int, now: float) -> BackendRun | None:
-    bin_dir = find_server_bin()
-    if bin_dir is None:
-        print("PostgreSQL server binaries not found: PostgreSQL skipped", flush=True)
-        return None
-    cluster = PostgresCluster.start(bin_dir)
+def run_backend(
+    backend: str, sides: dict[str, Path], databases: dict[str, str], args: argparse.Namespace
+) -> dict[str, dict[str, Samples]]:
+    workers = {side: Worker(tree, backend, databases[side], args) for side, tree in sides.items()}
     try:
-        with cluster.fresh_database() as url:
-            return await measure_postgres(url, rows, repeat, now)
+        for side, worker in workers.items():
+            print(f"  {backend} {side}: filled, {worker.read()}", flush=True)
+        results = {side: {call: Samples() for call in CALLS} for side in sides}
+        per_round = max(1, args.repeat // args.rounds)
+        order = list(sides)
+        for round_ in range(args.rounds):
+            for call in CALLS:
+                for side in order if round_ % 2 == 0 else reversed(order):
+                    results[side][call].add(workers[side].measure(call, per_round))
+        return results
     finally:
-        cluster.stop()
+        for worker in workers.values():
+            worker.close()
 
 
-async def measure_postgres(url: str, rows: int, repeat: int, now: float) -> BackendRun:
-    """Fill the empty database at `url` and time the calls on it."""
-    started = time.perf_counter()
-    await fill_postgres(url, rows, now)
-    fill = time.perf_counter() - started
-    store = await PostgresStore.open(url)
-    try:
-        return await _measure("PostgreSQL", store, fill, repeat, now)
-    finally:
-        await store.close()
+def measure(args: argparse.Namespace) -> tuple[dict[str, dict[str, dict[str, Samples]]], str, str]:
+    started_load = load()
+    backends: dict[str, dict[str, dict[str, Samples]]] = {}
+    with contextlib.ExitStack() as stack:
+        sides = {"after": ROOT}
+        if args.baseline:
+            sides = {"before": stack.enter_context(exported(args.baseline)), **sides}
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-latency-")))
+        if "sqlite" in args.backends:
+            files = {side: str(folder / f"{side}.sqlite3") for side in sides}
+            backends["SQLite"] = run_backend("sqlite", sides, files, args)
+        bin_dir = find_server_bin()
+        if "postgresql" in args.backends and bin_dir is None:
+            print("PostgreSQL server binaries not found: PostgreSQL skipped")
+        elif "postgresql" in args.backends:
+            assert bin_dir is not None
+            cluster = PostgresCluster.start(bin_dir)
+            stack.callback(cluster.stop)
+            urls = {side: stack.enter_context(cluster.fresh_database()) for side in sides}
+            backends["PostgreSQL"] = run_backend("postgresql", sides, urls, args)
+    return backends, started_load, load()
 
 
-async def run(rows: int, repeat: int, backends: Sequence[str] = ("sqlite", "postgresql")) -> list[BackendRun]:
-    now = time.time()
-    runs: list[BackendRun] = []
-    if "sqlite" in backends:
-        runs.append(await run_sqlite(rows, repeat, now))
-    if "postgresql" in backends:
-        measured = await run_postgres(rows, repeat, now)
-        if measured is not None:
-            runs.append(measured)
-    return runs
+def _cell(samples: Samples, kind: str) -> str:
+    if kind == "wall":
+        return f"{statistics.median(samples.wall_ms):.2f} / {p99(samples.wall_ms):.2f}"
+    if kind == "cpu":
+        return f"{statistics.median(samples.cpu_ms):.2f}"
+    return f"{statistics.median(samples.vm_steps):,.1f}"
 
 
-def measured_commit() -> str:
-    """The commit measured (with `+changes` when the work tree differs from it)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" + uncommitted changes" if dirty else "")
-
-
-def table(runs: Sequence[BackendRun], rows: int, repeat: int, *, load_before: str, load_after: str) -> str:
-    names = [r.backend for r in runs]
+def table(
+    results: dict[str, dict[str, dict[str, Samples]]], args: argparse.Namespace, loads: tuple[str, str]
+) -> str:
+    sides = list(next(iter(results.values())))
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    baseline = f" against `{args.baseline}` (before)" if args.baseline else ""
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit `{measured_commit()}` "
-        f"with {rows:,} job rows ({rows // 10:,} in the measured server), {repeat} calls each, "
-        f"on {os.cpu_count()} CPUs shared with other work: load average (1 / 5 / 15 min) {load_before} "
-        f"before, {load_after} after.",
-        "",
-        "Reproduce with:",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at `{commit}` (after){baseline}, "
+        f"{args.rows:,} job rows ({args.rows // 10:,} in the measured server, "
+        f"{args.busy_members:,} members), {args.rounds} interleaved rounds, {args.repeat} calls per side "
+        f"and call. Load average (1 / 5 / 15 min) {loads[0]} at the start, {loads[1]} at the end, "
+        f"on {os.cpu_count()} CPUs.",
         "",
         "```sh",
-        f"python -m bench.storage_latency --rows {rows} --repeat {repeat}",
+        f"python -m bench.storage_latency --rows {args.rows} --busy-members {args.busy_members} "
+        f"--repeat {args.repeat} --rounds {args.rounds} --seed {args.seed}"
+        + (f" --baseline {args.baseline}" if args.baseline else ""),
         "```",
         "",
-        "| ms, p50 / p99 | " + " | ".join(names) + " |",
-        "|---" * (len(names) + 1) + "|",
-        "| seeding (whole load + migrations), s | "
-        + " | ".join(f"{r.fill_seconds:.0f}" for r in runs)
-        + " |",
     ]
-    by_call: dict[str, dict[str, Timing]] = {}
-    for r in runs:
-        for timing in r.timings:
-            by_call.setdefault(timing.call, {})[r.backend] = timing
-    for call, cells in by_call.items():
-        values = [cells.get(name) for name in names]
-        lines.append(
-            f"| {call} | "
-            + " | ".join("–" if t is None else f"{t.p50_ms:.2f} / {t.p99_ms:.2f}" for t in values)
-            + " |"
-        )
+    header = ["Call", "Backend"]
+    header += [f"{side}: ms p50 / p99" for side in sides]
+    header += [f"{side}: CPU ms p50" for side in sides]
+    header += [f"{side}: SQLite VM steps (k) p50" for side in sides]
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for call in CALLS:
+        for backend, by_side in results.items():
+            cells = [call, backend]
+            cells += [_cell(by_side[side][call], "wall") for side in sides]
+            cells += [_cell(by_side[side][call], "cpu") for side in sides]
+            cells += [_cell(by_side[side][call], "vm") if backend == "SQLite" else "–" for side in sides]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -383,19 +243,21 @@ def write_section(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.storage_latency", description=__doc__.split("\n")[0]
+        prog="python -m bench.storage_latency", description=(__doc__ or "").split("\n")[0]
     )
-    parser.add_argument("--rows", type=int, default=1_000_000, help="job rows in each database")
-    parser.add_argument("--repeat", type=int, default=200, help="timed calls of each kind")
-    parser.add_argument(
-        "--backend", choices=["sqlite", "postgresql"], action="append", help="only these (default: both)"
-    )
+    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--busy-members", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", default=None, help="a commit to measure side by side as 'before'")
+    parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    load_before = _load()
-    runs = asyncio.run(run(args.rows, args.repeat, args.backend or ("sqlite", "postgresql")))
-    body = table(runs, args.rows, args.repeat, load_before=load_before, load_after=_load())
+    args.backends = set(args.backends.split(","))
+    results, first, last = measure(args)
+    body = table(results, args, (first, last))
     print(body)
     if not args.no_write:
         write_section(args.output, "storage-latency", body)
