@@ -36,8 +36,8 @@ import os
 import random
 import shlex
 import signal
-import subprocess
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
