@@ -131,8 +131,11 @@ class ResourceSampler:
             await asyncio.sleep(self.every)
 
     def _read(self) -> None:
-        self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
-        self.cpu_seconds = self._cpu() - self._cpu_start
+        try:
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            self.cpu_seconds = self._cpu() - self._cpu_start
+        except psutil.NoSuchProcess:
+            pass  # killed on purpose (bench.scale --kill-one): keep what it used until then
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._sample())
