@@ -279,3 +279,20 @@ def test_migrate_explains_a_missing_target_or_source(tmp_path: Path, postgres_ur
     assert "--to postgresql://" in run_migrate("--from", str(tmp_path / "x.sqlite3")).stderr
     missing = run_migrate("--from", str(tmp_path / "nowhere.sqlite3"), "--to", postgres_url)
     assert missing.returncode == 1 and "no SQLite database at" in missing.stderr
+
+
+async def test_without_global_caps_servers_admit_without_waiting_for_each_other(postgres_url: str) -> None:
+    # Another process mid-admission holds the lock every server shares (key 0); the operator set no
+    # global budget, so an admission here must not queue behind it. With global caps it must wait.
+    store = await PostgresStore.open(postgres_url, busy_timeout_ms=200)
+    try:
+        with psycopg.connect(postgres_url) as other:
+            other.execute("SELECT pg_advisory_lock(hashtextextended('kling-guild:' || %s::text, 0))", (0,))
+            with pytest.raises(StorageBusy):
+                await store.admit_job(new_job(1), allow, global_caps=True)
+            admitted = await store.admit_job(new_job(2), allow, global_caps=False)
+            assert admitted.job is not None
+            other.execute("SELECT pg_advisory_unlock_all()")
+        assert (await store.admit_job(new_job(3), allow, global_caps=True)).job is not None
+    finally:
+        await store.close()

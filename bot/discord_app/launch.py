@@ -8,11 +8,13 @@ defer before any database, download or HTTP await, then everything that can wait
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 
@@ -169,6 +171,27 @@ COSTS_ABOUT = N_("This video costs about **{cost:g} credits** (an estimate; AceD
 LEFT = N_("{allowance}: {left:g} left")
 
 
+_T = TypeVar("_T")
+
+#: How long a read before the acknowledgement may take before the bot defers anyway. Discord drops an
+#: interaction not answered within 3 s; the member's saved defaults are read first (so a refusal they
+#: cause can still be the private first answer), but a busy database must not turn that read into
+#: "The application did not respond" (measured: two processes on one PostgreSQL at 50 /video a second).
+ACK_GUARD_SECONDS = 1.5
+
+
+async def before_the_deadline(
+    interaction: discord.Interaction[Any], work: Awaitable[_T], *, guard: float = ACK_GUARD_SECONDS
+) -> _T:
+    """`work`'s result; if it isn't ready within `guard` seconds, the interaction is deferred publicly
+    first (a later refusal is still answered privately by the error handler)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=guard)
+    if not done and not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    return await task
+
+
 async def launch(
     services: Services,
     interaction: discord.Interaction[Any],
@@ -200,7 +223,9 @@ async def launch(
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.
-    preferences = await services.video_service.preferences_for(guild_id, interaction.user.id)
+    preferences = await before_the_deadline(
+        interaction, services.video_service.preferences_for(guild_id, interaction.user.id)
+    )
     request = services.video_service.build(order, preferences)
 
     if not interaction.response.is_done():

@@ -441,7 +441,9 @@ class JobRunner:
             if not sent:
                 # Stays SUCCEEDED: tried again shortly, and in any case by the next start.
                 if attempt < len(self.delivery_retry_delays):
-                    self.spawn(self._deliver_again(job.id, attempt), name=f"redeliver-{job.id}")
+                    self.spawn(
+                        self._deliver_again(job.id, attempt), name=f"redeliver-{job.id}", job_id=job.id
+                    )
                 return
             delivered = await self._move(
                 job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, delivered_at=self.clock()

@@ -273,7 +273,9 @@ class VideoService:
             story_parent_id=story_parent_id,
             locale=requester.locale,
         )
-        admission = await self.store.admit_job(new, self._decide(limits, requester, cost, now))
+        admission = await self.store.admit_job(
+            new, self._decide(limits, requester, cost, now), global_caps=not self.budget.unlimited
+        )
         if not admission.decision.allowed or admission.job is None:
             raise _quota_refusal(admission.decision)
         return admission

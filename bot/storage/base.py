@@ -221,12 +221,16 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     # --- jobs -----------------------------------------------------------------------------
-    async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
+    async def admit_job(self, new: NewJob, rule: AdmitRule, *, global_caps: bool = True) -> Admission:
         """In ONE write transaction: read the usage snapshot for `new` (guild, member, its day and
         month keys, and its global UTC day and month keys) from the ledger, call `rule`, and insert
         the job as QUEUED (adding its units to the ledger) only if the decision allows it. Concurrent
         admissions, also from other processes, are serialised, so the last credits of any cap go to
-        exactly one of them. Raises DuplicateInteraction when `new.interaction_id` already has a job."""
+        exactly one of them. Raises DuplicateInteraction when `new.interaction_id` already has a job.
+
+        `global_caps=False` says no cap spans servers (the operator set no global budget): then only
+        admissions to the same server need to wait for each other, and a store that can serialise
+        per server (PostgreSQL) lets different servers admit at once."""
         ...
 
     async def get_job(self, job_id: str) -> Job | None: ...

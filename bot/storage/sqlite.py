@@ -594,7 +594,8 @@ class SqliteStore:
         return await _fetch(self._reader, sql, params)
 
     # --- jobs -----------------------------------------------------------------------------
-    async def admit_job(self, new: NewJob, rule: AdmitRule) -> Admission:
+    async def admit_job(self, new: NewJob, rule: AdmitRule, *, global_caps: bool = True) -> Admission:
+        # One writer at a time in SQLite: every admission is serialised whatever `global_caps` says.
         values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
         values |= {
             "request": new.request.to_json(),
