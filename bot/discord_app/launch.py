@@ -17,6 +17,7 @@ from typing import Any
 import discord
 
 from bot.discord_app.confirmation import ask_to_confirm
+from bot.discord_app.cost_texts import cost_notes
 from bot.discord_app.i18n import N_
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
@@ -24,7 +25,6 @@ from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
-from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
@@ -129,22 +129,6 @@ async def refuse_outside_allowed_servers(
     return True
 
 
-def cost_notes(decision: Decision) -> list[str]:
-    """The estimated cost and what is left, for the member's private note after admission."""
-    notes = []
-    if decision.cost:
-        notes.append(
-            f"This video costs about **{decision.cost:g} credits** "
-            "(an estimate; AceData bills the actual price)."
-        )
-    notes.extend(
-        f"{allowance.label}: {allowance.remaining:g} left"
-        for allowance in decision.allowances
-        if allowance.remaining is not None
-    )
-    return notes
-
-
 async def launch(
     services: Services,
     interaction: discord.Interaction[Any],
@@ -242,7 +226,7 @@ async def launch(
     notes = list(preflight.warnings)
     if note := prompt_note(order, request):
         notes.append(note)
-    notes.extend(cost_notes(admission.decision))
+    notes.extend(cost_notes(admission.decision, interaction.locale))
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)
