@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 import httpx
 from PIL import Image, UnidentifiedImageError
 
-from bot.refusals import MemberRefusal
+from bot.refusals import N_, MemberRefusal, Text
 
 MB = 1024 * 1024
 #: AceData's limits for `start_image_url`, `end_image_url` and `image_list` entries.
@@ -63,8 +63,9 @@ _WARNINGS_LOCK = threading.Lock()
 class AttachmentRefused(MemberRefusal):
     """An attachment AceData would reject. `str()` is the friendly sentence shown to the member."""
 
-    def __init__(self, message: str, *, label: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, label: str, **values: object) -> None:
+        # `{label}` in the message is the attachment's option name.
+        super().__init__(message, label=label, **values)
         self.label = label
 
 
@@ -77,10 +78,6 @@ class ImageInfo:
     @property
     def aspect(self) -> float:
         return self.width / self.height
-
-
-def _named(label: str) -> str:
-    return f"`{label}`"
 
 
 def _megabytes(size: int) -> str:
@@ -97,18 +94,21 @@ def _extension(name: str) -> str:
     return PurePosixPath(name).suffix.lower()
 
 
-def _check_size(size: int | None, max_bytes: int, *, label: str, kind: str, advice: str) -> None:
+def _check_size(size: int | None, max_bytes: int, *, label: str, kind: Text, advice: Text) -> None:
     if size is None:
         # Not declared (a file rebuilt from a stored job): the capped download enforces `max_bytes`.
         return
     if size > max_bytes:
         raise AttachmentRefused(
-            f"{_named(label)} is {_megabytes(size)}, but {kind} can be at most {_megabytes(max_bytes)}. "
-            f"Please {advice}.",
+            N_("`{label}` is {size}, but {kind} can be at most {limit}. Please {advice}."),
             label=label,
+            size=_megabytes(size),
+            kind=kind,
+            limit=_megabytes(max_bytes),
+            advice=advice,
         )
     if size <= 0:
-        raise AttachmentRefused(f"{_named(label)} is an empty file. Please upload it again.", label=label)
+        raise AttachmentRefused(N_("`{label}` is an empty file. Please upload it again."), label=label)
 
 
 def check_declared(
@@ -116,25 +116,32 @@ def check_declared(
 ) -> None:
     """Refuse an image from Discord's metadata alone, before anything is downloaded."""
     _check_size(
-        size, max_bytes, label=label, kind="pictures", advice="upload a smaller or more compressed JPG or PNG"
+        size,
+        max_bytes,
+        label=label,
+        kind=Text(N_("pictures")),
+        advice=Text(N_("upload a smaller or more compressed JPG or PNG")),
     )
     media_type = _media_type(content_type)
     if media_type in _IMAGE_TYPES:
         return
     if media_type.startswith("image/"):
         raise AttachmentRefused(
-            f"{_named(label)} is a {media_type.removeprefix('image/').upper()} picture; only JPG and PNG "
-            "are accepted. Please convert it to PNG or JPG and upload it again.",
+            N_(
+                "`{label}` is a {format} picture; only JPG and PNG are accepted. Please convert it to PNG "
+                "or JPG and upload it again."
+            ),
             label=label,
+            format=media_type.removeprefix("image/").upper(),
         )
     if media_type not in _UNKNOWN_TYPES:
         raise AttachmentRefused(
-            f"{_named(label)} is not a picture. Please attach a JPG or PNG image.", label=label
+            N_("`{label}` is not a picture. Please attach a JPG or PNG image."), label=label
         )
     extension = _extension(name)
     if extension and extension not in _IMAGE_EXTENSIONS:
         raise AttachmentRefused(
-            f"{_named(label)} must be a .jpg, .jpeg or .png file. Please convert it and upload it again.",
+            N_("`{label}` must be a .jpg, .jpeg or .png file. Please convert it and upload it again."),
             label=label,
         )
 
@@ -144,14 +151,20 @@ def check_video_reference(
 ) -> None:
     """Refuse a reference video from its metadata (MP4/MOV, at most 200 MB). Its content is AceData's
     to judge: decoding video is out of scope here."""
-    _check_size(size, MAX_VIDEO_BYTES, label=label, kind="reference videos", advice="trim or compress it")
+    _check_size(
+        size,
+        MAX_VIDEO_BYTES,
+        label=label,
+        kind=Text(N_("reference videos")),
+        advice=Text(N_("trim or compress it")),
+    )
     media_type = _media_type(content_type)
     if media_type in _VIDEO_TYPES:
         return
     if media_type in _UNKNOWN_TYPES and _extension(name) in _VIDEO_EXTENSIONS:
         return
     raise AttachmentRefused(
-        f"{_named(label)} must be an MP4 or MOV video. Please convert it and upload it again.", label=label
+        N_("`{label}` must be an MP4 or MOV video. Please convert it and upload it again."), label=label
     )
 
 
@@ -190,12 +203,13 @@ async def download_capped(
         scheme = ""
     if scheme not in ("http", "https"):
         raise AttachmentRefused(
-            f"I can't download {_named(label)} from that address. "
-            "Please upload the file to Discord directly.",
+            N_("I can't download `{label}` from that address. Please upload the file to Discord directly."),
             label=label,
         )
     too_big = AttachmentRefused(
-        f"{_named(label)} is bigger than {_megabytes(max_bytes)}. Please upload a smaller file.", label=label
+        N_("`{label}` is bigger than {limit}. Please upload a smaller file."),
+        label=label,
+        limit=_megabytes(max_bytes),
     )
     try:
         async with (
@@ -206,19 +220,22 @@ async def download_capped(
         ):
             if response.status_code in _GONE_STATUSES:
                 raise AttachmentRefused(
-                    f"The attachment {_named(label)} expired or was removed, please upload it again.",
+                    N_("The attachment `{label}` expired or was removed, please upload it again."),
                     label=label,
                 )
             if response.status_code != 200:
                 raise AttachmentRefused(
-                    f"Discord did not let me download {_named(label)} (HTTP {response.status_code}). "
-                    "Please try again in a moment.",
+                    N_(
+                        "Discord did not let me download `{label}` (HTTP {status}). Please try again in a "
+                        "moment."
+                    ),
                     label=label,
+                    status=response.status_code,
                 )
             if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
                 # Inflating it ourselves could expand a small body without bound.
                 raise AttachmentRefused(
-                    f"Discord sent {_named(label)} in a form I can't check. Please try again in a moment.",
+                    N_("Discord sent `{label}` in a form I can't check. Please try again in a moment."),
                     label=label,
                 )
             body = await read_capped(response.aiter_raw(), response.headers.get("content-length"), max_bytes)
@@ -227,12 +244,12 @@ async def download_capped(
             return body
     except (TimeoutError, httpx.TimeoutException):
         raise AttachmentRefused(
-            f"Downloading {_named(label)} from Discord took too long. Please try again in a moment.",
+            N_("Downloading `{label}` from Discord took too long. Please try again in a moment."),
             label=label,
         ) from None
     except httpx.HTTPError:
         raise AttachmentRefused(
-            f"I couldn't download {_named(label)} from Discord. Please try again in a moment.", label=label
+            N_("I couldn't download `{label}` from Discord. Please try again in a moment."), label=label
         ) from None
 
 
@@ -268,40 +285,55 @@ def inspect_image(data: bytes, *, label: str) -> ImageInfo:
         width, height, kind = _decode(data)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise AttachmentRefused(
-            f"{_named(label)} has far too many pixels to process. Please resize it (for example to at "
-            "most 4096 px on the longest side) and upload it again.",
+            N_(
+                "`{label}` has far too many pixels to process. Please resize it (for example to at "
+                "most 4096 px on the longest side) and upload it again."
+            ),
             label=label,
         ) from None
     except _Animated:
         raise AttachmentRefused(
-            f"{_named(label)} is an animated picture. A video frame must be a still image: please save "
-            "the frame you want as a plain PNG or JPG and upload that.",
+            N_(
+                "`{label}` is an animated picture. A video frame must be a still image: please save "
+                "the frame you want as a plain PNG or JPG and upload that."
+            ),
             label=label,
         ) from None
     except UnidentifiedImageError:
         raise AttachmentRefused(
-            f"{_named(label)} is not a JPG or PNG picture. "
-            "Please convert it to PNG or JPG and upload it again.",
+            N_("`{label}` is not a JPG or PNG picture. Please convert it to PNG or JPG and upload it again."),
             label=label,
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise AttachmentRefused(
-            f"{_named(label)} looks damaged or incomplete and could not be read. Please save it again "
-            "as PNG or JPG and upload it.",
+            N_(
+                "`{label}` looks damaged or incomplete and could not be read. Please save it again "
+                "as PNG or JPG and upload it."
+            ),
             label=label,
         ) from None
     if min(width, height) < MIN_IMAGE_SIDE:
         raise AttachmentRefused(
-            f"{_named(label)} is {width}×{height} px; both sides must be at least {MIN_IMAGE_SIDE} px. "
-            "Please use a larger picture.",
+            N_(
+                "`{label}` is {width}×{height} px; both sides must be at least {side} px. Please use a "
+                "larger picture."
+            ),
             label=label,
+            width=width,
+            height=height,
+            side=MIN_IMAGE_SIDE,
         )
     # long / short <= 2.5, in integers so the boundary is exact.
     if 2 * max(width, height) > 5 * min(width, height):
         raise AttachmentRefused(
-            f"{_named(label)} is {width}×{height} px, about {max(width, height) / min(width, height):.1f}:1. "
-            "The shape must be between 1:2.5 (tall) and 2.5:1 (wide); please crop it.",
+            N_(
+                "`{label}` is {width}×{height} px, about {ratio}:1. "
+                "The shape must be between 1:2.5 (tall) and 2.5:1 (wide); please crop it."
+            ),
             label=label,
+            width=width,
+            height=height,
+            ratio=f"{max(width, height) / min(width, height):.1f}",
         )
     return ImageInfo(width=width, height=height, format=kind)
 

@@ -17,6 +17,7 @@ import httpx
 from bot import media
 from bot.kling.capabilities import ReferenceVideoLimits, reference_video_limits
 from bot.kling.models import Model
+from bot.refusals import N_
 
 LABEL = "reference_video"
 #: PyAV's demuxer for the ISO family is named "mov,mp4,m4a,3gp,3g2,mj2"; these brands say which.
@@ -37,8 +38,8 @@ class VideoInfo:
         return self.width * self.height
 
 
-def _refused(message: str) -> media.AttachmentRefused:
-    return media.AttachmentRefused(message, label=LABEL)
+def _refused(message: str, **values: object) -> media.AttachmentRefused:
+    return media.AttachmentRefused(message, label=LABEL, **values)
 
 
 def _container(fmt: str, brand: str) -> str | None:
@@ -57,10 +58,10 @@ def inspect_video(data: bytes) -> VideoInfo:
             kind = _container(container.format.name, str(container.metadata.get("major_brand", "")))
             if kind is None:
                 raise _refused(
-                    f"`{LABEL}` is not an MP4 or MOV video. Please convert it to MP4 and upload it again."
+                    N_("`{label}` is not an MP4 or MOV video. Please convert it to MP4 and upload it again.")
                 )
             if not container.streams.video:
-                raise _refused(f"`{LABEL}` has no picture, only sound. Please attach a video.")
+                raise _refused(N_("`{label}` has no picture, only sound. Please attach a video."))
             stream = container.streams.video[0]
             if stream.duration is not None and stream.time_base is not None:
                 seconds = float(stream.duration * stream.time_base)
@@ -75,8 +76,10 @@ def inspect_video(data: bytes) -> VideoInfo:
         raise
     except (av.FFmpegError, ValueError, OSError, StopIteration):
         raise _refused(
-            f"`{LABEL}` looks damaged or incomplete and could not be read. "
-            "Please export it again as MP4 and upload it."
+            N_(
+                "`{label}` looks damaged or incomplete and could not be read. "
+                "Please export it again as MP4 and upload it."
+            )
         ) from None
     return VideoInfo(kind, seconds, fps, width, height)
 
@@ -85,36 +88,66 @@ def check_limits(info: VideoInfo, model: Model, limits: ReferenceVideoLimits) ->
     """Refuse what AceData would refuse for `model`, saying what to change."""
     name = model.value
     if info.container not in limits.containers:
-        raise _refused(f"`{LABEL}` must be MP4 or MOV. Please convert it and upload it again.")
+        raise _refused(N_("`{label}` must be MP4 or MOV. Please convert it and upload it again."))
     if not limits.min_seconds <= info.seconds <= limits.max_seconds:
         raise _refused(
-            f"`{LABEL}` lasts {info.seconds:.1f} s; {name} takes reference videos of {limits.min_seconds:g} "
-            f"to {limits.max_seconds:g} s. Please trim it (or pick a longer clip) and upload it again."
+            N_(
+                "`{label}` lasts {seconds} s; {model} takes reference videos of {low} to {high} s. "
+                "Please trim it (or pick a longer clip) and upload it again."
+            ),
+            seconds=f"{info.seconds:.1f}",
+            model=name,
+            low=f"{limits.min_seconds:g}",
+            high=f"{limits.max_seconds:g}",
         )
     if not limits.min_fps <= info.fps <= limits.max_fps:
         raise _refused(
-            f"`{LABEL}` runs at {info.fps:.3g} frames per second; reference videos must be "
-            f"{limits.min_fps:g} to {limits.max_fps:g} fps. Please export it at 30 fps and upload it again."
+            N_(
+                "`{label}` runs at {fps} frames per second; reference videos must be {low} to {high} fps. "
+                "Please export it at 30 fps and upload it again."
+            ),
+            fps=f"{info.fps:.3g}",
+            low=f"{limits.min_fps:g}",
+            high=f"{limits.max_fps:g}",
         )
     short, long = sorted((info.width, info.height))
     if short < limits.min_side or long > limits.max_side:
         raise _refused(
-            f"`{LABEL}` is {info.width}×{info.height} px; {name} takes reference videos whose sides are "
-            f"{limits.min_side} to {limits.max_side} px. Please export it at a size in that range "
-            "(for example 1280×720)."
+            N_(
+                "`{label}` is {width}×{height} px; {model} takes reference videos whose sides are "
+                "{low} to {high} px. Please export it at a size in that range (for example 1280×720)."
+            ),
+            width=info.width,
+            height=info.height,
+            model=name,
+            low=limits.min_side,
+            high=limits.max_side,
         )
     if limits.max_pixels is not None and info.pixels > limits.max_pixels:
         raise _refused(
-            f"`{LABEL}` is {info.width}×{info.height} px, more than the {limits.max_pixels:,} pixels "
-            f"{name} takes (that is 3840×2160). Please export it smaller."
+            N_(
+                "`{label}` is {width}×{height} px, more than the {pixels} pixels "
+                "{model} takes (that is 3840×2160). Please export it smaller."
+            ),
+            width=info.width,
+            height=info.height,
+            pixels=f"{limits.max_pixels:,}",
+            model=name,
         )
     aspect = info.width / info.height
     if (limits.min_aspect is not None and aspect < limits.min_aspect) or (
         limits.max_aspect is not None and aspect > limits.max_aspect
     ):
         raise _refused(
-            f"`{LABEL}` is {info.width}×{info.height} px; {name} takes shapes from "
-            f"{limits.min_aspect:g}:1 (tall) to {limits.max_aspect:g}:1 (wide). Please crop it."
+            N_(
+                "`{label}` is {width}×{height} px; {model} takes shapes from "
+                "{low}:1 (tall) to {high}:1 (wide). Please crop it."
+            ),
+            width=info.width,
+            height=info.height,
+            model=name,
+            low=f"{limits.min_aspect:g}",
+            high=f"{limits.max_aspect:g}",
         )
 
 
@@ -132,7 +165,9 @@ async def preflight_reference_video(
     limits = reference_video_limits(model)
     if limits is None:
         # The request rules already refuse a reference video on this model; nothing to measure.
-        raise _refused(f"{model.value} doesn't take a reference video: remove it or pick kling-v3-omni.")
+        raise _refused(
+            N_("{model} doesn't take a reference video: remove it or pick kling-v3-omni."), model=model.value
+        )
     data = await media.download_capped(http, url, media.MAX_VIDEO_BYTES, label=LABEL)
     # Demuxing and decoding a frame of a large file can take a while: off the event loop.
     info = await asyncio.to_thread(inspect_video, data)

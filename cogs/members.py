@@ -14,7 +14,11 @@ from discord.ext import commands
 
 from bot.discord_app.access import is_moderator, moderator_only
 from bot.discord_app.history_pages import (
+    NEXT,
+    NOT_YOUR_PAGES,
     PAGE_SIZE,
+    PREVIOUS,
+    RERUN_NUMBER,
     HistoryPage,
     HistoryQuery,
     HistoryStatus,
@@ -22,15 +26,18 @@ from bot.discord_app.history_pages import (
     history_page,
     history_query,
 )
+from bot.discord_app.i18n import t
 from bot.discord_app.launch import requester_from
 from bot.discord_app.quota_report import quota_embed, quota_status
 from bot.discord_app.replies import refuse
 from bot.discord_app.usage_chart import render_usage_chart
 from bot.discord_app.usage_report import (
     CHART_FILENAME,
+    CSV_CUT,
     MAX_DAYS,
     csv_filename,
     day_totals,
+    projection_text,
     usage_csv,
     usage_embed,
     usage_since,
@@ -59,10 +66,19 @@ class HistoryView(discord.ui.View):
     them (also after this view has timed out); their callback here does nothing.
     """
 
-    def __init__(self, store: Store, query: HistoryQuery, *, timeout: float = HISTORY_VIEW_TIMEOUT) -> None:
+    def __init__(
+        self,
+        store: Store,
+        query: HistoryQuery,
+        *,
+        timeout: float = HISTORY_VIEW_TIMEOUT,
+        locale: discord.Locale | str | None = None,
+    ) -> None:
         super().__init__(timeout=timeout)
         self.store = store
         self.query = query
+        #: The language of whoever ran /history: the pages and buttons stay in it.
+        self.locale = locale
         self.page = 0
         self.total = 0
         # Keyset cursors: page number -> id of the last job shown on the page before it. Turning
@@ -98,7 +114,9 @@ class HistoryView(discord.ui.View):
         if jobs:
             self._after[self.page + 1] = jobs[-1].id
         parents = await self.store.story_parents([job.id for job in jobs])
-        shown = history_page(query, jobs, page=self.page, total=self.total, story_parents=parents)
+        shown = history_page(
+            query, jobs, page=self.page, total=self.total, story_parents=parents, locale=self.locale
+        )
         self._lay_out(shown)
         return shown
 
@@ -107,21 +125,19 @@ class HistoryView(discord.ui.View):
         for entry in shown.entries:
             self.add_item(
                 discord.ui.Button(
-                    label=f"Rerun {entry.number}",
+                    label=t(self.locale, RERUN_NUMBER, number=entry.number),
                     emoji="🔁",
                     custom_id=custom_id(JobAction.RERUN, entry.job_id),
                     row=0,
                 )
             )
         if shown.pages > 1:
-            self.add_item(_PageButton("Previous", -1, disabled=shown.page == 0))
-            self.add_item(_PageButton("Next", +1, disabled=shown.page >= shown.pages - 1))
+            self.add_item(_PageButton(t(self.locale, PREVIOUS), -1, disabled=shown.page == 0))
+            self.add_item(_PageButton(t(self.locale, NEXT), +1, disabled=shown.page >= shown.pages - 1))
 
     async def turn(self, interaction: discord.Interaction[Any], step: int) -> None:
         if interaction.user.id != self.query.invoker_id:
-            await refuse(
-                interaction, "These buttons belong to whoever ran /history; run it yourself to browse."
-            )
+            await refuse(interaction, NOT_YOUR_PAGES)
             return
         await interaction.response.defer()
         shown = await self.load(self.page + step)
@@ -185,7 +201,7 @@ class MembersCog(commands.Cog):
             budget=self.bot.services.video_service.budget,
             global_resets=next_resets(now, "UTC"),
         )
-        await interaction.followup.send(embed=quota_embed(status), ephemeral=True)
+        await interaction.followup.send(embed=quota_embed(status, interaction.locale), ephemeral=True)
 
     @app_commands.command(name="history", description="Your videos on this server, newest first")
     @app_commands.guild_only()
@@ -212,7 +228,7 @@ class MembersCog(commands.Cog):
             everyone=everyone,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = HistoryView(self.bot.services.store, query)
+        view = HistoryView(self.bot.services.store, query, locale=interaction.locale)
         shown = await view.load(0)
         view.message = await interaction.followup.send(
             embed=shown.embed, view=view, ephemeral=True, wait=True
@@ -259,10 +275,11 @@ class MembersCog(commands.Cog):
         if csv:
             jobs = await store.jobs_since(guild_id, since, limit=CSV_MAX_JOBS)
             if len(jobs) >= CSV_MAX_JOBS:
-                note = f"The CSV lists the first {CSV_MAX_JOBS} jobs of the period; ask for fewer days."
+                note = t(interaction.locale, CSV_CUT, count=CSV_MAX_JOBS)
             name = csv_filename(guild_id, days, today.isoformat())
             files.append(discord.File(io.BytesIO(usage_csv(jobs)), filename=name))
-        embed = usage_embed(report, days=days, projection=window.projection.sentence(limits.unit), chart=True)
+        projection = projection_text(window.projection, limits.unit, interaction.locale)
+        embed = usage_embed(report, days=days, projection=projection, chart=True, locale=interaction.locale)
         await interaction.followup.send(note, embed=embed, files=files, ephemeral=True)
 
 

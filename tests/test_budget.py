@@ -20,11 +20,12 @@ from bot.config import ConfigError, load_settings
 from bot.discord_app.access import Refusal
 from bot.discord_app.confirmation import prompt_text
 from bot.discord_app.limit_settings import LimitsForm, apply_form
+from bot.discord_app.limits_text import describe_limits
 from bot.jobs.service import Refused, Requester, VideoService
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.costs import CostTable
 from bot.quota.models import Decision, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
-from bot.quota.policy import describe_limits, effective_limits, evaluate, needs_confirmation
+from bot.quota.policy import effective_limits, evaluate, needs_confirmation
 from bot.storage import RELEASED_STATES, JobState, NewJob, Store, open_store
 
 NOW = 1_795_500_000.0  # 2026-11-24 UTC

@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.discord_app.limits_text import describe_limits
 from bot.kling.models import Action, Mode, Model, VideoRequest
-from bot.quota.models import Decision, GuildLimits, LimitUnit, RoleCap, UsageSnapshot
-from bot.quota.policy import (
-    blocked_word_in_request,
-    check_server_policy,
-    describe_limits,
-    evaluate,
-    member_caps,
+from bot.quota.limit_input import (
     parse_blocked_words,
     parse_cooldown,
     parse_limit_value,
@@ -25,6 +20,8 @@ from bot.quota.policy import (
     parse_unit,
     parse_whole_number,
 )
+from bot.quota.models import Decision, GuildLimits, LimitUnit, RoleCap, UsageSnapshot
+from bot.quota.policy import blocked_word_in_request, check_server_policy, evaluate, member_caps
 
 NOW = 1_700_000_000.0
 DAY_RESET = NOW + 3_600

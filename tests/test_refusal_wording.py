@@ -7,26 +7,14 @@ audio, every model, mode and duration) and collects every problem `check_request
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
 
 from bot.discord_app.catalogs import offline_bot
-from bot.kling.capabilities import CAPABILITIES, check_request
-from bot.kling.models import (
-    Action,
-    CameraConfig,
-    CameraControl,
-    CameraType,
-    ImageReference,
-    Mode,
-    VideoReference,
-    VideoRequest,
-)
+from bot.kling.capabilities import check_request
+from tests.refusal_walk import walk_requests
 
-PICTURE = "https://cdn.example.test/p.png"
-CLIP = "https://cdn.example.test/v.mp4"
 #: Names of the API request that no command offers: a refusal that says them sends the member
 #: looking for a setting that isn't there.
 API_ONLY = (
@@ -49,57 +37,9 @@ SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 CITATION = re.compile(r"<<<[a-z]+_\d+>>>")
 
 
-def _requests() -> list[VideoRequest]:
-    cameras = [None, CameraControl(type=CameraType.SIMPLE, config=CameraConfig(zoom=0.5))]
-    cameras.append(CameraControl(type=CameraType.DOWN_BACK))
-    found = []
-    for model, mode, duration, frames, references, camera, audio, extras in itertools.product(
-        CAPABILITIES,
-        Mode,
-        (3, 5, 10, 15),
-        ("none", "start", "both"),
-        ("none", "images", "base video", "feature video", "elements"),
-        cameras,
-        (False, True),
-        ("none", "negative", "cfg"),
-    ):
-        fields: dict[str, object] = {
-            "action": Action.IMAGE2VIDEO if frames != "none" else Action.TEXT2VIDEO,
-            "model": model,
-            "mode": mode,
-            "duration": duration,
-            "prompt": "a lighthouse in a storm",
-            "generate_audio": audio,
-            "camera_control": camera,
-        }
-        if frames != "none":
-            fields["start_image_url"] = PICTURE
-        if frames == "both":
-            fields["end_image_url"] = PICTURE
-        if references == "images":
-            fields["image_list"] = (ImageReference(image_url=PICTURE),)
-        elif references.endswith("video"):
-            fields["video_list"] = (VideoReference(video_url=CLIP, refer_type=references.split()[0]),)
-        elif references == "elements":
-            fields["element_list"] = ("element-1",)
-        if extras == "negative":
-            fields["negative_prompt"] = "blur"
-        elif extras == "cfg":
-            fields["cfg_scale"] = 0.5
-        found.append(VideoRequest.model_validate(fields))
-    for model, extras in itertools.product(CAPABILITIES, ("none", "negative", "cfg")):
-        extend: dict[str, object] = {"action": Action.EXTEND, "model": model, "video_id": "earlier-video"}
-        if extras == "negative":
-            extend["negative_prompt"] = "blur"
-        elif extras == "cfg":
-            extend["cfg_scale"] = 0.5
-        found.append(VideoRequest.model_validate(extend))
-    return found
-
-
 @pytest.fixture(scope="module")
 def refusals() -> list[str]:
-    return sorted({problem.message for request in _requests() for problem in check_request(request)})
+    return sorted({problem.message for request in walk_requests() for problem in check_request(request)})
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ shipped catalog. New ids arrive untranslated; a test fails until they are transl
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import sys
 import tempfile
@@ -25,6 +26,9 @@ from bot.discord_app.i18n import (
     marked_messages,
 )
 from bot.storage import open_store
+
+#: Where `N_()` marks are written: the bot's packages and the cogs.
+SOURCE_FOLDERS = (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2] / "cogs")
 
 
 @asynccontextmanager
@@ -72,10 +76,30 @@ def _import_every_module() -> None:
         importlib.import_module(name)
 
 
+def source_marks(folders: tuple[Path, ...] = SOURCE_FOLDERS) -> list[str]:
+    """Every `N_("...")` written in the source, found by reading it (a mark inside a function only
+    registers when the function runs, so importing alone would miss it)."""
+    found: list[str] = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "N_"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    found.append(node.args[0].value)
+    return found
+
+
 async def all_message_ids() -> list[str]:
     _import_every_module()
     ids = [string.text for string in await bot_command_strings()]
-    return list(dict.fromkeys([*ids, *marked_messages()]))
+    return list(dict.fromkeys([*ids, *marked_messages(), *source_marks()]))
 
 
 def update_catalogs(message_ids: list[str], folder: Path = LOCALES_DIR) -> None:

@@ -35,7 +35,8 @@ async def reply_to_error(interaction: discord.Interaction[Any], error: BaseExcep
     """One place that turns an error into a reply the member can act on: slash commands (through
     the tree's hook), buttons and forms all end here."""
     if isinstance(error, MemberRefusal):
-        await refuse(interaction, error.message_id, **error.values)
+        # Rendered whole in the member's language (values may be translated phrases and lists).
+        await refuse(interaction, "{refusal}", refusal=error.text)
         return
     if isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)

@@ -10,14 +10,20 @@ from enum import StrEnum
 import discord
 
 from bot.discord_app.access import Refusal
+from bot.discord_app.formatting import Locale, amount_text, relative_time
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_embeds import neutralise
 from bot.discord_app.phone import pack
 from bot.quota.models import LimitUnit
-from bot.quota.policy import format_amount, relative_time
 from bot.storage.base import ACTIVE_STATES, Job, JobState
 from bot.wording import format_elapsed
 
 PAGE_SIZE = 5
+#: The buttons under a page, and the answer to someone else pressing them.
+RERUN_NUMBER = N_("Rerun {number}")
+PREVIOUS = N_("Previous")
+NEXT = N_("Next")
+NOT_YOUR_PAGES = N_("These buttons belong to whoever ran /history; run it yourself to browse.")
 _PROMPT_PREVIEW = 150
 _HISTORY_COLOUR = discord.Colour.blurple()
 
@@ -43,15 +49,22 @@ _STATUS_STATES: dict[HistoryStatus, tuple[JobState, ...]] = {
 }
 
 _STATE_LABELS: dict[JobState, str] = {
-    JobState.QUEUED: "⏳ Queued",
-    JobState.SUBMITTING: "🎬 Starting",
-    JobState.RUNNING: "🎬 Rendering",
-    JobState.SUCCEEDED: "📤 Delivering",
-    JobState.DELIVERED: "✅ Delivered",
-    JobState.FAILED: "❌ Failed",
-    JobState.UNCONFIRMED: "❔ Not confirmed",
-    JobState.TIMED_OUT: "⌛ Timed out",
-    JobState.CANCELLED: "🚫 Cancelled",
+    JobState.QUEUED: N_("⏳ Queued"),
+    JobState.SUBMITTING: N_("🎬 Starting"),
+    JobState.RUNNING: N_("🎬 Rendering"),
+    JobState.SUCCEEDED: N_("📤 Delivering"),
+    JobState.DELIVERED: N_("✅ Delivered"),
+    JobState.FAILED: N_("❌ Failed"),
+    JobState.UNCONFIRMED: N_("❔ Not confirmed"),
+    JobState.TIMED_OUT: N_("⌛ Timed out"),
+    JobState.CANCELLED: N_("🚫 Cancelled"),
+}
+#: The status filter's words in a title ("Your videos — failed").
+_STATUS_WORDS: dict[HistoryStatus, str] = {
+    HistoryStatus.IN_PROGRESS: N_("in progress"),
+    HistoryStatus.DELIVERED: N_("delivered"),
+    HistoryStatus.FAILED: N_("failed"),
+    HistoryStatus.CANCELLED: N_("cancelled"),
 }
 
 
@@ -71,13 +84,18 @@ class HistoryQuery:
 
     @property
     def title(self) -> str:
+        return self.title_in(None)
+
+    def title_in(self, locale: Locale) -> str:
         if self.member_id is None:
-            owner = "Everyone's videos"
+            owner = t(locale, N_("Everyone's videos"))
         elif self.member_id == self.invoker_id:
-            owner = "Your videos"
+            owner = t(locale, N_("Your videos"))
         else:
-            owner = "A member's videos"
-        return owner if self.status is None else f"{owner} — {self.status.value}"
+            owner = t(locale, N_("A member's videos"))
+        if self.status is None:
+            return owner
+        return t(locale, N_("{owner} — {status}"), owner=owner, status=t(locale, _STATUS_WORDS[self.status]))
 
 
 def history_query(
@@ -96,11 +114,13 @@ def history_query(
     asks_for_others = everyone or (member_id is not None and member_id != invoker_id)
     if asks_for_others and not invoker_is_moderator:
         raise Refusal(
-            "Only moderators (Manage Server) can see other members' videos. "
-            "Leave the member and everyone options empty to see yours."
+            N_(
+                "Only moderators (Manage Server) can see other members' videos. "
+                "Leave the member and everyone options empty to see yours."
+            )
         )
     if everyone and member_id is not None:
-        raise Refusal("Pick a member or everyone, not both.")
+        raise Refusal(N_("Pick a member or everyone, not both."))
     return HistoryQuery(guild_id, invoker_id, None if everyone else (member_id or invoker_id), status)
 
 
@@ -136,27 +156,29 @@ class HistoryPage:
 
 #: How a Next shot is marked in /history: it continues the shot named here (its number on this page,
 #: or its job id's first characters), so a story reads as a chain.
-STORY_MARK = "🎬 next shot after {shot}"
+STORY_MARK = N_("🎬 next shot after {shot}")
+JOB_PREFIX = N_("job {id}")
 
 
-def _story_mark(parent_id: str, numbers: Mapping[str, int]) -> str:
-    shot = f"#{numbers[parent_id]}" if parent_id in numbers else f"job {parent_id[:8]}"
-    return STORY_MARK.format(shot=shot)
+def _story_mark(parent_id: str, numbers: Mapping[str, int], locale: Locale = None) -> str:
+    shot = f"#{numbers[parent_id]}" if parent_id in numbers else t(locale, JOB_PREFIX, id=parent_id[:8])
+    return t(locale, STORY_MARK, shot=shot)
 
 
-def _entry_value(job: Job, *, show_member: bool, story: str | None = None) -> str:
+def _entry_value(job: Job, *, show_member: bool, story: str | None = None, locale: Locale = None) -> str:
     request = job.request
-    prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else "*(no prompt)*"
-    facts = [relative_time(job.created_at), f"~{format_amount(job.cost, LimitUnit.CREDITS)} (est.)"]
+    prompt = neutralise(request.prompt, _PROMPT_PREVIEW) if request.prompt else t(locale, N_("*(no prompt)*"))
+    cost = amount_text(locale, job.cost, LimitUnit.CREDITS)
+    facts = [relative_time(job.created_at), t(locale, N_("~{cost} (est.)"), cost=cost)]
     if show_member:
-        facts.insert(0, f"by <@{job.member_id}>")
+        facts.insert(0, t(locale, N_("by {member}"), member=f"<@{job.member_id}>"))
     if job.video_duration is not None:
         facts.append(format_elapsed(job.video_duration))
     link = result_link(job)
     if link is not None:
-        facts.append(f"[Open]({link})")
+        facts.append(t(locale, N_("[Open]({link})"), link=link))
     if job.state is not JobState.DELIVERED and job.error_code:
-        facts.append(f"reason: {neutralise(job.error_code, 40)}")
+        facts.append(t(locale, N_("reason: {code}"), code=neutralise(job.error_code, 40)))
     if story:
         facts.insert(0, story)
     return f"{prompt}\n{pack(facts)}"
@@ -169,28 +191,32 @@ def history_page(
     page: int,
     total: int,
     story_parents: Mapping[str, str] | None = None,
+    locale: Locale = None,
 ) -> HistoryPage:
     """The embed for `jobs`, which are page `page` (0-based) of `total` matching jobs, newest first.
     `story_parents` (job id -> the shot it continues) marks the shots of stories."""
     parents = story_parents or {}
     numbers = {job.id: n for n, job in enumerate(jobs[:PAGE_SIZE], start=page * PAGE_SIZE + 1)}
     pages = page_count(total)
-    embed = discord.Embed(title=query.title, colour=_HISTORY_COLOUR)
+    embed = discord.Embed(title=query.title_in(locale), colour=_HISTORY_COLOUR)
     if query.member_id not in (None, query.invoker_id):
         embed.description = f"<@{query.member_id}>"
     if not jobs:
-        nothing = "No videos match." if query.status else "No videos yet."
+        nothing = t(locale, N_("No videos match.") if query.status else N_("No videos yet."))
         embed.description = f"{embed.description}: {nothing}" if embed.description else nothing
     entries = []
     for number, job in enumerate(jobs[:PAGE_SIZE], start=page * PAGE_SIZE + 1):
         request = job.request
         name = (
-            f"{number}. {_STATE_LABELS[job.state]} · {request.model.value} {request.mode.value} "
+            f"{number}. {t(locale, _STATE_LABELS[job.state])} · {request.model.value} {request.mode.value} "
             f"{request.duration} s"
         )
-        story = _story_mark(parents[job.id], numbers) if job.id in parents else None
-        value = _entry_value(job, show_member=query.member_id is None, story=story)
+        story = _story_mark(parents[job.id], numbers, locale) if job.id in parents else None
+        value = _entry_value(job, show_member=query.member_id is None, story=story, locale=locale)
         embed.add_field(name=name, value=value, inline=False)
         entries.append(HistoryEntry(number, job.id))
-    embed.set_footer(text=f"Page {page + 1} of {pages} · {total} video{'s' if total != 1 else ''}")
+    count = amount_text(locale, total, LimitUnit.VIDEOS)
+    embed.set_footer(
+        text=t(locale, N_("Page {page} of {pages} · {count}"), page=page + 1, pages=pages, count=count)
+    )
     return HistoryPage(embed, tuple(entries), page, pages)

@@ -19,25 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import discord
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from discord import app_commands
+
+from bot.refusals import ENGLISH, N_, Language, fill, marked_messages
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 #: Discord's locale code -> the catalog folder. Adding a language: a folder here and a line below.
 SHIPPED_LOCALES: dict[str, str] = {"zh-CN": "zh_CN", "ja": "ja"}
 
-_MARKED: dict[str, None] = {}
-
-
-def N_(msgid: str) -> str:
-    """Mark an English reply for translation where it is defined; `t()` translates it when shown."""
-    _MARKED.setdefault(msgid, None)
-    return msgid
-
-
-def marked_messages() -> list[str]:
-    return list(_MARKED)
+# `N_` lives beside the refusals so the domain packages (which can't import this module) mark their
+# texts into the same registry.
+__all__ = ["N_", "marked_messages"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +64,37 @@ def catalogs() -> Catalogs:
     return Catalogs.load()
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogLanguage:
+    """A shipped language: its catalog's templates, and lists in its own words (Babel's CLDR data)."""
+
+    locale: str
+
+    def template(self, msgid: str) -> str:
+        return catalogs().lookup(self.locale, msgid) or msgid
+
+    def any_of(self, items: list[str], *, compound: bool = False) -> str:
+        if len(items) <= 1:
+            return "".join(items)
+        return format_list(items, style="or", locale=SHIPPED_LOCALES[self.locale])
+
+
+def language(locale: discord.Locale | str | None) -> Language:
+    """The language a reader with this Discord locale gets: a shipped one, else English."""
+    code = str(locale) if locale is not None else ""
+    return CatalogLanguage(code) if code in SHIPPED_LOCALES else ENGLISH
+
+
+def babel_locale(locale: discord.Locale | str | None) -> str:
+    """The Babel locale for dates and numbers: a shipped language's, else English."""
+    code = str(locale) if locale is not None else ""
+    return SHIPPED_LOCALES.get(code, "en")
+
+
 def t(locale: discord.Locale | str | None, msgid: str, **values: Any) -> str:
-    """`msgid` in `locale` (English when there is no translation), with `{name}` fields filled in."""
-    text = (catalogs().lookup(str(locale), msgid) if locale is not None else None) or msgid
-    return text.format(**values) if values else text
+    """`msgid` in `locale` (English when there is no translation), with `{name}` fields filled in.
+    A value may be a `bot.refusals.Text`, `AnyOf`, `Term` or `Lines`, shown in the same language."""
+    return fill(language(locale), msgid, values)
 
 
 class CatalogTranslator(app_commands.Translator):

@@ -4,7 +4,7 @@ Every function takes the current limits and returns a `LimitsUpdate`, or raises 
 is stored. `apply_form` names every bad option of `/limits set` at once, so a moderator fixes them in
 one go rather than one per attempt.
 
-What changed is found by comparing `policy.describe_limits` before and after, so `/limits show`, the
+What changed is found by comparing `limits_text.describe_limits` before and after, so `/limits show`, the
 reply to a change and the mod-log post always use the same words. Blocked words are counted there, not
 listed: the mod-log channel may be readable by more people than the moderators.
 """
@@ -20,13 +20,11 @@ import discord
 
 from bot.discord_app.access import Refusal
 from bot.discord_app.job_embeds import FIELD_LIMIT, neutralise
+from bot.discord_app.limits_text import describe_limits
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model
-from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget, RoleCap
-from bot.quota.periods import validate_timezone
-from bot.quota.policy import (
-    describe_limits,
-    format_amount,
+from bot.quota.amounts import format_amount
+from bot.quota.limit_input import (
     parse_blocked_words,
     parse_cooldown,
     parse_limit_value,
@@ -34,8 +32,10 @@ from bot.quota.policy import (
     parse_modes,
     parse_unit,
     parse_whole_number,
-    permitted_modes,
 )
+from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget, RoleCap
+from bot.quota.periods import validate_timezone
+from bot.quota.policy import permitted_modes
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
 from bot.wording import truncate

@@ -46,8 +46,8 @@ from bot.discord_app.limit_settings import (
 from bot.discord_app.replies import refuse
 from bot.discord_app.saved_defaults import Typed, read_preferences, with_server_defaults
 from bot.kling.models import Mode, Model
+from bot.quota.limit_input import NO_LIMIT_WORDS
 from bot.quota.models import GuildLimits, Preferences
-from bot.quota.policy import NO_LIMIT_WORDS
 from bot.refusals import MemberRefusal
 from bot.storage.base import Store, VersionedLimits
 

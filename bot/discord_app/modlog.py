@@ -28,8 +28,9 @@ from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
+from bot.quota.amounts import format_amount
 from bot.quota.models import GuildLimits, LimitUnit
-from bot.quota.policy import blocked_word_in_request, check_server_policy, format_amount
+from bot.quota.policy import blocked_word_in_request, check_server_policy
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ into lines that fit instead of one long line that wraps mid-fact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 PHONE_WIDTH = 46
@@ -30,7 +31,8 @@ def display_width(text: str) -> int:
         for match in pattern.finditer(rest):
             width += len(match.group(1)) if size is None else size
         rest = pattern.sub("", rest)
-    return width + len(rest)
+    # Chinese and Japanese characters take two columns on screen.
+    return width + sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in rest)
 
 
 def pack(items: Iterable[str], *, width: int = PHONE_WIDTH, separator: str = SEPARATOR) -> str:

@@ -7,10 +7,24 @@ from dataclasses import dataclass, replace
 
 import discord
 
+from bot.discord_app.formatting import Locale, amount_text, relative_time
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.phone import PHONE_WIDTH, display_width
 from bot.quota.models import Allowance, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
-from bot.quota.policy import allowances, format_amount, is_exempt, operator_allowances, relative_time
+from bot.quota.policy import allowances, is_exempt, operator_allowances
 from bot.wording import format_wait
+
+#: The name of each allowance, by (whose, period) as `policy` keys them.
+_LABELS = {
+    ("member", "daily"): N_("You today"),
+    ("member", "monthly"): N_("You this month"),
+    ("server", "daily"): N_("Server today"),
+    ("server", "monthly"): N_("Server this month"),
+    ("everyone", "daily"): N_("All servers' credits today"),
+    ("everyone", "monthly"): N_("All servers' credits this month"),
+    ("ceiling", "daily"): N_("Server credits today (operator's ceiling)"),
+    ("ceiling", "monthly"): N_("Server credits this month (operator's ceiling)"),
+}
 
 _QUOTA_COLOUR = discord.Colour.blurple()
 
@@ -82,30 +96,42 @@ def quota_status(
     )
 
 
-def allowance_text(allowance: Allowance, unit: LimitUnit) -> str:
+def allowance_label(allowance: Allowance, locale: Locale = None) -> str:
+    """The allowance's name in the reader's language (the domain's English label when unkeyed)."""
+    msgid = _LABELS.get((allowance.whose, allowance.period))
+    return t(locale, msgid) if msgid is not None else allowance.label
+
+
+def allowance_text(allowance: Allowance, unit: LimitUnit, locale: Locale = None) -> str:
     """ "3 videos left of 5 (2 used) · resets in 4 hours" or "No limit (2 videos used)"."""
     unit = allowance.unit or unit
-    used = format_amount(allowance.used, unit)
+    used = amount_text(locale, allowance.used, unit)
     remaining = allowance.remaining
     if allowance.limit is None or remaining is None:
-        return f"No limit ({used} used)"
-    left = f"**{format_amount(remaining, unit)} left** of {format_amount(allowance.limit, unit)}"
+        return t(locale, N_("No limit ({used} used)"), used=used)
+    left = t(
+        locale,
+        N_("**{left} left** of {limit}"),
+        left=amount_text(locale, remaining, unit),
+        limit=amount_text(locale, allowance.limit, unit),
+    )
+    one_line = t(locale, N_("{left} ({used} used)"), left=left, used=used)
     # On one line when it fits a phone, else the usage goes below (credits make long numbers).
     text = (
-        f"{left} ({used} used)"
-        if display_width(f"{left} ({used} used)") <= PHONE_WIDTH
-        else f"{left}\n({used} used)"
+        one_line
+        if display_width(one_line) <= PHONE_WIDTH
+        else t(locale, N_("{left}\n({used} used)"), left=left, used=used)
     )
     if allowance.resets_at is not None:
-        text += f"\nResets {relative_time(allowance.resets_at)}"
+        text += "\n" + t(locale, N_("Resets {when}"), when=relative_time(allowance.resets_at))
     return text
 
 
-def _in_progress_text(status: QuotaStatus) -> str:
-    count = format_amount(status.active_jobs, LimitUnit.VIDEOS)
+def _in_progress_text(status: QuotaStatus, locale: Locale) -> str:
+    count = amount_text(locale, status.active_jobs, LimitUnit.VIDEOS)
     if status.active_cap is None:
-        return f"{count} (no limit)"
-    return f"{count} of {status.active_cap} at a time"
+        return t(locale, N_("{count} (no limit)"), count=count)
+    return t(locale, N_("{count} of {cap} at a time"), count=count, cap=status.active_cap)
 
 
 def _allowances(status: QuotaStatus) -> tuple[Allowance, ...]:
@@ -118,41 +144,68 @@ def _allowances(status: QuotaStatus) -> tuple[Allowance, ...]:
     )
 
 
-def _next_video_text(status: QuotaStatus) -> str:
+def _next_video_text(status: QuotaStatus, locale: Locale) -> str:
     used_up = [a for a in _allowances(status) if a.remaining is not None and a.remaining <= 0]
     if any(a.limit == 0 for a in used_up):
-        return "Not until a moderator raises a limit that is set to 0"
+        return t(locale, N_("Not until a moderator raises a limit that is set to 0"))
     resets = [a.resets_at for a in used_up if a.resets_at is not None]
     if resets:
         # The latest one: until then at least one allowance stays used up.
-        return f"After the reset {relative_time(max(resets))}"
+        return t(locale, N_("After the reset {when}"), when=relative_time(max(resets)))
     if status.cooldown_ends_at is not None:
-        return f"Cooldown: you can start one {relative_time(status.cooldown_ends_at)}"
+        return t(
+            locale, N_("Cooldown: you can start one {when}"), when=relative_time(status.cooldown_ends_at)
+        )
     if status.active_cap is not None and status.active_jobs >= status.active_cap:
-        return "Wait for one of your videos in progress to finish"
+        return t(locale, N_("Wait for one of your videos in progress to finish"))
     if status.cooldown_seconds:
-        return f"Now (then wait {format_wait(status.cooldown_seconds)} between videos)"
-    return "Now"
+        return t(
+            locale, N_("Now (then wait {wait} between videos)"), wait=format_wait(status.cooldown_seconds)
+        )
+    return t(locale, N_("Now"))
 
 
-def _server_queue_text(status: QuotaStatus) -> str:
-    cap = "no limit" if status.server_running_cap is None else f"up to {status.server_running_cap} at once"
-    return f"{status.server_running} rendering ({cap}), {status.server_queued} waiting"
+def _server_queue_text(status: QuotaStatus, locale: Locale) -> str:
+    cap = (
+        t(locale, N_("no limit"))
+        if status.server_running_cap is None
+        else t(locale, N_("up to {cap} at once"), cap=status.server_running_cap)
+    )
+    return t(
+        locale,
+        N_("{running} rendering ({cap}), {waiting} waiting"),
+        running=status.server_running,
+        cap=cap,
+        waiting=status.server_queued,
+    )
 
 
-def quota_embed(status: QuotaStatus) -> discord.Embed:
-    embed = discord.Embed(title="Your video allowance", colour=_QUOTA_COLOUR)
+_FOOTERS = {
+    LimitUnit.VIDEOS: N_(
+        "Limits count videos. Credits are estimates of AceData's price. "
+        "A failed or cancelled video counts for nothing."
+    ),
+    LimitUnit.CREDITS: N_(
+        "Limits count credits. Credits are estimates of AceData's price. "
+        "A failed or cancelled video counts for nothing."
+    ),
+}
+
+
+def quota_embed(status: QuotaStatus, locale: Locale = None) -> discord.Embed:
+    """`/quota` in the reader's language (`interaction.locale`; English when None or not shipped)."""
+    embed = discord.Embed(title=t(locale, N_("Your video allowance")), colour=_QUOTA_COLOUR)
     if status.exempt:
-        embed.description = (
-            "One of your roles is exempt from the member limits; the server's own limits still apply."
+        embed.description = t(
+            locale,
+            N_("One of your roles is exempt from the member limits; the server's own limits still apply."),
         )
     for allowance in _allowances(status):
-        embed.add_field(name=allowance.label, value=allowance_text(allowance, status.unit))
-    embed.add_field(name="Your videos in progress", value=_in_progress_text(status))
-    embed.add_field(name="Your next video", value=_next_video_text(status))
-    embed.add_field(name="Server queue", value=_server_queue_text(status))
-    embed.set_footer(
-        text=f"Limits count {status.unit.value}. Credits are estimates of AceData's price. "
-        "A failed or cancelled video counts for nothing."
-    )
+        embed.add_field(
+            name=allowance_label(allowance, locale), value=allowance_text(allowance, status.unit, locale)
+        )
+    embed.add_field(name=t(locale, N_("Your videos in progress")), value=_in_progress_text(status, locale))
+    embed.add_field(name=t(locale, N_("Your next video")), value=_next_video_text(status, locale))
+    embed.add_field(name=t(locale, N_("Server queue")), value=_server_queue_text(status, locale))
+    embed.set_footer(text=t(locale, _FOOTERS[status.unit]))
     return embed

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from bot.kling.errors import KlingError, NetworkError, OutOfCredits, ServiceError, SubmissionUnconfirmed
+from bot.refusals import N_
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,12 @@ class CircuitEvent:
 Listener = Callable[[CircuitEvent], Awaitable[None]]
 
 _REFUSALS = {
-    OpenReason.BALANCE: (
+    OpenReason.BALANCE: N_(
         "The bot's video service account (AceData) has run out of credit, so no new videos can be "
         "started right now. Nothing was charged. The bot's operator has been alerted; please try again "
         "later."
     ),
-    OpenReason.OUTAGE: (
+    OpenReason.OUTAGE: N_(
         "The video service (AceData) is not responding right now, so no new videos are being started. "
         "Nothing was charged. The bot checks it regularly; please try again in a few minutes."
     ),

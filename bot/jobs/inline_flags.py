@@ -150,11 +150,7 @@ def resolve_model(text: str) -> Model | None:
 
 
 def _refuse(field: str, message: str, **values: object) -> RequestRefused:
-    refused = RequestRefused([Problem(field, message.format(**values) if values else message)])
-    # The unfilled English sentence is what the error handler looks the translation up by.
-    refused.message_id = message
-    refused.values = values
-    return refused
+    return RequestRefused([Problem(field, message, **values)])
 
 
 def _known() -> str:

@@ -44,9 +44,10 @@ from bot.kling.models import (
 )
 from bot.kling.storyboard import storyboard_text
 from bot.quota.text import clean_prompt
+from bot.refusals import N_
 
 #: Why elements are off unless the operator turns them on (kling-api.md §9).
-ELEMENTS_CLOSED = (
+ELEMENTS_CLOSED = N_(
     "Elements aren't available: AceData doesn't open the subject library to API users yet, so they would "
     "be dropped or refused. Remove elements (the bot's operator can turn them on with ENABLE_ELEMENT_LIST)."
 )
@@ -111,8 +112,8 @@ def parse_camera_config(text: str) -> CameraConfig:
                 [
                     Problem(
                         "camera_config",
-                        f"I could not read {excerpt(part)}: write one direction and its strength, "
-                        "like `zoom=0.5`.",
+                        N_("I could not read {text}: write one direction and its strength, like `zoom=0.5`."),
+                        text=excerpt(part),
                     )
                 ]
             )
@@ -122,13 +123,22 @@ def parse_camera_config(text: str) -> CameraConfig:
                 [
                     Problem(
                         "camera_config",
-                        f"{excerpt(axis)} is not a camera axis; use {', '.join(CAMERA_AXES)}.",
+                        N_("{axis} is not a camera axis; use {axes}."),
+                        axis=excerpt(axis),
+                        axes=", ".join(CAMERA_AXES),
                     )
                 ]
             )
         if not -1 <= number <= 1:
             raise RequestRefused(
-                [Problem("camera_config", f"{axis} must be between -1 and 1 (got {number:g}).")]
+                [
+                    Problem(
+                        "camera_config",
+                        N_("{axis} must be between -1 and 1 (got {number})."),
+                        axis=axis,
+                        number=f"{number:g}",
+                    )
+                ]
             )
         values[axis] = number
     return CameraConfig(**values)
@@ -146,7 +156,15 @@ def _choice(option: str, value: str | None, enum: type[_E], default: _D) -> _E |
     except ValueError:
         allowed = ", ".join(f"`{member.value}`" for member in enum)
         raise RequestRefused(
-            [Problem(option, f"{excerpt(value)} is not a {option}; pick one of {allowed}.")]
+            [
+                Problem(
+                    option,
+                    N_("{value} is not a {option}; pick one of {allowed}."),
+                    value=excerpt(value),
+                    option=option,
+                    allowed=allowed,
+                )
+            ]
         ) from None
 
 
@@ -191,7 +209,14 @@ def build_request(
     except ValueError:
         known = ", ".join(f"`{m.value}`" for m in Model)
         raise RequestRefused(
-            [Problem("model", f"{excerpt(order.model or '')} is not a model I know; pick one of {known}.")]
+            [
+                Problem(
+                    "model",
+                    N_("{model} is not a model I know; pick one of {known}."),
+                    model=excerpt(order.model or ""),
+                    known=known,
+                )
+            ]
         ) from None
     mode = _choice("mode", order.mode, Mode, pick_mode(model, saved.mode) or Mode.STD)
     aspect = _choice("aspect_ratio", order.aspect_ratio, AspectRatio, saved.aspect_ratio or AspectRatio.WIDE)
@@ -211,7 +236,8 @@ def build_request(
         raise RequestRefused(
             [
                 Problem(
-                    "camera_config", "Pick a camera move to go with the strengths, like `--camera pan=0.5`."
+                    "camera_config",
+                    N_("Pick a camera move to go with the strengths, like `--camera pan=0.5`."),
                 )
             ]
         )
@@ -282,9 +308,13 @@ def build_request(
             [
                 Problem(
                     Option.PROMPT,
-                    f"Kling only uses references the prompt cites, and citing yours makes the prompt "
-                    f"{cited.overflow} characters longer than {PROMPT_MAX}: shorten it by "
-                    f"{cited.overflow} characters, or cite them yourself (like <<<image_1>>>).",
+                    N_(
+                        "Kling only uses references the prompt cites, and citing yours makes the prompt "
+                        "{overflow} characters longer than {limit}: shorten it by {overflow} characters, "
+                        "or cite them yourself (like <<<image_1>>>)."
+                    ),
+                    overflow=cited.overflow,
+                    limit=PROMPT_MAX,
                 )
             ]
         )
@@ -313,7 +343,7 @@ def _problem_from_validation(error: object) -> Problem:
     details = error if isinstance(error, dict) else {}
     location = details.get("loc", ("request",))
     name = str(location[0]) if location else "request"
-    return Problem(name, f"{name}: {details.get('msg', 'is not valid')}.")
+    return Problem(name, N_("{name}: {detail}."), name=name, detail=details.get("msg", "is not valid"))
 
 
 def _ref_from_url(url: str) -> AttachmentRef:

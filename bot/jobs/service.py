@@ -20,8 +20,8 @@ from bot.kling.models import Model, VideoRequest
 from bot.quota.costs import CostTable
 from bot.quota.models import Decision, GuildLimits, OperatorBudget, UsageSnapshot
 from bot.quota.periods import next_resets, period_keys
-from bot.quota.policy import check_server_policy, evaluate
-from bot.refusals import MemberRefusal
+from bot.quota.policy import evaluate, server_policy_refusal
+from bot.refusals import N_, MemberRefusal
 from bot.storage.base import Admission, NewJob, Store
 
 #: How long saved defaults are trusted from memory; a change made through the bot applies at once.
@@ -32,10 +32,19 @@ class Refused(MemberRefusal):
     """A request turned down before anything was spent. `str()` is what the member reads."""
 
 
-NOT_ALLOWED_HERE = (
+NOT_ALLOWED_HERE = N_(
     "This bot isn't enabled on this server: its operator only allows it on some servers. "
     "Nothing was charged. Ask the server's owner to contact the bot's operator."
 )
+
+
+NO_ALLOWANCE = N_("You have no allowance left for this video right now.")
+
+
+def _quota_refusal(decision: Decision) -> Refused:
+    if decision.refusal is not None:
+        return Refused.of(decision.refusal)
+    return Refused(decision.reason or NO_ALLOWANCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,19 +189,19 @@ class VideoService:
         """The server's limits once its rules allow `request` here, and the request's cost."""
         if not self.guild_allowed(requester.guild_id):
             raise Refused(NOT_ALLOWED_HERE)
-        refusal = self.circuit.refusal() if self.circuit is not None else None
-        if refusal:
-            raise Refused(refusal)  # AceData is out of balance or down: nothing reserved, nothing sent
+        outage = self.circuit.refusal() if self.circuit is not None else None
+        if outage:
+            raise Refused(outage)  # AceData is out of balance or down: nothing reserved, nothing sent
         limits = await self.store.get_limits(requester.guild_id)
-        refusal = check_server_policy(
+        refusal = server_policy_refusal(
             limits,
             request,
             channel_id=requester.parent_channel_id or requester.channel_id,
             member_role_ids=requester.role_ids,
             is_moderator=requester.is_moderator,
         )
-        if refusal:
-            raise Refused(refusal)
+        if refusal is not None:
+            raise Refused.of(refusal)
         return limits, self.costs.cost(request)
 
     def _decide(
@@ -232,7 +241,7 @@ class VideoService:
         )
         decision = self._decide(limits, requester, cost, now)(usage)
         if not decision.allowed:
-            raise Refused(decision.reason or "You have no allowance left for this video right now.")
+            raise _quota_refusal(decision)
         return Quote(limits=limits, decision=decision)
 
     async def admit(
@@ -266,5 +275,5 @@ class VideoService:
         )
         admission = await self.store.admit_job(new, self._decide(limits, requester, cost, now))
         if not admission.decision.allowed or admission.job is None:
-            raise Refused(admission.decision.reason or "You have no allowance left for this video right now.")
+            raise _quota_refusal(admission.decision)
         return admission

@@ -31,6 +31,7 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -50,8 +51,7 @@ from bot.kling.models import (
     ShotType,
     VideoRequest,
 )
-from bot.refusals import MemberRefusal
-from bot.wording import join_or
+from bot.refusals import N_, AnyOf, Lines, MemberRefusal, Text
 
 
 class Option(StrEnum):
@@ -333,12 +333,25 @@ def is_omni_request(request: VideoRequest) -> bool:
 # --- Problems and refusal ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Problem:
-    """One reason a request cannot be sent: the option to change and what to do, in plain words."""
+    """One reason a request cannot be sent: the option to change and what to do, in plain words.
+
+    `message` is the English sentence; `text` the same as a translatable message id with its values
+    (compared by `message`, so two problems that read the same are equal)."""
 
     field: str
     message: str
+    text: Text = dataclass_field(compare=False, repr=False)
+
+    def __init__(self, option: str, message: str, /, **values: object) -> None:
+        text = Text(message, values)
+        object.__setattr__(self, "field", option)
+        object.__setattr__(self, "message", text.render())
+        object.__setattr__(self, "text", text)
+
+
+CANT_BE_MADE = N_("This video can't be made as asked:\n• {problems}")
 
 
 class RequestRefused(MemberRefusal):
@@ -349,12 +362,12 @@ class RequestRefused(MemberRefusal):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__(self._message())
-
-    def _message(self) -> str:
         if len(self.problems) == 1:
-            return self.problems[0].message
-        return "\n".join(["This video can't be made as asked:", *(f"• {p.message}" for p in self.problems)])
+            only = self.problems[0].text
+            super().__init__(only.msgid, **only.values)
+        else:
+            listed = Lines(tuple(p.text for p in self.problems), separator="\n• ")
+            super().__init__(CANT_BE_MADE, problems=listed)
 
 
 def check_request(request: VideoRequest) -> list[Problem]:
@@ -374,18 +387,35 @@ def validate_request(request: VideoRequest) -> None:
 
 # --- Wording helpers --------------------------------------------------------------------------------
 
+#: "1 image" / "3 images": (one, several) per noun a refusal counts.
+_COUNTED = {
+    "image": (N_("{count} image"), N_("{count} images")),
+    "element": (N_("{count} element"), N_("{count} elements")),
+    "second": (N_("{count} second"), N_("{count} seconds")),
+    "reference video": (N_("{count} reference video"), N_("{count} reference videos")),
+}
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+def _count(number: int, noun: str) -> Text:
+    one, several = _COUNTED[noun]
+    return Text(one if number == 1 else several, {"count": number})
 
 
 def _suggest(fits: Callable[[Model], bool]) -> Model | None:
     return next((m for m in _SUGGESTION_ORDER if fits(m)), None)
 
 
-def _or_pick(fits: Callable[[Model], bool]) -> str:
+OR_PICK = N_(" or pick {model}")
+
+
+def _or_pick(fits: Callable[[Model], bool]) -> Text | str:
+    """ " or pick kling-v3" when a model fits, else nothing (a value for a `{pick}` field)."""
     model = _suggest(fits)
-    return f" or pick {model.value}" if model is not None else ""
+    return Text(OR_PICK, {"model": model.value}) if model is not None else ""
+
+
+def _names(models: Iterable[Model]) -> AnyOf:
+    return AnyOf(m.value for m in models)
 
 
 def _modes_with(model: Model, has: Callable[[ModeCapabilities], bool]) -> list[Mode]:
@@ -416,99 +446,152 @@ def _is_http_url(value: str) -> bool:
 
 #: How a refusal names what the member is doing, in their words rather than the API's action.
 _ACTION_WORDS = {
-    Action.TEXT2VIDEO: "when the video is made from words alone",
-    Action.IMAGE2VIDEO: "here",
-    Action.EXTEND: "when extending a video",
+    Action.TEXT2VIDEO: Text(N_("when the video is made from words alone")),
+    Action.IMAGE2VIDEO: Text(N_("here")),
+    Action.EXTEND: Text(N_("when extending a video")),
 }
 
 
 def _action_rules(r: VideoRequest) -> Iterable[Problem]:
     if r.action is Action.IMAGE2VIDEO and not r.start_image_url:
-        yield Problem(Option.START_IMAGE, "Bringing a picture to life needs one: add start_image.")
+        yield Problem(Option.START_IMAGE, N_("Bringing a picture to life needs one: add start_image."))
     if r.start_image_url and r.action is not Action.IMAGE2VIDEO:
         yield Problem(
             Option.START_IMAGE,
-            f"start_image can't be used {_ACTION_WORDS[r.action]}: remove start_image.",
+            N_("start_image can't be used {where}: remove start_image."),
+            where=_ACTION_WORDS[r.action],
         )
     # With image2video but no start image, the start_image problem above already says what to add.
     if r.end_image_url and r.action is not Action.IMAGE2VIDEO:
         yield Problem(
             Option.END_IMAGE,
-            "end_image needs a start_image to go with it: add start_image, or remove end_image.",
+            N_("end_image needs a start_image to go with it: add start_image, or remove end_image."),
         )
     if r.action is Action.EXTEND:
         if not (r.video_id and r.video_id.strip()):
-            yield Problem(Option.VIDEO_ID, "Pick the earlier video to continue in /extend's video option.")
+            yield Problem(
+                Option.VIDEO_ID, N_("Pick the earlier video to continue in /extend's video option.")
+            )
+        model = r.model.value
         if not supports_extend(r.model):
-            names = join_or(m.value for m in models_for_action(Action.EXTEND))
-            yield Problem(Option.MODEL, f"{r.model.value} can't extend videos: pick {names}.")
+            names = _names(models_for_action(Action.EXTEND))
+            yield Problem(
+                Option.MODEL, N_("{model} can't extend videos: pick {models}."), model=model, models=names
+            )
         elif not CAPABILITIES[r.model].extend_takes_tuning:
             if r.negative_prompt:
                 yield Problem(
                     Option.NEGATIVE_PROMPT,
-                    f"{r.model.value} doesn't take negative_prompt when extending: remove negative_prompt.",
+                    N_("{model} doesn't take negative_prompt when extending: remove negative_prompt."),
+                    model=model,
                 )
             if r.cfg_scale is not None:
                 yield Problem(
                     Option.CFG_SCALE,
-                    f"{r.model.value} doesn't take cfg_scale when extending: remove cfg_scale.",
+                    N_("{model} doesn't take cfg_scale when extending: remove cfg_scale."),
+                    model=model,
                 )
     elif r.video_id:
-        yield Problem(
-            Option.VIDEO_ID,
-            "Only /extend continues an earlier video: use /extend to pick it.",
-        )
+        yield Problem(Option.VIDEO_ID, N_("Only /extend continues an earlier video: use /extend to pick it."))
 
 
 def _prompt_rules(r: VideoRequest) -> Iterable[Problem]:
     required = r.action in PROMPT_REQUIRED_ACTIONS
     if r.prompt is None:
         if required:
-            yield Problem(Option.PROMPT, f"{r.action.value} needs a prompt: describe the video you want.")
+            yield Problem(
+                Option.PROMPT,
+                N_("{action} needs a prompt: describe the video you want."),
+                action=r.action.value,
+            )
     elif not _visible_text(r.prompt):
-        yield Problem(Option.PROMPT, "The prompt is empty: write a few words describing the video.")
+        yield Problem(Option.PROMPT, N_("The prompt is empty: write a few words describing the video."))
     elif len(r.prompt) > PROMPT_MAX:
         yield Problem(
             Option.PROMPT,
-            f"The prompt is {len(r.prompt)} characters long: shorten it to {PROMPT_MAX} or fewer.",
+            N_("The prompt is {length} characters long: shorten it to {limit} or fewer."),
+            length=len(r.prompt),
+            limit=PROMPT_MAX,
         )
     if r.negative_prompt is not None and len(r.negative_prompt) > NEGATIVE_PROMPT_MAX:
         yield Problem(
             Option.NEGATIVE_PROMPT,
-            f"negative_prompt is {len(r.negative_prompt)} characters long: shorten it to "
-            f"{NEGATIVE_PROMPT_MAX} or fewer.",
+            N_("negative_prompt is {length} characters long: shorten it to {limit} or fewer."),
+            length=len(r.negative_prompt),
+            limit=NEGATIVE_PROMPT_MAX,
         )
     if r.cfg_scale is not None and not (math.isfinite(r.cfg_scale) and 0 <= r.cfg_scale <= 1):
-        yield Problem(Option.CFG_SCALE, "cfg_scale must be between 0 and 1: pick a value such as 0.5.")
+        yield Problem(Option.CFG_SCALE, N_("cfg_scale must be between 0 and 1: pick a value such as 0.5."))
 
 
 def _mode_and_duration_rules(r: VideoRequest) -> Iterable[Problem]:
     caps = CAPABILITIES[r.model]
+    model = r.model.value
     if r.mode not in caps.modes:
-        modes = join_or(m.value for m in caps.modes)
+        modes = AnyOf(m.value for m in caps.modes)
+        pick = _suggest(lambda m: r.mode in CAPABILITIES[m].modes)
         if len(caps.modes) == 1:
-            text = f"{r.model.value} has a single quality mode: set mode to {modes}."
+            yield Problem(
+                Option.MODE,
+                N_("{model} has a single quality mode: set mode to {modes}."),
+                model=model,
+                modes=modes,
+            )
+        elif pick is not None:
+            yield Problem(
+                Option.MODE,
+                N_("{model} takes mode {modes}, not {mode}: set mode to {modes}, or pick {pick} for {mode}."),
+                model=model,
+                modes=modes,
+                mode=r.mode.value,
+                pick=pick.value,
+            )
         else:
-            text = f"{r.model.value} takes mode {modes}, not {r.mode.value}: set mode to {modes}"
-            pick = _suggest(lambda m: r.mode in CAPABILITIES[m].modes)
-            text += f", or pick {pick.value} for {r.mode.value}." if pick is not None else "."
-        yield Problem(Option.MODE, text)
+            yield Problem(
+                Option.MODE,
+                N_("{model} takes mode {modes}, not {mode}: set mode to {modes}."),
+                model=model,
+                modes=modes,
+                mode=r.mode.value,
+            )
     if r.duration not in caps.durations:
         durations = caps.durations
-        if len(durations) == 1:
-            text = f"{r.model.value} makes {durations[0]}-second videos only: set duration to {durations[0]}"
-        elif durations == tuple(range(durations[0], durations[-1] + 1)):
-            low, high = durations[0], durations[-1]
-            text = f"{r.model.value} makes videos of {low} to {high} seconds: "
-            text += f"set duration between {low} and {high}"
-        else:
-            listed = join_or(str(d) for d in durations)
-            text = f"{r.model.value} makes {listed.replace(' or ', '- or ')}-second videos: "
-            text += f"set duration to {listed}"
         pick = _suggest(lambda m: r.duration in CAPABILITIES[m].durations)
+        values: dict[str, object] = {"model": model}
+        if len(durations) == 1:
+            values["seconds"] = durations[0]
+            msgid = (
+                N_("{model} makes {seconds}-second videos only: set duration to {seconds}.")
+                if pick is None
+                else N_(
+                    "{model} makes {seconds}-second videos only: set duration to {seconds}, "
+                    "or pick {pick} for {duration} seconds."
+                )
+            )
+        elif durations == tuple(range(durations[0], durations[-1] + 1)):
+            values["low"], values["high"] = durations[0], durations[-1]
+            msgid = (
+                N_("{model} makes videos of {low} to {high} seconds: set duration between {low} and {high}.")
+                if pick is None
+                else N_(
+                    "{model} makes videos of {low} to {high} seconds: set duration between {low} and {high}, "
+                    "or pick {pick} for {duration} seconds."
+                )
+            )
+        else:
+            values["lengths"] = AnyOf((str(d) for d in durations), compound=True)
+            values["listed"] = AnyOf(str(d) for d in durations)
+            msgid = (
+                N_("{model} makes {lengths}-second videos: set duration to {listed}.")
+                if pick is None
+                else N_(
+                    "{model} makes {lengths}-second videos: set duration to {listed}, "
+                    "or pick {pick} for {duration} seconds."
+                )
+            )
         if pick is not None:
-            text += f", or pick {pick.value} for {r.duration} seconds"
-        yield Problem(Option.DURATION, text + ".")
+            values["pick"], values["duration"] = pick.value, r.duration
+        yield Problem(Option.DURATION, msgid, **values)
 
 
 def _end_frame_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -521,16 +604,31 @@ def _end_frame_rules(r: VideoRequest) -> Iterable[Problem]:
     with_end = _modes_with(r.model, lambda c: c.end_frame)
     pick = _or_pick(lambda m: supports_end_frame(m, r.mode, r.duration))
     if not with_end:
-        text = f"{name} can't use an end frame: remove end_image{pick}."
+        yield Problem(
+            Option.END_IMAGE,
+            N_("{model} can't use an end frame: remove end_image{pick}."),
+            model=name,
+            pick=pick,
+        )
     elif r.mode in caps.modes and r.mode not in with_end:
-        modes = join_or(m.value for m in with_end)
-        text = f"{name} takes an end frame only in {modes} mode: set mode to {modes}, or remove end_image."
+        yield Problem(
+            Option.END_IMAGE,
+            N_("{model} takes an end frame only in {modes} mode: set mode to {modes}, or remove end_image."),
+            model=name,
+            modes=AnyOf(m.value for m in with_end),
+        )
     elif caps.end_frame_duration is not None and r.duration != caps.end_frame_duration:
-        d = caps.end_frame_duration
-        text = f"{name} takes an end frame only for {d}-second videos: set duration to {d}{pick}."
-    else:
-        return  # the mode or duration itself is invalid, and that problem is already reported
-    yield Problem(Option.END_IMAGE, text)
+        yield Problem(
+            Option.END_IMAGE,
+            N_(
+                "{model} takes an end frame only for {seconds}-second videos: set duration to "
+                "{seconds}{pick}."
+            ),
+            model=name,
+            seconds=caps.end_frame_duration,
+            pick=pick,
+        )
+    # else the mode or duration itself is invalid, and that problem is already reported
 
 
 def _audio_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -539,14 +637,21 @@ def _audio_rules(r: VideoRequest) -> Iterable[Problem]:
             pick = _or_pick(lambda m: not CAPABILITIES[m].audio_always and r.mode in CAPABILITIES[m].modes)
             yield Problem(
                 Option.AUDIO,
-                f"{r.model.value} always makes sound: turn generate_audio on (or leave it out){pick} "
-                "for a silent video.",
+                N_(
+                    "{model} always makes sound: turn generate_audio on (or leave it out){pick} for a "
+                    "silent video."
+                ),
+                model=r.model.value,
+                pick=pick,
             )
         return
     if r.video_list:
         yield Problem(
             Option.AUDIO,
-            "Sound can't be generated with a reference video: turn generate_audio off or remove the video.",
+            N_(
+                "Sound can't be generated with a reference video: turn generate_audio off or remove the "
+                "video."
+            ),
         )
     if supports_audio(r.model, r.mode):
         return
@@ -554,13 +659,19 @@ def _audio_rules(r: VideoRequest) -> Iterable[Problem]:
     with_audio = _modes_with(r.model, lambda c: c.audio)
     if not with_audio:
         pick = _or_pick(lambda m: supports_audio(m, r.mode))
-        text = f"{name} can't make sound: turn generate_audio off{pick}."
+        yield Problem(
+            Option.AUDIO,
+            N_("{model} can't make sound: turn generate_audio off{pick}."),
+            model=name,
+            pick=pick,
+        )
     elif r.mode in CAPABILITIES[r.model].modes:
-        modes = join_or(m.value for m in with_audio)
-        text = f"{name} makes sound only in {modes} mode: set mode to {modes}, or turn generate_audio off."
-    else:
-        return
-    yield Problem(Option.AUDIO, text)
+        yield Problem(
+            Option.AUDIO,
+            N_("{model} makes sound only in {modes} mode: set mode to {modes}, or turn generate_audio off."),
+            model=name,
+            modes=AnyOf(m.value for m in with_audio),
+        )
 
 
 def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -570,7 +681,10 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
     if r.action not in CAMERA_ACTIONS:
         yield Problem(
             Option.CAMERA,
-            "Camera moves work only for videos made from words alone: remove camera, or remove start_image.",
+            N_(
+                "Camera moves work only for videos made from words alone: remove camera, or remove "
+                "start_image."
+            ),
         )
     elif not supports_camera_control(r.model, r.mode, r.duration):
         caps = CAPABILITIES[r.model]
@@ -578,52 +692,77 @@ def _camera_rules(r: VideoRequest) -> Iterable[Problem]:
         pick = _or_pick(lambda m: supports_camera_control(m, r.mode, r.duration))
         with_camera = _modes_with(r.model, lambda c: c.camera_control)
         if not with_camera:
-            yield Problem(Option.CAMERA, f"{name} can't move the camera: remove camera{pick}.")
-        elif r.mode in caps.modes and r.mode not in with_camera:
-            modes = join_or(m.value for m in with_camera)
             yield Problem(
                 Option.CAMERA,
-                f"{name} can't move the camera in {r.mode.value} mode: "
-                f"set mode to {modes}, or remove camera.",
+                N_("{model} can't move the camera: remove camera{pick}."),
+                model=name,
+                pick=pick,
+            )
+        elif r.mode in caps.modes and r.mode not in with_camera:
+            yield Problem(
+                Option.CAMERA,
+                N_("{model} can't move the camera in {mode} mode: set mode to {modes}, or remove camera."),
+                model=name,
+                mode=r.mode.value,
+                modes=AnyOf(m.value for m in with_camera),
             )
         elif caps.camera_duration is not None and r.duration != caps.camera_duration:
-            d = caps.camera_duration
             yield Problem(
                 Option.CAMERA,
-                f"{name} moves the camera only in {d}-second videos: set duration to {d}{pick}.",
+                N_(
+                    "{model} moves the camera only in {seconds}-second videos: set duration to "
+                    "{seconds}{pick}."
+                ),
+                model=name,
+                seconds=caps.camera_duration,
+                pick=pick,
             )
     config = camera.config
+    axes = ", ".join(CAMERA_AXES)
     if camera.type is CameraType.SIMPLE:
         moving = config.moving_axes() if config is not None else []
         if not moving:
             yield Problem(
                 Option.CAMERA_CONFIG,
-                f"The simple camera move needs one direction in camera_config, such as zoom=0.5 "
-                f"(one of {', '.join(CAMERA_AXES)}): add it, or pick another camera move.",
+                N_(
+                    "The simple camera move needs one direction in camera_config, such as zoom=0.5 "
+                    "(one of {axes}): add it, or pick another camera move."
+                ),
+                axes=axes,
             )
         elif len(moving) > 1:
             yield Problem(
                 Option.CAMERA_CONFIG,
-                f"The simple camera move takes exactly one direction, not {len(moving)} "
-                f"({', '.join(moving)}): keep only one of them in camera_config.",
+                N_(
+                    "The simple camera move takes exactly one direction, not {count} "
+                    "({moving}): keep only one of them in camera_config."
+                ),
+                count=len(moving),
+                moving=", ".join(moving),
             )
     if config is None or config.is_empty():
         return
     if camera.type is not CameraType.SIMPLE:
         yield Problem(
             Option.CAMERA_CONFIG,
-            f"Camera strengths ({', '.join(CAMERA_AXES)}) only apply to the simple camera move, not "
-            f"{camera.type.value}: set camera to simple or leave camera_config out.",
+            N_(
+                "Camera strengths ({axes}) only apply to the simple camera move, not "
+                "{camera}: set camera to simple or leave camera_config out."
+            ),
+            axes=axes,
+            camera=camera.type.value,
         )
     out_of_range = [a for a in CAMERA_AXES if (v := getattr(config, a)) is not None and not -1 <= v <= 1]
     if out_of_range:
-        yield Problem(Option.CAMERA_CONFIG, f"Camera {join_or(out_of_range)} must be between -1 and 1.")
+        yield Problem(
+            Option.CAMERA_CONFIG, N_("Camera {axes} must be between -1 and 1."), axes=AnyOf(out_of_range)
+        )
 
 
 _REFERENCE_WORDS = {
-    Option.REFERENCE_IMAGES: "reference images",
-    Option.REFERENCE_VIDEO: "a reference video",
-    Option.ELEMENTS: "elements",
+    Option.REFERENCE_IMAGES: Text(N_("reference images")),
+    Option.REFERENCE_VIDEO: Text(N_("a reference video")),
+    Option.ELEMENTS: Text(N_("elements")),
 }
 
 
@@ -642,48 +781,73 @@ def _reference_rules(r: VideoRequest) -> Iterable[Problem]:
     if first_frames > 1 or end_frames > 1:
         yield Problem(
             Option.REFERENCE_IMAGES,
-            "Use at most one start frame and one end frame: remove the extra first_frame or end_frame image.",
+            N_(
+                "Use at most one start frame and one end frame: remove the extra first_frame or end_frame "
+                "image."
+            ),
         )
     if r.image_list and end_frames and not first_frames:
         yield Problem(
-            Option.REFERENCE_IMAGES, "An end frame needs a start frame too: add one or remove the end frame."
+            Option.REFERENCE_IMAGES,
+            N_("An end frame needs a start frame too: add one or remove the end frame."),
         )
 
     fields = _reference_fields(r)
     if not fields:
         return
     name = r.model.value
+    refs = AnyOf(_REFERENCE_WORDS[f] for f in fields)
     if not supports_references(r.model):
-        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
-        models = join_or(m.value for m in models_where(supports_references))
-        yield Problem(fields[0], f"{name} doesn't take {refs}: pick {models}, or remove them.")
+        yield Problem(
+            fields[0],
+            N_("{model} doesn't take {references}: pick {models}, or remove them."),
+            model=name,
+            references=refs,
+            models=_names(models_where(supports_references)),
+        )
         return
     if r.mode is Mode.K4:
-        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
-        yield Problem(Option.MODE, f"4k can't be used with {refs}: set mode to std or pro.")
+        yield Problem(
+            Option.MODE, N_("4k can't be used with {references}: set mode to std or pro."), references=refs
+        )
     if len(r.video_list) > MAX_REFERENCE_VIDEOS:
         yield Problem(
             Option.REFERENCE_VIDEO,
-            f"Use at most {MAX_REFERENCE_VIDEOS} reference video: remove the others.",
+            N_("Use at most {count} reference video: remove the others."),
+            count=MAX_REFERENCE_VIDEOS,
         )
     if any(v.refer_type == "base" for v in r.video_list) and (first_frames or end_frames):
         yield Problem(
             Option.REFERENCE_VIDEO,
-            "A reference video you edit can't be combined with start or end frames: set "
-            "reference_video_type to “Only borrow its style and motion”, or remove the frames.",
+            N_(
+                "A reference video you edit can't be combined with start or end frames: set "
+                "reference_video_type to “Only borrow its style and motion”, or remove the frames."
+            ),
         )
     # Start/end frames count as reference images (docs/reference/kling-api.md §1.1, image_list).
     images = len(r.image_list) + bool(r.start_image_url) + bool(r.end_image_url)
     limit = REFERENCE_LIMIT_WITH_VIDEO if r.video_list else REFERENCE_LIMIT
     if images + len(r.element_list) > limit:
-        context = "with a reference video" if r.video_list else "per video"
+        msgid = (
+            N_(
+                "Use at most {limit} images and elements together with a reference video (start and end "
+                "frames count): you gave {images} and {elements}."
+            )
+            if r.video_list
+            else N_(
+                "Use at most {limit} images and elements together per video (start and end frames count): "
+                "you gave {images} and {elements}."
+            )
+        )
         yield Problem(
             Option.REFERENCE_IMAGES if r.image_list or not r.element_list else Option.ELEMENTS,
-            f"Use at most {limit} images and elements together {context} (start and end frames count): "
-            f"you gave {_count(images, 'image')} and {_count(len(r.element_list), 'element')}.",
+            msgid,
+            limit=limit,
+            images=_count(images, "image"),
+            elements=_count(len(r.element_list), "element"),
         )
     if any(not element.strip() for element in r.element_list):
-        yield Problem(Option.ELEMENTS, "An element id is empty: remove it or fill in the element's id.")
+        yield Problem(Option.ELEMENTS, N_("An element id is empty: remove it or fill in the element's id."))
 
 
 def _omni_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -691,15 +855,19 @@ def _omni_rules(r: VideoRequest) -> Iterable[Problem]:
     # no 4k on o1) and the reference rule (no 4k with references) already report them.
     caps = CAPABILITIES[r.model]
     if caps.always_omni or not caps.takes_tuning:
-        why = r.model.value
+        why: Text | str = r.model.value
     elif is_omni_request(r):
-        why = f"{r.model.value} with references"
+        why = Text(N_("{model} with references"), {"model": r.model.value})
     else:
         return
     if r.negative_prompt:
-        yield Problem(Option.NEGATIVE_PROMPT, f"{why} doesn't take negative_prompt: remove negative_prompt.")
+        yield Problem(
+            Option.NEGATIVE_PROMPT,
+            N_("{model} doesn't take negative_prompt: remove negative_prompt."),
+            model=why,
+        )
     if r.cfg_scale is not None:
-        yield Problem(Option.CFG_SCALE, f"{why} doesn't take cfg_scale: remove cfg_scale.")
+        yield Problem(Option.CFG_SCALE, N_("{model} doesn't take cfg_scale: remove cfg_scale."), model=why)
 
 
 def _citation_rules(r: VideoRequest) -> Iterable[Problem]:
@@ -710,19 +878,32 @@ def _citation_rules(r: VideoRequest) -> Iterable[Problem]:
     dangling = citations.dangling(r, refs)
     if dangling:
         if not takes:
-            text = f"{r.model.value} takes no references, so the prompt's {join_or(dangling)} cites nothing"
-        else:
-            text = (
-                f"The prompt cites {join_or(dangling)}, but this video has "
-                f"{_count(refs.images, 'image')} (start and end frames first) and "
-                f"{_count(refs.videos, 'reference video')}"
+            yield Problem(
+                Option.PROMPT,
+                N_(
+                    "{model} takes no references, so the prompt's {citations} cites nothing: attach what it "
+                    "cites or remove the citation."
+                ),
+                model=r.model.value,
+                citations=AnyOf(dangling),
             )
-        yield Problem(Option.PROMPT, f"{text}: attach what it cites or remove the citation.")
+        else:
+            yield Problem(
+                Option.PROMPT,
+                N_(
+                    "The prompt cites {citations}, but this video has {images} (start and end frames first) "
+                    "and {videos}: attach what it cites or remove the citation."
+                ),
+                citations=AnyOf(dangling),
+                images=_count(refs.images, "image"),
+                videos=_count(refs.videos, "reference video"),
+            )
     uncited = citations.uncited(r, refs)
     if uncited:
         yield Problem(
             Option.PROMPT,
-            f"Kling ignores references the prompt does not cite: mention {join_or(uncited)} in the prompt.",
+            N_("Kling ignores references the prompt does not cite: mention {citations} in the prompt."),
+            citations=AnyOf(uncited),
         )
 
 
@@ -731,35 +912,50 @@ def _multi_shot_rules(r: VideoRequest) -> Iterable[Problem]:
         if r.shot_type is not None or r.multi_prompt:
             yield Problem(
                 Option.SHOT_TYPE,
-                "shot_type and shots only apply to a multi-shot video: turn multi_shot on or leave them out.",
+                N_(
+                    "shot_type and shots only apply to a multi-shot video: turn multi_shot on or leave them "
+                    "out."
+                ),
             )
         return
     name = r.model.value
     if not supports_multi_shot(r.model):
-        models = join_or(m.value for m in models_where(supports_multi_shot))
-        yield Problem(Option.MODEL, f"{name} can't make multi-shot videos: pick {models}.")
+        yield Problem(
+            Option.MODEL,
+            N_("{model} can't make multi-shot videos: pick {models}."),
+            model=name,
+            models=_names(models_where(supports_multi_shot)),
+        )
     if r.camera_control is not None:
-        yield Problem(Option.CAMERA, "Camera moves can't be combined with several shots: remove camera.")
+        yield Problem(Option.CAMERA, N_("Camera moves can't be combined with several shots: remove camera."))
     if r.end_image_url:
         yield Problem(
-            Option.END_IMAGE, "An end frame can't be combined with several shots: remove end_image."
+            Option.END_IMAGE, N_("An end frame can't be combined with several shots: remove end_image.")
         )
     fields = _reference_fields(r)
     if fields:
-        refs = join_or(_REFERENCE_WORDS[f] for f in fields)
-        yield Problem(fields[0], f"A video of several shots can't use {refs}: remove them.")
+        yield Problem(
+            fields[0],
+            N_("A video of several shots can't use {references}: remove them."),
+            references=AnyOf(_REFERENCE_WORDS[f] for f in fields),
+        )
     if r.shot_type is None:
         yield Problem(
             Option.SHOT_TYPE,
-            "A multi-shot video needs shot_type: intelligence (Kling splits your prompt into shots) or "
-            "customize (you write each shot).",
+            N_(
+                "A multi-shot video needs shot_type: intelligence (Kling splits your prompt into shots) or "
+                "customize (you write each shot)."
+            ),
         )
     elif r.shot_type is ShotType.INTELLIGENCE:
         if r.multi_prompt:
             yield Problem(
                 Option.SHOTS,
-                "With shot_type intelligence Kling writes the shots from the prompt: leave the shots out, "
-                "or set shot_type to customize.",
+                N_(
+                    "With shot_type intelligence Kling writes the shots from the prompt: leave the shots "
+                    "out, "
+                    "or set shot_type to customize."
+                ),
             )
     else:
         yield from _shot_list_rules(r)
@@ -768,28 +964,46 @@ def _multi_shot_rules(r: VideoRequest) -> Iterable[Problem]:
 def _shot_list_rules(r: VideoRequest) -> Iterable[Problem]:
     shots = r.multi_prompt
     if not 1 <= len(shots) <= MAX_SHOTS:
-        yield Problem(Option.SHOTS, f"Write 1 to {MAX_SHOTS} shots, one per line: you wrote {len(shots)}.")
+        yield Problem(
+            Option.SHOTS,
+            N_("Write 1 to {limit} shots, one per line: you wrote {count}."),
+            limit=MAX_SHOTS,
+            count=len(shots),
+        )
         if not shots:
             return
     if [shot.index for shot in shots] != list(range(1, len(shots) + 1)):
-        yield Problem(Option.SHOTS, "Shots must be numbered 1, 2, 3… in order: renumber them.")
+        yield Problem(Option.SHOTS, N_("Shots must be numbered 1, 2, 3… in order: renumber them."))
     for number, shot in enumerate(shots, start=1):
         if not _visible_text(shot.prompt):
-            yield Problem(Option.SHOTS, f"Shot {number} has no description: write what happens in it.")
+            yield Problem(
+                Option.SHOTS, N_("Shot {number} has no description: write what happens in it."), number=number
+            )
         elif len(shot.prompt) > SHOT_PROMPT_MAX:
             yield Problem(
                 Option.SHOTS,
-                f"Shot {number} is {len(shot.prompt)} characters long: shorten it to {SHOT_PROMPT_MAX} "
-                "or fewer.",
+                N_("Shot {number} is {length} characters long: shorten it to {limit} or fewer."),
+                number=number,
+                length=len(shot.prompt),
+                limit=SHOT_PROMPT_MAX,
             )
         if shot.duration < 1:
-            yield Problem(Option.SHOTS, f"Shot {number} must last at least 1 second: give it 1s or more.")
+            yield Problem(
+                Option.SHOTS,
+                N_("Shot {number} must last at least 1 second: give it 1s or more."),
+                number=number,
+            )
     total = sum(shot.duration for shot in shots)
     if total != r.duration:
         yield Problem(
             Option.DURATION,
-            f"The shots add up to {_count(total, 'second')} but the video is {r.duration}: make them add "
-            f"up to {r.duration} seconds, or set duration to {total}.",
+            N_(
+                "The shots add up to {total} but the video is {duration}: make them add up to {duration} "
+                "seconds, or set duration to {seconds}."
+            ),
+            total=_count(total, "second"),
+            duration=r.duration,
+            seconds=total,
         )
 
 
@@ -805,7 +1019,11 @@ def _url_rules(r: VideoRequest) -> Iterable[Problem]:
     for option, url in urls:
         if url and option not in reported and not _is_http_url(url):
             reported.add(option)
-            yield Problem(option, f"{option.value} must be a web link starting with http:// or https://.")
+            yield Problem(
+                option,
+                N_("{option} must be a web link starting with http:// or https://."),
+                option=option.value,
+            )
 
 
 _RULES: tuple[Callable[[VideoRequest], Iterable[Problem]], ...] = (

@@ -12,6 +12,7 @@ import re
 from bot.echo import excerpt
 from bot.kling.capabilities import Option, Problem, RequestRefused
 from bot.kling.models import PROMPT_MAX, Shot
+from bot.refusals import N_
 
 EXAMPLE = "4s: the fox leaps over the log"
 # "4s: ...", "4 s - ...", "4 sec: ...", "10 seconds – ..."; the number may carry a fraction so that it
@@ -37,7 +38,10 @@ def parse_storyboard(text: str) -> tuple[Shot, ...]:
             problems.append(
                 Problem(
                     Option.SHOTS,
-                    f"Line {line_number} ({excerpt(line)}) is not a shot: write it like `{EXAMPLE}`.",
+                    N_("Line {number} ({line}) is not a shot: write it like `{example}`."),
+                    number=line_number,
+                    line=excerpt(line),
+                    example=EXAMPLE,
                 )
             )
             continue
@@ -46,14 +50,20 @@ def parse_storyboard(text: str) -> tuple[Shot, ...]:
             problems.append(
                 Problem(
                     Option.SHOTS,
-                    f"Line {line_number} lasts {seconds} seconds: shots last whole seconds, like `4s:`.",
+                    N_("Line {number} lasts {seconds} seconds: shots last whole seconds, like `4s:`."),
+                    number=line_number,
+                    seconds=seconds,
                 )
             )
             continue
         shots.append(Shot(index=len(shots) + 1, prompt=match["text"], duration=int(seconds)))
     if not shots and not problems:
         problems.append(
-            Problem(Option.SHOTS, f"The storyboard is empty: write one shot per line, like `{EXAMPLE}`.")
+            Problem(
+                Option.SHOTS,
+                N_("The storyboard is empty: write one shot per line, like `{example}`."),
+                example=EXAMPLE,
+            )
         )
     if problems:
         raise RequestRefused(problems)

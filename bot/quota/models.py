@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from bot.kling.models import AspectRatio, Mode, Model
 from bot.quota.ranges import clamp_field
+from bot.refusals import Text
 
 
 class LimitUnit(StrEnum):
@@ -172,6 +173,10 @@ class Allowance:
     resets_at: float | None
     #: What `used` and `limit` count (None: whatever the server's limits count).
     unit: LimitUnit | None = None
+    #: Whose cap it is ("server", "member", "ceiling", "everyone") and its period ("daily",
+    #: "monthly"): what the Discord side names it by, in the reader's language.
+    whose: str = ""
+    period: str = ""
 
     @property
     def remaining(self) -> float | None:
@@ -183,7 +188,9 @@ class Decision:
     """The answer of the quota rules to one request."""
 
     allowed: bool
+    #: Why not, in English (logs, mod-log); `refusal` is the same to show in a member's language.
     reason: str = ""
+    refusal: Text | None = None
     cost: float = 0.0
     #: True when the server's running-jobs cap is full and the job will wait in the queue.
     queued: bool = False

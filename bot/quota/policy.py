@@ -22,27 +22,24 @@ cap when the cap is not used up and the job's amount does not take it past the l
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
 
-from bot.echo import quoted
 from bot.kling.capabilities import allowed_durations, allowed_modes
-from bot.kling.models import Mode, Model, VideoRequest, parse_model
+from bot.kling.models import Mode, VideoRequest
+from bot.quota.amounts import amount, discord_time
 from bot.quota.models import (
     Allowance,
     Decision,
     GuildLimits,
     LimitUnit,
     OperatorBudget,
-    Preferences,
     UsageSnapshot,
 )
-from bot.quota.text import find_blocked_word, normalise_for_matching
-from bot.wording import format_wait, join_or
+from bot.quota.text import find_blocked_word
+from bot.refusals import N_, AnyOf, Lines, Text
+from bot.wording import format_wait
 
 # Sums of float credits drift by far less than this; it keeps "exactly at the limit" exact.
 _TOLERANCE = 1e-9
@@ -51,20 +48,8 @@ _TOLERANCE = 1e-9
 # --- Wording helpers --------------------------------------------------------------------------------
 
 
-def format_amount(value: float, unit: LimitUnit) -> str:
-    """An amount as members read it: "1 video", "3 videos", "12.5 credits"."""
-    number = f"{value:.2f}".rstrip("0").rstrip(".")
-    noun = "video" if unit is LimitUnit.VIDEOS else "credit"
-    return f"{number} {noun}" if number == "1" else f"{number} {noun}s"
-
-
-def relative_time(epoch: float) -> str:
-    """A Discord timestamp each reader sees as "in 3 hours" in their own language and zone."""
-    return f"<t:{math.ceil(epoch)}:R>"
-
-
-def _code(names: Iterable[str]) -> list[str]:
-    return [f"`{name}`" for name in names]
+def _code(names: Iterable[str]) -> AnyOf:
+    return AnyOf(f"`{name}`" for name in names)
 
 
 def _channels(ids: Iterable[int]) -> str:
@@ -88,22 +73,46 @@ def check_server_policy(
     broken rule is listed, so the member can fix them all at once. `member_role_ids` is accepted for
     symmetry with `evaluate`: no server rule depends on roles (see the module docstring).
     """
+    refusal = server_policy_refusal(
+        limits, request, channel_id=channel_id, member_role_ids=member_role_ids, is_moderator=is_moderator
+    )
+    return refusal.render() if refusal is not None else None
+
+
+def server_policy_refusal(
+    limits: GuildLimits,
+    request: VideoRequest,
+    *,
+    channel_id: int,
+    member_role_ids: Collection[int],
+    is_moderator: bool,
+) -> Text | None:
+    """`check_server_policy` as a translatable text (what the member is shown, in their language)."""
     if limits.allowed_channels and channel_id not in limits.allowed_channels and not is_moderator:
-        where = _channels(limits.allowed_channels)
-        return f"Videos can only be made in {where} on this server; run the command there."
+        return Text(
+            N_("Videos can only be made in {channels} on this server; run the command there."),
+            {"channels": _channels(limits.allowed_channels)},
+        )
     rules = (_model_rule, _mode_rule, _duration_rule, _audio_rule, _blocked_word_rule)
     problems = [problem for rule in rules if (problem := rule(limits, request))]
-    return " ".join(problems) or None
+    if not problems:
+        return None
+    return problems[0] if len(problems) == 1 else Text("{rules}", {"rules": Lines(tuple(problems), " ")})
 
 
-def _model_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
+def _model_rule(limits: GuildLimits, request: VideoRequest) -> Text | None:
     allowed = limits.allowed_models
     if allowed is None or request.model in allowed:
         return None
     if not allowed:
-        return "No video models are enabled on this server right now; ask a moderator to enable one."
+        return Text(
+            N_("No video models are enabled on this server right now; ask a moderator to enable one.")
+        )
     names = _code(sorted(model.value for model in allowed))
-    return f"`{request.model.value}` isn't enabled on this server; pick {join_or(names)}."
+    return Text(
+        N_("`{model}` isn't enabled on this server; pick {models}."),
+        {"model": request.model.value, "models": names},
+    )
 
 
 def permitted_modes(limits: GuildLimits) -> frozenset[Mode]:
@@ -112,41 +121,50 @@ def permitted_modes(limits: GuildLimits) -> frozenset[Mode]:
     return modes if limits.allow_4k else modes - {Mode.K4}
 
 
-def _mode_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
+def _mode_rule(limits: GuildLimits, request: VideoRequest) -> Text | None:
     permitted = permitted_modes(limits)
     if request.mode in permitted:
         return None
     options = [mode.value for mode in allowed_modes(request.model) if mode in permitted]
     if request.mode is Mode.K4 and not limits.allow_4k:
-        refused = "4K videos are turned off on this server"
+        refused = Text(N_("4K videos are turned off on this server"))
     else:
-        refused = f"`{request.mode.value}` mode isn't enabled on this server"
+        refused = Text(N_("`{mode}` mode isn't enabled on this server"), {"mode": request.mode.value})
     if options:
-        return f"{refused}; pick {join_or(_code(options))} mode."
-    return f"{refused}, and `{request.model.value}` has no other mode the server allows; pick another model."
+        return Text(N_("{refused}; pick {modes} mode."), {"refused": refused, "modes": _code(options)})
+    return Text(
+        N_("{refused}, and `{model}` has no other mode the server allows; pick another model."),
+        {"refused": refused, "model": request.model.value},
+    )
 
 
-def _duration_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
+def _duration_rule(limits: GuildLimits, request: VideoRequest) -> Text | None:
     longest = limits.max_duration
     if longest is None or request.duration <= longest:
         return None
     fitting = [d for d in allowed_durations(request.model, request.mode) if d <= longest]
     if fitting:
-        return f"This server allows videos of up to {longest} seconds; pick {max(fitting)} seconds or less."
-    return (
-        f"This server allows videos of up to {longest} seconds and `{request.model.value}` makes no clip "
-        "that short; pick another model."
+        return Text(
+            N_("This server allows videos of up to {longest} seconds; pick {fitting} seconds or less."),
+            {"longest": longest, "fitting": max(fitting)},
+        )
+    return Text(
+        N_(
+            "This server allows videos of up to {longest} seconds and `{model}` makes no clip "
+            "that short; pick another model."
+        ),
+        {"longest": longest, "model": request.model.value},
     )
 
 
-def _audio_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
+def _audio_rule(limits: GuildLimits, request: VideoRequest) -> Text | None:
     if request.generate_audio and not limits.allow_audio:
-        return "Generated sound is turned off on this server; turn audio off and try again."
+        return Text(N_("Generated sound is turned off on this server; turn audio off and try again."))
     return None
 
 
 def _request_texts(request: VideoRequest) -> tuple[tuple[str, str | None], ...]:
-    return (("prompt", request.prompt), ("negative prompt", request.negative_prompt))
+    return ((N_("prompt"), request.prompt), (N_("negative prompt"), request.negative_prompt))
 
 
 def blocked_word_in_request(limits: GuildLimits, request: VideoRequest) -> str | None:
@@ -158,13 +176,16 @@ def blocked_word_in_request(limits: GuildLimits, request: VideoRequest) -> str |
     return None
 
 
-def _blocked_word_rule(limits: GuildLimits, request: VideoRequest) -> str | None:
+def _blocked_word_rule(limits: GuildLimits, request: VideoRequest) -> Text | None:
     words = limits.blocked_words
     fields = [name for name, text in _request_texts(request) if text and find_blocked_word(text, words)]
     if not fields:
         return None
-    where = " and ".join(fields)
-    return f"Your {where} contains a word this server doesn't allow; rephrase it and try again."
+    where = Text(fields[0]) if len(fields) == 1 else Text(N_("prompt and negative prompt"))
+    return Text(
+        N_("Your {where} contains a word this server doesn't allow; rephrase it and try again."),
+        {"where": where},
+    )
 
 
 # --- Quotas --------------------------------------------------------------------------------------
@@ -223,48 +244,156 @@ class _Cap:
     def amount(self, cost: float) -> float:
         return 1.0 if self.unit is LimitUnit.VIDEOS else cost
 
-    def refusal(self, cost: float) -> str | None:
+    def refusal(self, cost: float) -> Text | None:
         """Why a job of `cost` credits does not fit, or None when it does."""
         if self.limit is None:
             return None
-        amount = self.amount(cost)
+        spent = self.amount(cost)
         used_up = self.used >= self.limit - _TOLERANCE
-        if not used_up and self.used + amount <= self.limit + _TOLERANCE:
+        if not used_up and self.used + spent <= self.limit + _TOLERANCE:
             return None
-        if self.whose is _Whose.EVERYONE:
-            return self._operator_refusal(amount, used_up, "The bot has", "across all servers")
-        if self.whose is _Whose.CEILING:
-            return self._operator_refusal(amount, used_up, "This server has", "on this server")
-        has, its = ("This server has", "its") if self.whose is _Whose.SERVER else ("You have", "your")
-        limit = f"{self.period.value} limit of {format_amount(self.limit, self.unit)}"
+        if self.whose in (_Whose.EVERYONE, _Whose.CEILING):
+            return self._operator_refusal(spent, used_up)
+        member = self.whose is _Whose.MEMBER
+        values: dict[str, object] = {
+            "limit": amount(self.limit, self.unit),
+            "reset": discord_time(self.resets_at),
+        }
+        key = (member, self.period is _Period.DAY)
         if self.limit <= 0:
-            return f"{has} a {limit}, so no videos can be made for now; ask a moderator if that's unexpected."
-        reset = relative_time(self.resets_at)
+            return Text(_ZERO_LIMIT[key], values)
         if used_up:
-            return f"{has} used all of {its} {limit}. It resets {reset}; try again then."
-        left = format_amount(self.limit - self.used, self.unit)
-        return (
-            f"{has} {left} left of {its} {limit}, and this video costs {format_amount(amount, self.unit)}. "
-            f"Pick a shorter or cheaper video, or try again after the reset {reset}."
-        )
+            return Text(_USED_UP[key], values)
+        values["left"] = amount(self.limit - self.used, self.unit)
+        values["cost"] = amount(spent, self.unit)
+        return Text(_TOO_LITTLE_LEFT[key], values)
 
-    def _operator_refusal(self, amount: float, used_up: bool, has: str, where: str) -> str:
+    def _operator_refusal(self, spent: float, used_up: bool) -> Text:
         assert self.limit is not None
-        budget = f"{self.period.value} budget of {format_amount(self.limit, LimitUnit.CREDITS)} {where}"
+        key = (self.whose is _Whose.EVERYONE, self.period is _Period.DAY)
+        values: dict[str, object] = {
+            "limit": amount(self.limit, LimitUnit.CREDITS),
+            "reset": discord_time(self.resets_at),
+        }
         if self.limit <= 0:
-            return f"The bot's operator set a {budget} to 0, so no videos can be made for now."
-        reset = relative_time(self.resets_at)
+            return Text(_OPERATOR_ZERO[key], values)
         if used_up:
-            return (
-                f"{has} used all of the {budget}, set by the bot's operator. "
-                f"It resets {reset}; try again then."
-            )
-        left = format_amount(self.limit - self.used, LimitUnit.CREDITS)
-        return (
-            f"{has} {left} left of the {budget}, set by the bot's operator, and this video costs about "
-            f"{format_amount(amount, LimitUnit.CREDITS)}. Pick a shorter or cheaper video, or try again "
-            f"after the reset {reset}."
-        )
+            return Text(_OPERATOR_USED_UP[key], values)
+        values["left"] = amount(self.limit - self.used, LimitUnit.CREDITS)
+        values["cost"] = amount(spent, LimitUnit.CREDITS)
+        return Text(_OPERATOR_TOO_LITTLE_LEFT[key], values)
+
+
+# The quota refusals, whole sentences per (member's own?, daily?) so each language words them freely.
+_ZERO_LIMIT = {
+    (False, True): N_(
+        "This server has a daily limit of {limit}, so no videos can be made for now; "
+        "ask a moderator if that's unexpected."
+    ),
+    (False, False): N_(
+        "This server has a monthly limit of {limit}, so no videos can be made for now; "
+        "ask a moderator if that's unexpected."
+    ),
+    (True, True): N_(
+        "You have a daily limit of {limit}, so no videos can be made for now; ask a moderator if that's "
+        "unexpected."
+    ),
+    (True, False): N_(
+        "You have a monthly limit of {limit}, so no videos can be made for now; "
+        "ask a moderator if that's unexpected."
+    ),
+}
+_USED_UP = {
+    (False, True): N_(
+        "This server has used all of its daily limit of {limit}. It resets {reset}; try again then."
+    ),
+    (False, False): N_(
+        "This server has used all of its monthly limit of {limit}. It resets {reset}; try again then."
+    ),
+    (True, True): N_("You have used all of your daily limit of {limit}. It resets {reset}; try again then."),
+    (True, False): N_(
+        "You have used all of your monthly limit of {limit}. It resets {reset}; try again then."
+    ),
+}
+_TOO_LITTLE_LEFT = {
+    (False, True): N_(
+        "This server has {left} left of its daily limit of {limit}, and this video costs {cost}. "
+        "Pick a shorter or cheaper video, or try again after the reset {reset}."
+    ),
+    (False, False): N_(
+        "This server has {left} left of its monthly limit of {limit}, and this video costs {cost}. "
+        "Pick a shorter or cheaper video, or try again after the reset {reset}."
+    ),
+    (True, True): N_(
+        "You have {left} left of your daily limit of {limit}, and this video costs {cost}. "
+        "Pick a shorter or cheaper video, or try again after the reset {reset}."
+    ),
+    (True, False): N_(
+        "You have {left} left of your monthly limit of {limit}, and this video costs {cost}. "
+        "Pick a shorter or cheaper video, or try again after the reset {reset}."
+    ),
+}
+# Keyed by (all servers?, daily?).
+_OPERATOR_ZERO = {
+    (True, True): N_(
+        "The bot's operator set a daily budget of {limit} across all servers to 0, "
+        "so no videos can be made for now."
+    ),
+    (True, False): N_(
+        "The bot's operator set a monthly budget of {limit} across all servers to 0, "
+        "so no videos can be made for now."
+    ),
+    (False, True): N_(
+        "The bot's operator set a daily budget of {limit} on this server to 0, so no videos can be made "
+        "for now."
+    ),
+    (False, False): N_(
+        "The bot's operator set a monthly budget of {limit} on this server to 0, so no videos can be made "
+        "for now."
+    ),
+}
+_OPERATOR_USED_UP = {
+    (True, True): N_(
+        "The bot has used all of the daily budget of {limit} across all servers, set by the bot's operator. "
+        "It resets {reset}; try again then."
+    ),
+    (True, False): N_(
+        "The bot has used all of the monthly budget of {limit} across all servers, set by the bot's "
+        "operator. "
+        "It resets {reset}; try again then."
+    ),
+    (False, True): N_(
+        "This server has used all of the daily budget of {limit} on this server, set by the bot's operator. "
+        "It resets {reset}; try again then."
+    ),
+    (False, False): N_(
+        "This server has used all of the monthly budget of {limit} on this server, set by the bot's "
+        "operator. "
+        "It resets {reset}; try again then."
+    ),
+}
+_OPERATOR_TOO_LITTLE_LEFT = {
+    (True, True): N_(
+        "The bot has {left} left of the daily budget of {limit} across all servers, set by the bot's "
+        "operator, and this video costs about {cost}. Pick a shorter or cheaper video, or try again "
+        "after the reset {reset}."
+    ),
+    (True, False): N_(
+        "The bot has {left} left of the monthly budget of {limit} across all servers, set by the bot's "
+        "operator, and this video costs about {cost}. Pick a shorter or cheaper video, or try again "
+        "after the reset {reset}."
+    ),
+    (False, True): N_(
+        "This server has {left} left of the daily budget of {limit} on this server, set by the bot's "
+        "operator, and this video costs about {cost}. Pick a shorter or cheaper video, or try again "
+        "after the reset {reset}."
+    ),
+    (False, False): N_(
+        "This server has {left} left of the monthly budget of {limit} on this server, set by the bot's "
+        "operator, and this video costs about {cost}. Pick a shorter or cheaper video, or try again "
+        "after the reset {reset}."
+    ),
+}
 
 
 def _tighter(own: float | None, ceiling: float | None) -> float | None:
@@ -386,20 +515,23 @@ def _operator_caps(
     return tuple(cap for cap in caps if cap.limit is not None)
 
 
-def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> str | None:
+def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> Text | None:
     """Videos in progress and cooldown: the member-only limits exempt roles skip."""
     running_cap = limits.member_concurrent
     if running_cap is not None and usage.member_active_jobs >= running_cap:
-        return (
-            f"You already have {format_amount(usage.member_active_jobs, LimitUnit.VIDEOS)} in progress and "
-            f"this server allows {running_cap} at a time; wait for one to finish, then try again."
+        return Text(
+            N_(
+                "You already have {count} in progress and this server allows {cap} at a time; "
+                "wait for one to finish, then try again."
+            ),
+            {"count": amount(usage.member_active_jobs, LimitUnit.VIDEOS), "cap": running_cap},
         )
     last = usage.member_last_job_at
     cooldown = limits.member_cooldown_seconds
     if cooldown > 0 and last is not None and now - last < cooldown:
-        return (
-            f"This server asks members to wait {format_wait(cooldown)} between videos; "
-            f"you can start your next one {relative_time(last + cooldown)}."
+        return Text(
+            N_("This server asks members to wait {wait} between videos; you can start your next one {when}."),
+            {"wait": format_wait(cooldown), "when": discord_time(last + cooldown)},
         )
     return None
 
@@ -448,7 +580,13 @@ def evaluate(
         reason = _activity_refusal(limits, usage, now)
     shown = (*caps, *operator)
     if reason is not None:
-        return Decision(allowed=False, reason=reason, cost=cost, allowances=_allowances(shown, cost=None))
+        return Decision(
+            allowed=False,
+            reason=reason.render(),
+            refusal=reason,
+            cost=cost,
+            allowances=_allowances(shown, cost=None),
+        )
     # Jobs already waiting take the free slots first, so a new job waits whenever the slots are
     # all spoken for, by running jobs or by earlier queued ones.
     waiting_ahead = usage.guild_running_jobs + usage.guild_queued_jobs
@@ -493,6 +631,8 @@ def _allowances(caps: Iterable[_Cap], *, cost: float | None) -> tuple[Allowance,
     return tuple(
         Allowance(
             label=cap.label(),
+            whose=cap.whose.value,
+            period=cap.period.value,
             used=cap.used + (0.0 if cost is None else cap.amount(cost)),
             limit=cap.limit,
             resets_at=cap.resets_at,
@@ -506,195 +646,3 @@ def needs_confirmation(limits: GuildLimits, cost: float) -> bool:
     """Whether the server asks members to confirm a video of `cost` estimated credits first."""
     threshold = limits.confirm_above_credits
     return threshold is not None and cost > threshold + _TOLERANCE
-
-
-# --- /limits show ---------------------------------------------------------------------------------
-
-
-def _limit_text(value: float | None, unit: LimitUnit) -> str:
-    return "No limit" if value is None else format_amount(value, unit)
-
-
-def _count_text(value: int | None) -> str:
-    return "No limit" if value is None else str(value)
-
-
-def _role_cap_text(limits: GuildLimits) -> str:
-    lines = []
-    for role, cap in sorted(limits.role_caps.items()):
-        daily = "default" if cap.member_daily is None else format_amount(cap.member_daily, limits.unit)
-        monthly = "default" if cap.member_monthly is None else format_amount(cap.member_monthly, limits.unit)
-        lines.append(f"<@&{role}>: {daily} a day, {monthly} a month")
-    return "\n".join(lines) or "None"
-
-
-def _ceiling_text(value: float | None, setting: str) -> str:
-    if value is None:
-        return f"None: `{setting}` is set to none, so this server's spending is not capped by the operator"
-    amount = format_amount(value, LimitUnit.CREDITS)
-    return f"{amount}, set by the bot's operator (`{setting}`); moderators can lower it"
-
-
-def describe_limits(limits: GuildLimits, budget: OperatorBudget | None = None) -> list[tuple[str, str]]:
-    """(name, value) lines for `/limits show`. Blocked words are counted, not listed.
-
-    With `budget`, the operator's ceiling is shown too, with the setting it comes from, and when
-    limits count credits the server's caps read as the tighter of its own and the ceiling."""
-    unit = limits.unit
-    shown = limits if budget is None else effective_limits(limits, budget)
-    names = (
-        sorted(model.value for model in limits.allowed_models) if limits.allowed_models is not None else None
-    )
-    modes = [mode.value for mode in Mode if mode in permitted_modes(limits)]
-    lines = [
-        ("Limits count", unit.value),
-        ("Server per day", _limit_text(shown.guild_daily, unit)),
-        ("Server per month", _limit_text(shown.guild_monthly, unit)),
-        ("Each member per day", _limit_text(limits.member_daily, unit)),
-        ("Each member per month", _limit_text(limits.member_monthly, unit)),
-        ("Videos in progress per member", _count_text(limits.member_concurrent)),
-        ("Wait between a member's videos", format_wait(limits.member_cooldown_seconds)),
-        ("Videos rendering at once (then queued)", _count_text(limits.guild_concurrent)),
-        ("Models", "All" if names is None else (", ".join(names) or "None")),
-        ("Modes", ", ".join(modes) or "None"),
-        ("Longest video", "No limit" if limits.max_duration is None else f"{limits.max_duration} s"),
-        ("Generated sound", "Allowed" if limits.allow_audio else "Off"),
-        ("4K", "Allowed" if limits.allow_4k else "Off"),
-        ("Channels", _channels(limits.allowed_channels) or "Any channel"),
-        ("Exempt roles", ", ".join(f"<@&{role}>" for role in sorted(limits.exempt_roles)) or "None"),
-        ("Role caps", _role_cap_text(limits)),
-        ("Blocked words", str(len(limits.blocked_words))),
-        ("Mod-log channel", f"<#{limits.modlog_channel_id}>" if limits.modlog_channel_id else "Not set"),
-        ("Time zone", limits.timezone),
-        ("Server defaults", _server_defaults_text(limits)),
-        ("Ask to confirm above", _confirm_text(limits.confirm_above_credits)),
-    ]
-    if budget is not None:
-        lines[3:3] = [
-            ("Ceiling per day", _ceiling_text(budget.server_daily, "SERVER_DAILY_CREDITS")),
-            ("Ceiling per month", _ceiling_text(budget.server_monthly, "SERVER_MONTHLY_CREDITS")),
-        ]
-    return lines
-
-
-def _confirm_text(threshold: float | None) -> str:
-    if threshold is None:
-        return "Never"
-    return f"Videos estimated above {format_amount(threshold, LimitUnit.CREDITS)}"
-
-
-def _server_defaults_text(limits: GuildLimits) -> str:
-    defaults = Preferences(
-        model=limits.default_model,
-        mode=limits.default_mode,
-        duration=limits.default_duration,
-        aspect_ratio=limits.default_aspect_ratio,
-    )
-    return defaults.describe().replace("**", "").capitalize()
-
-
-# --- Parsing moderators' input for /limits set ---------------------------------------------------
-
-NO_LIMIT_WORDS = frozenset({"", "none", "no limit", "unlimited", "off", "-", "∞"})
-ALL_WORDS = frozenset({"", "all", "any", "*"})
-_MAX_COOLDOWN_SECONDS = 7 * 24 * 3600
-_COOLDOWN = re.compile(
-    r"(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:in(?:ute)?s?)?)?\s*(?:(\d+)\s*s(?:ec(?:ond)?s?)?)?"
-)
-_LIST_SEPARATORS = re.compile(r"[,;\s]+")
-_E = TypeVar("_E")
-
-
-def parse_limit_value(text: str) -> float | None:
-    """A cap typed by a moderator: "10" -> 10.0, "2.5" -> 2.5, "0" -> 0.0 (nothing allowed),
-    "none" / "" / "unlimited" -> None (no limit). ValueError with a friendly message otherwise."""
-    cleaned = text.strip().lower()
-    if cleaned in NO_LIMIT_WORDS:
-        return None
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(
-            f"{quoted(text.strip())} isn't a number; type a number like 10, or none for no limit."
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError("Type a number like 10, or none for no limit.")
-    if value < 0:
-        raise ValueError("A limit can't be negative; type 0 to stop all videos, or none for no limit.")
-    return value
-
-
-def parse_whole_number(text: str) -> int | None:
-    """Like `parse_limit_value` for counts (videos at once, seconds): whole numbers only."""
-    value = parse_limit_value(text)
-    if value is None:
-        return None
-    if not value.is_integer():
-        raise ValueError(f"Type a whole number, not {quoted(text.strip())}, or none for no limit.")
-    return int(value)
-
-
-def parse_cooldown(text: str) -> int:
-    """Seconds between a member's videos: "0" / "none" -> 0, "30" / "30s" -> 30, "5m" -> 300,
-    "1h30m" -> 5400; at most 7 days."""
-    cleaned = text.strip().lower()
-    if cleaned in NO_LIMIT_WORDS:
-        return 0
-    if cleaned.isdigit():
-        seconds = int(cleaned)
-    else:
-        match = _COOLDOWN.fullmatch(cleaned)
-        if match is None or not any(match.groups()):
-            raise ValueError(
-                f"{quoted(text.strip())} isn't a wait I understand; "
-                "type it like 30s, 5m or 1h30m, or 0 for none."
-            )
-        hours, minutes, secs = (int(group or 0) for group in match.groups())
-        seconds = hours * 3600 + minutes * 60 + secs
-    if seconds > _MAX_COOLDOWN_SECONDS:
-        raise ValueError("The wait between videos can be at most 7 days.")
-    return seconds
-
-
-def _parse_names(
-    text: str, parse: Callable[[str], _E], known: Iterable[str], what: str
-) -> frozenset[_E] | None:
-    if text.strip().lower() in ALL_WORDS:
-        return None
-    chosen = set()
-    for name in (part for part in _LIST_SEPARATORS.split(text.strip()) if part):
-        try:
-            chosen.add(parse(name))
-        except ValueError:
-            raise ValueError(
-                f"I don't know the {what} {quoted(name)}; use {join_or(known)}, or all for every {what}."
-            ) from None
-    return frozenset(chosen)
-
-
-def parse_models(text: str) -> frozenset[Model] | None:
-    """Allowed models: "kling-v3, kling-video-o1" -> those; "all" / "" -> None (every model)."""
-    return _parse_names(text, parse_model, [model.value for model in Model], "model")
-
-
-def parse_modes(text: str) -> frozenset[Mode] | None:
-    """Allowed modes: "std, pro" -> those; "all" / "" -> None (every mode)."""
-    return _parse_names(text, lambda name: Mode(name.lower()), [mode.value for mode in Mode], "mode")
-
-
-def parse_unit(text: str) -> LimitUnit:
-    try:
-        return LimitUnit(text.strip().lower())
-    except ValueError:
-        raise ValueError("Limits can count videos or credits; type videos or credits.") from None
-
-
-def parse_blocked_words(text: str) -> tuple[str, ...]:
-    """Words or phrases separated by commas or new lines; blanks and repeats (after folding) dropped."""
-    words: dict[str, str] = {}
-    for raw in re.split(r"[,\n]", text):
-        word = raw.strip()
-        key = normalise_for_matching(word)
-        if key and key not in words:
-            words[key] = word
-    return tuple(words.values())

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.quota.amounts import format_amount
 from bot.quota.models import LimitUnit
-from bot.quota.policy import format_amount
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,3 +147,17 @@ async def run_check(harness: BotHarness, **env: str) -> tuple[int, str]:
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, output.decode()
+
+
+async def private_answer(sent: SentInteraction) -> dict[str, Any]:
+    """The ephemeral body the command answered with (a follow-up or the edited deferred reply)."""
+    call = await sent.wait_for_call(
+        lambda c: (
+            c.route in (FOLLOWUP, WEBHOOK_MESSAGE) and c.status == 200 and bool((c.json or {}).get("embeds"))
+        ),
+        10.0,
+    )
+    ack = await sent.response()
+    assert int((ack.json.get("data") or {}).get("flags") or 0) & EPHEMERAL, "the answer should be private"
+    body: dict[str, Any] = call.json
+    return body

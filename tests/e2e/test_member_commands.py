@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
-from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, SentInteraction
+from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
     FOLLOWUP,
-    WEBHOOK_MESSAGE,
     command,
     delivered_upload,
     embed_text,
     ephemeral_refusal,
     job_actions,
+    private_answer,
     run_video,
 )
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
-
-
-async def private_answer(sent: SentInteraction) -> dict[str, Any]:
-    """The ephemeral body the command answered with (a follow-up or the edited deferred reply)."""
-    call = await sent.wait_for_call(
-        lambda c: (
-            c.route in (FOLLOWUP, WEBHOOK_MESSAGE) and c.status == 200 and bool((c.json or {}).get("embeds"))
-        ),
-        10.0,
-    )
-    ack = await sent.response()
-    assert int((ack.json.get("data") or {}).get("flags") or 0) & EPHEMERAL, "the answer should be private"
-    body: dict[str, Any] = call.json
-    return body
 
 
 async def test_quota_history_and_usage_after_one_video(
