@@ -156,7 +156,8 @@ def test_owner_or_moderator_refusals_are_whole_sentences() -> None:
 def test_the_extend_refusals_are_translated() -> None:
     values = {"model": "kling-v2-5-turbo", "models": "kling-v1 or kling-v1-6"}
     assert t("en-US", NOT_EXTENDABLE, **values) == (
-        "Videos made with kling-v2-5-turbo can't be extended. Extending works for kling-v1 or kling-v1-6 videos."
+        "Videos made with kling-v2-5-turbo can't be extended. "
+        "Extending works for kling-v1 or kling-v1-6 videos."
     )
     assert t("ja", NOT_EXTENDABLE, **values).startswith("kling-v2-5-turbo で作った動画は延長できません。")
     assert "找不到那个视频" in t("zh-CN", NO_SUCH_VIDEO)

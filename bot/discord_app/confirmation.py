@@ -44,7 +44,10 @@ Start = Callable[[discord.Interaction[Any]], Awaitable[None]]
 
 
 def prompt_text(
-    decision: Decision, *, timeout: float = CONFIRM_TIMEOUT_SECONDS, locale: discord.Locale | str | None = None
+    decision: Decision,
+    *,
+    timeout: float = CONFIRM_TIMEOUT_SECONDS,
+    locale: discord.Locale | str | None = None,
 ) -> str:
     """The question in the member's language: the estimated cost, then what each capped allowance
     would have left (English when `locale` has no catalog)."""

@@ -42,8 +42,12 @@ LEFT_NOTE = N_("{label}: {remaining} left")
 
 PROMPT_COST = N_("This video will cost about **{amount}** (an estimate: AceData bills the actual price).")
 PROMPT_LEFT = N_("• {label}: {amount} left after this video")
-PROMPT_WITHIN_MINUTES = N_("Nothing is reserved or sent until you press **Confirm** (within {minutes} minutes).")
-PROMPT_WITHIN_SECONDS = N_("Nothing is reserved or sent until you press **Confirm** (within {seconds} seconds).")
+PROMPT_WITHIN_MINUTES = N_(
+    "Nothing is reserved or sent until you press **Confirm** (within {minutes} minutes)."
+)
+PROMPT_WITHIN_SECONDS = N_(
+    "Nothing is reserved or sent until you press **Confirm** (within {seconds} seconds)."
+)
 
 
 def amount_text(locale: Locale, value: float, unit: LimitUnit) -> str:

@@ -43,7 +43,9 @@ async def test_a_japanese_member_confirms_in_japanese_and_pays_once(
     assert "confirm" in embed_text(answer.json).lower()
 
     sent = await run_video(fake_discord, {"prompt": "紙の船が池に浮かぶ"}, locale="ja")
-    prompt = await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200 and bool(_labels(c)), 10.0)
+    prompt = await sent.wait_for_call(
+        lambda c: c.route == FOLLOWUP and c.status == 200 and bool(_labels(c)), 10.0
+    )
     assert int(prompt.json.get("flags") or 0) & EPHEMERAL, "the question must be private"
     assert sorted(_labels(prompt)) == sorted(JAPANESE_BUTTONS), _labels(prompt)
     text = str(prompt.json["content"])
@@ -57,7 +59,9 @@ async def test_a_japanese_member_confirms_in_japanese_and_pays_once(
     confirm_id = next(str(b["custom_id"]) for b in buttons(prompt.json) if b.get("label") == "確定")
     # Someone else pressing it is refused in their own language, and nothing is paid.
     stranger = fake_discord.add_member(fake_discord.guild, "stranger")
-    other = await fake_discord.send_component_click(prompt.response, confirm_id, user=stranger, locale="zh-CN")
+    other = await fake_discord.send_component_click(
+        prompt.response, confirm_id, user=stranger, locale="zh-CN"
+    )
     assert await ephemeral_refusal(other) == "只有请求这个视频的成员才能确认或取消。"
     assert paid_creates(fake_acedata) == 0
 
@@ -73,7 +77,7 @@ async def test_a_japanese_member_confirms_in_japanese_and_pays_once(
             c.method == "PATCH"
             and c.route == WEBHOOK_MESSAGE
             and c.path.endswith(f"/messages/{message_id}")
-            and "確定しました。動画の作成を始めます。" == str((c.json or {}).get("content") or "")
+            and str((c.json or {}).get("content") or "") == "確定しました。動画の作成を始めます。"
         ),
         10.0,
     )
