@@ -20,6 +20,7 @@ from tests.fakes.acedata import FakeTask, RecordedRequest
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
 WEBHOOK_MESSAGE = "/webhooks/{application_id}/{token}/messages/{message_id}"
 CHANNEL_MESSAGE = "/channels/{channel_id}/messages/{message_id}"
+CHANNEL_MESSAGES = "/channels/{channel_id}/messages"
 CREATE_PATH = "/kling/videos"
 QUERY_PATH = "/kling/tasks"
 #: How AceData's own SDK waits for a task: one query every 3 seconds.
@@ -28,6 +29,7 @@ SDK_POLL_SECONDS = 3.0
 _SETTLE_SECONDS = 1.0
 _PROMPT = "benchmark video number {index}"
 _PROMPT_INDEX = re.compile(r"benchmark video number (\d+)")
+_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 #: The User-Agent of the per-task polling client the benchmark runs side by side with the bot.
@@ -48,6 +50,11 @@ class BaselineResult:
     seen_lags: list[float]
 
 
+def is_prompt(prompt: str) -> bool:
+    """Whether a task's prompt is one the benchmark sent through the bot."""
+    return _PROMPT_INDEX.fullmatch(prompt) is not None
+
+
 def prompt_for(index: int) -> str:
     """Every job gets its own prompt, so the fake AceData's task can be matched back to it."""
     return _PROMPT.format(index=index)
@@ -61,6 +68,7 @@ class Injected:
     token: str
     injected_at: float  # wall clock, like RestCall.at
     message_id: int | None
+    member_id: int | None = None  # who sent it: a result posted as a new message mentions them
 
 
 @dataclass
@@ -97,13 +105,31 @@ def _is_edit(call: RestCall) -> bool:
     return call.method == "PATCH" and call.route in (WEBHOOK_MESSAGE, CHANNEL_MESSAGE)
 
 
+def posted_result_for(call: RestCall) -> int | None:
+    """The member a new channel message carrying a file was for (a result posted anew instead of
+    edited into the job's message), from the mention it starts with."""
+    if call.method != "POST" or call.route != CHANNEL_MESSAGES or not call.files or call.status != 200:
+        return None
+    content = call.json.get("content") if isinstance(call.json, dict) else None
+    match = _MENTION.match(content or "")
+    return int(match[1]) if match else None
+
+
 def build_traces(
     injected: Sequence[Injected], calls: Iterable[RestCall], tasks: Iterable[FakeTask]
 ) -> list[JobTrace]:
     traces = {job.index: JobTrace(job.index, job.injected_at) for job in injected}
     by_token = {job.token: job.index for job in injected}
     by_message = {job.message_id: job.index for job in injected if job.message_id is not None}
+    by_member = {job.member_id: job.index for job in injected if job.member_id is not None}
     for call in calls:
+        member = posted_result_for(call)
+        if member is not None and member in by_member:
+            trace = traces[by_member[member]]
+            trace.edits.append(call.at)
+            if trace.delivered_at is None:
+                trace.delivered_at = call.at
+            continue
         parts = call.path.split("/")
         token_index = by_token.get(parts[3]) if len(parts) > 3 else None
         if token_index is not None:
@@ -174,6 +200,18 @@ class Summary:
     baseline_per_job: float | None = None
     baseline_seen_p99: float | None = None
     measured_ratio: float | None = None
+    # /video sent → its paid create reached AceData: how far the bot's admission lags behind.
+    start_lag_p50: float | None = None
+    start_lag_p99: float | None = None
+    # Jobs not delivered when the run ended, by how far they got.
+    never_started: int = 0
+    still_rendering: int = 0
+    finished_not_delivered: int = 0
+    # Results posted as a new channel message (the edit bucket was used up) instead of edited in.
+    results_posted_anew: int = 0
+    # `uptime` load averages (1, 5, 15 min) when the run started and ended: the machine is shared.
+    load_before: tuple[float, float, float] | None = None
+    load_after: tuple[float, float, float] | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -228,6 +266,8 @@ def summarize(
     ]
     span = (max(c.at for c in calls) - min(c.at for c in calls)) / 60 if len(calls) > 1 else None
     lags = [t.delivery_lag for t in delivered if t.delivery_lag is not None]
+    start_lags = [t.task_created_at - t.injected_at for t in traces if t.task_created_at is not None]
+    missing = [t for t in traces if t.delivered_at is None]
     return Summary(
         jobs=len(traces),
         delivered=len(delivered),
@@ -263,4 +303,10 @@ def summarize(
         measured_ratio=(
             per_task.requests / per_task.tasks / per_job if per_task and per_task.tasks and per_job else None
         ),
+        start_lag_p50=percentile(start_lags, 0.50),
+        start_lag_p99=percentile(start_lags, 0.99),
+        never_started=sum(1 for t in missing if t.task_created_at is None),
+        still_rendering=sum(1 for t in missing if t.task_created_at and t.task_finished_at is None),
+        finished_not_delivered=sum(1 for t in missing if t.task_finished_at is not None),
+        results_posted_anew=sum(1 for c in calls if posted_result_for(c) is not None),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,12 +34,25 @@ def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
     return "–" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
+def _load(value: tuple[float, float, float] | None) -> str:
+    return "–" if value is None else " / ".join(f"{x:.2f}" for x in value)
+
+
 def _field(name: str, digits: int = 0, suffix: str = "") -> Callable[[Summary], str]:
     return lambda s: _number(getattr(s, name), digits, suffix)
 
 
 ROWS: Sequence[Row] = (
+    Row("Machine load (`uptime` 1/5/15 min) at start", "", lambda s: _load(s.load_before)),
+    Row("Machine load at end", "", lambda s: _load(s.load_after)),
     Row("Jobs delivered", "all", lambda s: f"{s.delivered} / {s.jobs}"),
+    Row(
+        "Not delivered: never started / still rendering / finished",
+        "0",
+        lambda s: f"{s.never_started} / {s.still_rendering} / {s.finished_not_delivered}",
+    ),
+    Row("/video sent → paid create, p50", "", _field("start_lag_p50", 2, " s")),
+    Row("/video sent → paid create, p99", "", _field("start_lag_p99", 2, " s")),
     Row("Acknowledgement p50", "", _field("ack_p50_ms", 1, " ms")),
     Row("Acknowledgement p99", "< 250 ms at 1000", _field("ack_p99_ms", 1, " ms")),
     Row("Acknowledgement p99, last 10 % sent", "", _field("ack_p99_last_tenth_ms", 1, " ms")),
@@ -60,6 +74,7 @@ ROWS: Sequence[Row] = (
     Row("Most requests on one interaction token in 5 s", "≤ 5", _field("max_token_requests_per_5s")),
     Row("Discord requests per minute (all jobs)", "", _field("discord_requests_per_minute", 0)),
     Row("Discord 429 answers", "0", lambda s: str(s.discord_429s)),
+    Row("Results posted as new messages (edit bucket full)", "", lambda s: str(s.results_posted_anew)),
     Row("Task finished → video delivered, p50", "", _field("delivery_lag_p50", 2, " s")),
     Row("Task finished → video delivered, p99", "≤ 3 s + upload", _field("delivery_lag_p99", 2, " s")),
     Row("Task finished → video delivered, max", "", _field("delivery_lag_max", 2, " s")),
@@ -91,8 +106,32 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _commit() -> str | None:
+    """The checked-out commit (with "+" when the work tree has changes), or None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+" if dirty else "")
+
+
 def results_section(command: str, settings: Mapping[str, str], summaries: Sequence[Summary]) -> str:
     machine = f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {sys.version.split()[0]}, {platform.system()}"
+    commit = _commit()
+    if commit:
+        machine += f", commit {commit}"
     listed = ", ".join(f"`{name}={value}`" for name, value in settings.items())
     return "\n".join(
         [

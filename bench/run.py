@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shlex
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from bench.measure import (
     Summary,
     build_traces,
     is_baseline,
+    is_prompt,
+    posted_result_for,
     prompt_for,
     summarize,
 )
@@ -46,7 +50,7 @@ from bot.quota.models import GuildLimits
 from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord, FakeUser, RateLimits, SentInteraction
 from tests.e2e.harness import REPO_ROOT, BotHarness
-from tests.fakes.acedata import FakeAceData, RecordedRequest
+from tests.fakes.acedata import FakeAceData, FakeTask, RecordedRequest
 
 DEFAULT_OUTPUT = REPO_ROOT / "BENCHMARKS.md"
 
@@ -63,6 +67,12 @@ class BenchSettings:
     handoff_seconds: float = 840.0
     history: int = 20  # delivered jobs of the same kind already in the database (0: a fresh install)
     baseline: bool = True  # run the per-task polling client side by side
+    # The fake puts creating, editing and deleting messages of a channel in one bucket (not Discord's
+    # model: it keys buckets by route), to show the bot learns that from X-RateLimit-Bucket.
+    shared_channel_bucket: bool = False
+    # The bot receives AceData's task callbacks (CALLBACK_PUBLIC_URL) on a free local port; the fake
+    # AceData calls back the moment a task ends.
+    callbacks: bool = False
 
     def bot_env(self) -> dict[str, str]:
         """Production-like values; the harness's short test intervals are all overridden."""
@@ -74,6 +84,12 @@ class BenchSettings:
             "JOB_DEADLINE_SECONDS": "1800",
             "LOG_LEVEL": "INFO",
         }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class VariedRenderAceData(FakeAceData):
@@ -225,17 +241,39 @@ async def inject(
     return sent
 
 
+def bot_tasks(acedata: FakeAceData) -> list[FakeTask]:
+    """The tasks the bot created (not the per-task client's)."""
+    return [t for t in acedata.tasks.values() if is_prompt(str(t.request.get("prompt", "")))]
+
+
 async def wait_for_deliveries(
-    discord: FakeDiscord, sent: Sequence[SentInteraction], *, since: int, deadline: float, bot: BotHarness
+    discord: FakeDiscord,
+    sent: Sequence[SentInteraction],
+    *,
+    since: int,
+    deadline: float,
+    bot: BotHarness,
+    members: Sequence[FakeUser] = (),
+    acedata: FakeAceData | None = None,
+    after_last_start: float = 0.0,
 ) -> int:
-    """Until every job's message got its video file (or the deadline). How many did."""
+    """Until every job's message got its video file (or the deadline). How many did.
+
+    On a loaded machine the bot may start the last jobs well after the last /video was sent; the
+    deadline then moves to `after_last_start` seconds after the latest task the bot created, so a
+    late start is reported as such, not as a late delivery."""
     by_token = {s.token for s in sent}
+    by_member = {member.id: s.token for member, s in zip(members, sent, strict=False)}
     delivered: set[str] = set()
     position = since
     while time.monotonic() < deadline:
         new, position = discord.calls[position:], len(discord.calls)
         by_message = {str(s.state.original_message_id): s.token for s in sent}
         for call in new:
+            member = posted_result_for(call)
+            if member is not None and member in by_member:
+                delivered.add(by_member[member])
+                continue
             if call.method != "PATCH" or not call.files or call.status != 200:
                 continue
             parts = call.path.split("/")
@@ -244,6 +282,10 @@ async def wait_for_deliveries(
                 delivered.add(key)
         if len(delivered) == len(sent):
             break
+        if acedata is not None and after_last_start:
+            starts = [t.created_at for t in bot_tasks(acedata)]
+            if starts:
+                deadline = max(deadline, time.monotonic() + max(starts) + after_last_start - time.time())
         if bot.process is not None and bot.process.returncode is not None:
             raise RuntimeError(f"the bot exited ({bot.process.returncode}):\n{bot.process.tail()}")
         print(f"  {len(delivered)}/{len(sent)} delivered so far", file=sys.stderr, flush=True)
@@ -253,7 +295,7 @@ async def wait_for_deliveries(
 
 async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary:
     async with (
-        FakeDiscord(rate_limits=RateLimits()) as discord,
+        FakeDiscord(rate_limits=RateLimits(shared_channel_bucket=settings.shared_channel_bucket)) as discord,
         VariedRenderAceData(
             spread=settings.render_spread,
             seed=jobs,
@@ -261,10 +303,19 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             video_bytes=settings.video_bytes,
         ) as acedata,
     ):
-        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=settings.bot_env())
+        env = settings.bot_env()
+        if settings.callbacks:
+            port = free_port()
+            env |= {
+                "CALLBACK_PUBLIC_URL": f"http://127.0.0.1:{port}/kling/callback",
+                "CALLBACK_HOST": "127.0.0.1",
+                "CALLBACK_PORT": str(port),
+            }
+        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=env)
         await allow_every_job_at_once(harness.database_path, discord.guild.id)
         seed_history(harness.database_path, discord.guild.id, settings)
         baseline_run: asyncio.Task[BaselineResult] | None = None
+        load_before = os.getloadavg()
         try:
             process = await harness.start(timeout=60)
             assert process.pid is not None
@@ -281,8 +332,16 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
                 )
             sent = await inject(discord, members, settings.rate)
             deadline = time.monotonic() + settings.render_seconds + settings.margin_seconds
+            longest = settings.render_seconds * (1 + settings.render_spread)
             await wait_for_deliveries(
-                discord, [s for _, s in sent], since=mark, deadline=deadline, bot=harness
+                discord,
+                [s for _, s in sent],
+                since=mark,
+                deadline=deadline,
+                bot=harness,
+                members=members,
+                acedata=acedata,
+                after_last_start=longest + settings.margin_seconds,
             )
             wall = time.monotonic() - began
             await sampler.stop()
@@ -292,11 +351,12 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
                 baseline_run.cancel()
             await harness.stop()
         injected = [
-            Injected(index, s.token, at, s.state.original_message_id) for index, (at, s) in enumerate(sent)
+            Injected(index, s.token, at, s.state.original_message_id, members[index].id)
+            for index, (at, s) in enumerate(sent)
         ]
         calls = discord.calls[mark:]
         traces = build_traces(injected, calls, acedata.tasks.values())
-        return summarize(
+        summary = summarize(
             traces,
             calls,
             acedata.requests,
@@ -306,12 +366,17 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             wall_seconds=wall,
             per_task=baseline,
         )
+        return replace(summary, load_before=load_before, load_after=os.getloadavg())
 
 
 def _command(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "bench.run", "--jobs", *map(str, args.jobs)]
     if args.section != "results":
         parts += ["--section", args.section]
+    if args.no_baseline:
+        parts.append("--no-baseline")
+    if args.shared_channel_bucket:
+        parts.append("--shared-channel-bucket")
     defaults = BenchSettings()
     for option, value, default in (
         ("--render-seconds", args.render_seconds, defaults.render_seconds),
@@ -343,6 +408,11 @@ def _parser() -> argparse.ArgumentParser:
         "--history", type=int, default=defaults.history, help="delivered jobs already in the database"
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the per-task polling client")
+    parser.add_argument(
+        "--shared-channel-bucket",
+        action="store_true",
+        help="the fake puts a channel's message create, edit and delete in one bucket",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to update")
     parser.add_argument("--section", default="results", help="which marked section of --output to replace")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -360,6 +430,7 @@ async def run_all(args: argparse.Namespace) -> list[Summary]:
         handoff_seconds=args.handoff_seconds,
         history=args.history,
         baseline=not args.no_baseline,
+        shared_channel_bucket=args.shared_channel_bucket,
     )
     summaries = []
     for jobs in args.jobs:
@@ -390,7 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rate": f"{args.rate:g}/s",
         "video_bytes": str(args.video_bytes),
         "history": f"{args.history} past jobs",
-        "discord": "per-route and global buckets",
+        "discord": "global and per-channel buckets"
+        + (", one for create/edit/delete" if args.shared_channel_bucket else ", one per route"),
     } | {k: v for k, v in env.items() if k != "LOG_LEVEL"}
     table = results_section(_command(args), settings, summaries)
     print(table)

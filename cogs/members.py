@@ -30,7 +30,6 @@ from bot.discord_app.i18n import t
 from bot.discord_app.launch import requester_from
 from bot.discord_app.quota_report import quota_embed, quota_status
 from bot.discord_app.replies import refuse
-from bot.discord_app.usage_chart import render_usage_chart
 from bot.discord_app.usage_report import (
     CHART_FILENAME,
     CSV_CUT,
@@ -268,6 +267,10 @@ class MembersCog(commands.Cog):
             daily_limit=limits.guild_daily,
             monthly_limit=limits.guild_monthly,
         )
+        # matplotlib costs about 50 MB when imported: only once someone asks for a chart, not at start
+        # (issue 16's memory goal counts the idle bot too).
+        from bot.discord_app.usage_chart import render_usage_chart
+
         # Drawing takes a few hundred milliseconds of CPU: off the event loop.
         chart = await asyncio.to_thread(render_usage_chart, window)
         files = [discord.File(io.BytesIO(chart), filename=CHART_FILENAME)]

@@ -35,6 +35,8 @@ class RecordingNotifier:
     failures: list[Job] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
     fail_progress: bool = False
+    #: How many delivery attempts raise (Discord away for a moment) before they go through.
+    fail_deliveries: int = 0
 
     async def progress(self, job: Job, *, force: bool = False) -> None:
         if self.fail_progress:
@@ -42,6 +44,9 @@ class RecordingNotifier:
         self.progress_calls.append(job)
 
     async def delivered(self, job: Job, video: VideoFile) -> None:
+        if self.fail_deliveries > 0:
+            self.fail_deliveries -= 1
+            raise RuntimeError("discord is away for a moment")
         self.deliveries.append((job, video))
         if video.path is not None:
             self.received[job.id] = video.path.read_bytes()

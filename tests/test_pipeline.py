@@ -58,6 +58,39 @@ async def test_text_job_is_submitted_once_polled_and_delivered(
     assert pipeline.notifier.received[job.id] and not video.path.exists()  # read, then removed
 
 
+async def test_a_failed_delivery_is_tried_again_without_waiting_for_a_restart(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    pipeline.notifier.fail_deliveries = 2
+    pipeline.runner.delivery_retry_delays = (0.05, 0.05, 0.05)
+    admission = await pipeline.service.admit(requester(), video_request())
+    assert admission.job is not None
+    await pipeline.runner.start_queued(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, DONE)
+    await pipeline.runner.drain()
+    assert job.state is JobState.DELIVERED
+    [(delivered_job, video)] = pipeline.notifier.deliveries  # the third attempt, once
+    assert delivered_job.id == job.id and pipeline.notifier.fail_deliveries == 0
+    assert video.path is not None and not video.path.exists()
+
+
+async def test_delivery_attempts_stop_after_the_retries_and_the_job_waits_for_a_start(
+    pipeline: Pipeline, fake_acedata: FakeAceData
+) -> None:
+    pipeline.notifier.fail_deliveries = 10
+    pipeline.runner.delivery_retry_delays = (0.05,)
+    admission = await pipeline.service.admit(requester(), video_request())
+    assert admission.job is not None
+    await pipeline.runner.start_queued(42)
+    job = await wait_for_state(pipeline.store, admission.job.id, {JobState.SUCCEEDED})
+    await pipeline.runner.drain()
+    await asyncio.sleep(0.2)
+    await pipeline.runner.drain()
+    assert pipeline.notifier.fail_deliveries == 8  # the first attempt and one retry
+    fresh = await pipeline.store.get_job(job.id)
+    assert fresh is not None and fresh.state is JobState.SUCCEEDED
+
+
 async def test_the_members_language_reaches_every_message_about_the_job(
     pipeline: Pipeline, fake_acedata: FakeAceData
 ) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.poller import QUIET_FRACTION, Poller, next_poll_at
+from bot.kling.tasks import TaskStatus
 from bot.quota.models import GuildLimits
-from bot.storage.base import JobState
+from bot.storage.base import Job, JobState
 from tests.factories import video_request
 from tests.fakes.acedata import FakeAceData
 from tests.pipeline_helpers import Pipeline, build_pipeline, requester
@@ -103,5 +104,41 @@ async def test_cycles_are_rare_while_young_and_every_base_interval_near_the_end(
             assert len(quiet) <= quiet_requests_at_most, sent_at
         # Near and past the expected end, never more than one base interval between two cycles.
         assert late and max(b - a for a, b in itertools.pairwise(late)) <= BASE, sent_at
+    finally:
+        await built.close()
+
+
+async def test_a_cycle_asks_every_batch_first_and_handles_finished_jobs_before_running_ones(
+    fake_acedata: FakeAceData, tmp_path: Path
+) -> None:
+    fake_acedata.render_seconds = 600.0
+    now = [1_800_000_000.0]
+    built = await build_pipeline(
+        fake_acedata, tmp_path / "bot.sqlite3", clock=lambda: now[0], deadline=1000.0
+    )
+    built.poller = Poller(
+        built.runner, base_interval=BASE, max_interval=MAXIMUM, batch_size=4, clock=lambda: now[0]
+    )
+    try:
+        await _running_jobs(built, 10)
+        await built.poller.cycle()  # every job joins the grid
+        jobs = await built.store.jobs_in_states([JobState.RUNNING])
+        last = max(jobs, key=lambda job: job.created_at)  # in the last batch
+        assert last.task_id is not None
+        fake_acedata.finish(last.task_id)
+        handled: list[tuple[str, int]] = []
+        apply = built.runner.apply_status
+
+        async def recording(job: Job, status: TaskStatus) -> None:
+            handled.append((job.id, len(_queries(fake_acedata))))
+            await apply(job, status)
+
+        built.runner.apply_status = recording
+        for job_id in built.poller._next_due:
+            built.poller.poke(job_id)
+        before = len(_queries(fake_acedata))
+        assert await built.poller.cycle() == 10
+        assert len(_queries(fake_acedata)) == before + 3  # batches of 4, 4 and 2
+        assert handled[0] == (last.id, before + 3)  # handled first, once every batch was answered
     finally:
         await built.close()

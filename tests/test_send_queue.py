@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.discord_app.send_queue import Dropped, Lane, Priority, SendQueue, Window
+from bot.discord_app.send_queue import Budget, Dropped, Lane, Priority, Route, SendQueue, Window, lane_for
 
 
 class Clock:
@@ -169,4 +169,197 @@ async def test_a_failing_send_reaches_the_caller_and_the_queue_goes_on() -> None
     with pytest.raises(RuntimeError):
         await queue.send("a", Priority.FINAL, Lane.webhook("a"), broken)
     assert await queue.send("b", Priority.FINAL, Lane.webhook("b"), recorder([], "ok")) == "ok"
+    await queue.close()
+
+
+# --- lanes per route, alternatives and the results-first rule per channel ------------------------
+
+
+def test_each_route_and_channel_is_its_own_lane_and_webhook_tokens_are_not_kept() -> None:
+    assert lane_for("PATCH", "/api/v10/channels/7/messages/9") == Lane.channel(7)
+    assert lane_for("POST", "/api/v10/channels/7/messages") == Lane.create(7)
+    assert lane_for("DELETE", "/api/v10/channels/7/messages/9") == Lane.delete(7)
+    assert lane_for("PATCH", "/api/v10/webhooks/1/secret-token/messages/@original") == Lane.webhook(
+        "secret-token"
+    )
+    assert lane_for("GET", "/api/v10/channels/7/messages/9") is None
+    assert lane_for("POST", "/api/v10/interactions/1/tok/callback") is None
+    assert len({Lane.channel(7), Lane.create(7), Lane.delete(7), Lane.channel(8)}) == 4
+    assert "secret-token" not in Lane.webhook("secret-token").key
+
+
+async def test_a_result_takes_whichever_of_its_lanes_has_room_edit_first() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    edit, create = Lane.channel(1), Lane.create(1)
+    # Discord said the two routes are separate buckets (as it keys them by route).
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(5, 4, 5.0, bucket="edit"))
+    queue.observe("POST", "/api/v10/channels/1/messages", 200, _headers(5, 4, 5.0, bucket="create"))
+    for i in range(7):
+        await queue.send(
+            f"r{i}",
+            Priority.FINAL,
+            edit,
+            recorder(log, f"edit{i}"),
+            alternative=(create, recorder(log, f"post{i}")),
+        )
+    # Five edits fill the edit bucket; the next results are posted from the create bucket at once.
+    assert log == [f"edit{i}" for i in range(5)] + ["post5", "post6"]
+    await queue.close()
+
+
+async def test_when_discord_says_two_routes_share_a_bucket_what_each_used_counts_for_both() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    edit, create = Lane.channel(1), Lane.create(1)
+    for i in range(4):
+        await queue.send(f"e{i}", Priority.FINAL, edit, recorder(log, f"edit{i}"))
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(5, 1, 5.0, bucket="shared"))
+    # Documented as separate routes: the first post leaves at once, and its answer names the same
+    # bucket, so the four edits and the post now count together.
+    await queue.send("p0", Priority.FINAL, create, recorder(log, "post0"))
+    queue.observe("POST", "/api/v10/channels/1/messages", 200, _headers(5, 4, 5.0, bucket="shared"))
+    later = asyncio.ensure_future(queue.send("p1", Priority.FINAL, create, recorder(log, "post1")))
+    await asyncio.sleep(0.05)
+    assert log == ["edit0", "edit1", "edit2", "edit3", "post0"]
+    clock.now += 5.0 + queue.margin
+    queue._wake.set()
+    assert await later == "post1"
+    await queue.close()
+
+
+async def test_no_progress_edit_leaves_for_a_channel_while_a_result_for_it_waits() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    busy, other = Lane.channel(1), Lane.channel(2)
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(5, 4, 5.0, bucket="edit"))
+    queue.observe("POST", "/api/v10/channels/1/messages", 200, _headers(5, 4, 5.0, bucket="create"))
+    for i in range(5):
+        await queue.send(f"f{i}", Priority.FINAL, Lane.create(1), recorder(log, f"filler{i}"))
+    # The result for channel 1 waits for the create bucket; its edit bucket is empty, yet the
+    # progress edits for channel 1 hold back until the result has left. Channel 2 is not held.
+    result = asyncio.ensure_future(queue.send("r", Priority.FINAL, Lane.create(1), recorder(log, "result")))
+    await asyncio.sleep(0.01)
+    progress = asyncio.ensure_future(queue.send("p", Priority.PROGRESS, busy, recorder(log, "progress")))
+    elsewhere = asyncio.ensure_future(queue.send("q", Priority.PROGRESS, other, recorder(log, "other")))
+    await asyncio.sleep(0.05)
+    assert log[5:] == ["other"]
+    clock.now += 6.0
+    queue._wake.set()
+    await asyncio.gather(result, progress, elsewhere)
+    assert log[5:] == ["other", "result", "progress"]
+    await queue.close()
+
+
+# --- learning from Discord's headers ----------------------------------------------------------
+
+
+def _headers(limit: int, remaining: int, reset_after: float, bucket: str = "abc") -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+async def test_limit_and_window_are_learned_from_the_first_answer_of_a_window() -> None:
+    queue = SendQueue(clock=Clock())
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(5, 5.0)
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(10, 9, 7.95))
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(10, 8.0)
+    # Later answers of the same window say less time is left: the window's length stays.
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(10, 5, 3.0))
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(10, 8.0)
+    # A message route not heard from yet takes the strictest of its documented budget and what was
+    # heard: the documented 5 requests, over the heard 8 s window. Once heard from, its own budget.
+    assert queue.budget(Route.MESSAGE_CREATE) == Budget(5, 8.0)
+    queue.observe("POST", "/api/v10/channels/1/messages", 200, _headers(5, 4, 5.0, bucket="create"))
+    assert queue.budget(Route.MESSAGE_CREATE) == Budget(5, 5.0)
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(10, 8.0)
+    assert queue.budget(Route.WEBHOOK) == Budget(5, 2.0)  # a webhook is not a channel message route
+    await queue.close()
+
+
+async def test_remaining_zero_closes_the_bucket_until_its_reset() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    lane = Lane.channel(1)
+    # Another process (same token) used the bucket: the server says it is empty for 3 s more.
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(5, 0, 3.0))
+    pending = asyncio.ensure_future(queue.send("a", Priority.FINAL, lane, recorder(log, "a")))
+    await asyncio.sleep(0.05)
+    assert log == []
+    clock.now += 3.0 + queue.margin
+    queue._wake.set()
+    assert await pending == "a"
+    await queue.close()
+
+
+async def test_routes_answering_with_one_bucket_share_one_budget_per_channel() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    for method, path in (("PATCH", "/channels/1/messages/2"), ("POST", "/channels/1/messages")):
+        queue.observe(method, "/api/v10" + path, 200, _headers(5, 4, 5.0, bucket="channel-messages"))
+    edit, create = Lane.channel(1), Lane.create(1)
+    pending = [
+        asyncio.ensure_future(
+            queue.send(
+                f"r{i}",
+                Priority.FINAL,
+                edit,
+                recorder(log, f"edit{i}"),
+                alternative=(create, recorder(log, f"post{i}")),
+            )
+        )
+        for i in range(8)
+    ]
+    await asyncio.sleep(0.05)
+    assert len(log) == 5  # one bucket: five in the window, whichever way they leave
+    clock.now += 5.0 + queue.margin
+    queue._wake.set()
+    await asyncio.gather(*pending)
+    assert len(log) == 8
+    await queue.close()
+
+
+async def test_a_429_closes_its_bucket_and_a_global_one_closes_every_bot_token_route() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 429, {"Retry-After": "2", "Via": "1.1 google"})
+    assert queue.rate_limited == 1
+    held = asyncio.ensure_future(queue.send("a", Priority.FINAL, Lane.channel(1), recorder(log, "held")))
+    free = asyncio.ensure_future(queue.send("b", Priority.FINAL, Lane.channel(2), recorder(log, "free")))
+    await asyncio.sleep(0.05)
+    assert log == ["free"]
+    queue.observe(
+        "POST", "/api/v10/channels/3/messages", 429, {"Retry-After": "4", "X-RateLimit-Global": "true"}
+    )
+    blocked = asyncio.ensure_future(queue.send("c", Priority.FINAL, Lane.create(3), recorder(log, "global")))
+    webhook = asyncio.ensure_future(
+        queue.send("d", Priority.FINAL, Lane.webhook("t"), recorder(log, "webhook"))
+    )
+    await asyncio.sleep(0.05)
+    assert log == ["free", "webhook"]  # interaction webhooks are not under the bot token's global limit
+    clock.now += 4.0 + queue.margin
+    queue._wake.set()
+    await asyncio.gather(held, free, blocked, webhook)
+    assert sorted(log[2:]) == ["global", "held"]
+    await queue.close()
+
+
+async def test_odd_headers_teach_nothing() -> None:
+    queue = SendQueue(clock=Clock())
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, {"X-RateLimit-Limit": "nan"})
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, {"X-RateLimit-Limit": "0"})
+    queue.observe("GET", "/api/v10/users/@me", 200, _headers(1, 0, 100.0))
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(5, 5.0)
+    queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, _headers(10_000, 9_999, 10_000.0))
+    assert queue.budget(Route.MESSAGE_EDIT) == Budget(50, 60.0)  # clamped
     await queue.close()

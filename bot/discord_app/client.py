@@ -19,7 +19,7 @@ from bot.discord_app.i18n import CatalogTranslator
 from bot.discord_app.input_guard import GuardedTree
 from bot.discord_app.messenger import DiscordMessenger
 from bot.discord_app.modlog import FanoutNotifier, ModLog
-from bot.discord_app.send_queue import SendQueue
+from bot.discord_app.send_queue import SendQueue, rate_limit_trace
 from bot.discord_app.services import Services
 from bot.jobs.callbacks import CallbackReceiver, CallbackTokens
 from bot.jobs.circuit import Circuit
@@ -79,6 +79,10 @@ class KlingBot(commands.Bot):
     send_queue: SendQueue
 
     def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
+        # The queue every job message leaves through learns Discord's budgets from the answers to
+        # every request discord.py sends (bot token and interaction webhooks share its session).
+        self.send_queue = SendQueue()
+        options.setdefault("http_trace", rate_limit_trace(self.send_queue))
         # Only the guilds intent: everything else arrives in interaction payloads.
         # No pings unless a message names whom it may ping (the member, when their video is ready):
         # replies quote member input. The guarded tree refuses DMs and undeclared choices first.
@@ -117,7 +121,6 @@ class KlingBot(commands.Bot):
             transport=MeteredTransport(httpx.AsyncHTTPTransport(), hosts=[httpx.URL(base_url).host]),
         )
         self.kling = KlingClient(self.http_client, base_url=base_url, token=settings.ACEDATA_API_TOKEN)
-        self.send_queue = SendQueue()
         messenger = DiscordMessenger(
             self,
             self.store,

@@ -2,8 +2,11 @@
 
 Edits go through the interaction webhook until the hand-off time, then through the channel endpoint
 with the bot token (discord.py does not fall back by itself). A 401/404 from the webhook switches at
-once and the token is never used again. When the message or channel is gone, the result goes to a
-new channel message that mentions the member, or to a DM. No Discord error is retried in a loop.
+once and the token is never used again. Past the hand-off a result either edits the job's message or,
+when the channel's edit bucket is used up and its create bucket is not, is posted as a new message
+(the old one is deleted later, from a third bucket): a busy channel delivers from two buckets. When
+the message or channel is gone, the result goes to a new channel message that mentions the member,
+or to a DM. No Discord error is retried in a loop.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class DiscordMessenger:
         self._locks: dict[str, asyncio.Lock] = {}
         self._estimates: dict[tuple[Any, ...], tuple[float | None, float]] = {}
         self.edits_sent = 0
+        self._tidying: set[asyncio.Task[None]] = set()
 
     # --- registration ---------------------------------------------------------------------
     def register(self, job_id: str, interaction: discord.Interaction[Any]) -> None:
@@ -92,6 +96,13 @@ class DiscordMessenger:
     async def progress(self, job: Job, *, force: bool = False) -> None:
         if job.id in self._gone or (job.message_id is None and job.id not in self._tokens):
             return
+        if job.state is JobState.SUCCEEDED:
+            lane = self._lane(job)
+            if lane.bot_token and self.queue.in_use(lane):
+                # A busy channel: "Delivering" would take a request from the bucket that this and
+                # the other results (seconds later) need more. In a quiet channel, or through the
+                # job's own interaction webhook, it costs nothing.
+                return
         now = self.clock()
         estimate = await self._estimate(job)
         position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else 0
@@ -162,7 +173,7 @@ class DiscordMessenger:
         channel with the bot token (where the per-channel and global budgets apply)."""
         handle = self._tokens.get(job.id)
         if handle is not None and self.clock() < handle.handoff_at:
-            return Lane.webhook(job.id)
+            return Lane.webhook(handle.interaction.token)
         return Lane.channel(job.channel_id)
 
     async def _final(
@@ -184,7 +195,18 @@ class DiscordMessenger:
                 return await self._edit(job, content=content, embed=embed, view=view)
             return await self._edit(job, content=content, embed=embed, view=view, attachments=files())
 
-        edited = await self.queue.send(job.id, Priority.FINAL, self._lane(job), edit)
+        lane = self._lane(job)
+        alternative = None
+        if files is not None and lane.bot_token:
+            # Past the hand-off a result may also leave as a new message: in a busy channel it then
+            # takes whichever of the channel's edit and create buckets has room first.
+            alternative = (
+                Lane.create(job.channel_id),
+                lambda: self._post_anew(
+                    job, content=content, embed=embed, view=view, files=files, purpose=purpose
+                ),
+            )
+        edited = await self.queue.send(job.id, Priority.FINAL, lane, edit, alternative=alternative)
         if edited:
             return
         await self.queue.send(
@@ -260,6 +282,61 @@ class DiscordMessenger:
                     return False
                 log.warning("job %s: editing its message failed (HTTP %s)", job.id, exc.status)
                 return False
+
+    async def _post_anew(
+        self,
+        job: Job,
+        *,
+        content: str,
+        embed: discord.Embed,
+        view: discord.ui.View | None,
+        files: Callable[[], list[discord.File]],
+        purpose: str,
+    ) -> bool:
+        """Post the result as a new message in the job's channel and delete the progress message it
+        replaces (later, from the channel's delete bucket, after every result). False when the
+        post failed: the caller then falls back to `_post_elsewhere`."""
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            old_message = job.message_id
+            if old_message is None:
+                fresh = await self.store.get_job(job.id)
+                old_message = fresh.message_id if fresh else None
+            mentions = discord.AllowedMentions(
+                users=[discord.Object(job.member_id)], everyone=False, roles=False
+            )
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            try:
+                channel = self.client.get_partial_messageable(job.channel_id)
+                message = await channel.send(
+                    content=content,
+                    embed=embed,
+                    files=files(),
+                    allowed_mentions=mentions,
+                    nonce=message_nonce(job.id, purpose),
+                    **extra,
+                )
+            except discord.HTTPException as exc:
+                log.info("job %s: posting its result anew failed (HTTP %s)", job.id, exc.status)
+                return False
+            await self.store.update_job(job.id, message_id=message.id)
+            self.edits_sent += 1
+        if old_message is not None and old_message != message.id:
+            task = asyncio.create_task(self._delete_replaced(job, old_message), name=f"tidy-{job.id[:8]}")
+            self._tidying.add(task)
+            task.add_done_callback(self._tidying.discard)
+        return True
+
+    async def _delete_replaced(self, job: Job, message_id: int) -> None:
+        """Remove a progress message whose result was posted anew, so the channel shows one message
+        per job. Low priority: results and mod-log posts go first."""
+        partial = self.client.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        try:
+            await self.queue.send(
+                f"tidy:{job.id}", Priority.TIDY, Lane.delete(job.channel_id), partial.delete
+            )
+        except discord.HTTPException as exc:
+            log.info("job %s: its replaced progress message stays (HTTP %s)", job.id, exc.status)
 
     async def _post_elsewhere(
         self,

@@ -185,7 +185,7 @@ class ModLog:
                 return await channel.send(content, embed=embed, allowed_mentions=mentions)
 
             await self.queue.send(
-                f"modlog:{guild_id}", Priority.LOG, Lane.channel(limits.modlog_channel_id), send
+                f"modlog:{guild_id}", Priority.LOG, Lane.create(limits.modlog_channel_id), send
             )
         except discord.HTTPException as exc:
             log.info("guild %s: mod-log post failed (HTTP %s)", guild_id, exc.status)

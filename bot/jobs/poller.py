@@ -26,7 +26,7 @@ from collections.abc import Awaitable
 
 from bot.jobs.runner import Clock, JobRunner
 from bot.kling.errors import KlingError, RateLimited
-from bot.kling.tasks import NotFound
+from bot.kling.tasks import NotFound, Running, TaskStatus
 from bot.metrics import METRICS
 from bot.storage.base import Job, JobState, StorageBusy
 
@@ -177,6 +177,7 @@ class Poller:
         room = -len(due) % self.batch_size
         waiting.sort(key=lambda job: self._next_due[job.id])
         asked = due + waiting[:room]
+        answers: list[tuple[Job, TaskStatus]] = []
         for start in range(0, len(asked), self.batch_size):
             batch = asked[start : start + self.batch_size]
             try:
@@ -186,20 +187,24 @@ class Poller:
             except RateLimited as exc:
                 self._pause_until = self.clock() + exc.retry_after
                 log.warning("task queries rate limited; pausing %.0f s", exc.retry_after)
-                return start
+                break
             except KlingError as exc:
                 log.warning("task query failed (%s); will retry next cycle", type(exc).__name__)
-                return start
+                break
             for job in batch:
                 assert job.task_id is not None
-                status = statuses.get(job.task_id, NotFound(job.task_id))
-                started = job.submitted_at or job.created_at
-                expected = await self._expected_render(job)
-                self._next_due[job.id] = self._on_grid(
-                    next_poll_at(now, started, expected, base=self.base_interval, maximum=self.max_interval)
-                )
-                await self._guard(job.id, self.runner.apply_status(job, status))
-        return len(asked)
+                answers.append((job, statuses.get(job.task_id, NotFound(job.task_id))))
+        # Every batch is asked first, then the finished jobs are handled before the running ones: with
+        # many jobs in flight a result's delivery does not wait behind hundreds of progress checks.
+        answers.sort(key=lambda answer: isinstance(answer[1], Running | NotFound))
+        for job, status in answers:
+            started = job.submitted_at or job.created_at
+            expected = await self._expected_render(job)
+            self._next_due[job.id] = self._on_grid(
+                next_poll_at(now, started, expected, base=self.base_interval, maximum=self.max_interval)
+            )
+            await self._guard(job.id, self.runner.apply_status(job, status))
+        return len(answers)
 
     @staticmethod
     async def _guard(job_id: str, work: Awaitable[None]) -> None:

@@ -36,6 +36,10 @@ RECOVERY_DELAYS = (0.0, 2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 240.0)
 RECOVERY_MISSES = 4
 
 
+#: After a failed delivery attempt, the next ones wait this long (then the next start delivers it).
+DELIVERY_RETRY_DELAYS = (5.0, 30.0, 120.0)
+
+
 class JobRunner:
     def __init__(
         self,
@@ -50,6 +54,7 @@ class JobRunner:
         recovery_misses: int = RECOVERY_MISSES,
         circuit: Circuit | None = None,
         max_concurrent_deliveries: int = 16,
+        delivery_retry_delays: Sequence[float] = DELIVERY_RETRY_DELAYS,
     ) -> None:
         self.store = store
         self.kling = kling
@@ -67,6 +72,7 @@ class JobRunner:
         # At most this many results are downloaded and uploaded at once; the others wait before their
         # download starts, so a burst of finished jobs holds a bounded amount of memory and bandwidth.
         self._delivery_slots = asyncio.Semaphore(max(1, max_concurrent_deliveries))
+        self.delivery_retry_delays = tuple(delivery_retry_delays)
         self._start_locks: dict[int, asyncio.Lock] = {}
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
@@ -336,8 +342,9 @@ class JobRunner:
     async def time_out(self, job: Job) -> None:
         await self._fail(job, {JobState.RUNNING}, JobState.TIMED_OUT, code=FailureCode.TIMED_OUT)
 
-    async def deliver(self, job: Job) -> None:
-        """Download (capped at the job's upload limit) and post the result, once."""
+    async def deliver(self, job: Job, *, attempt: int = 0) -> None:
+        """Download (capped at the job's upload limit) and post the result, once. A failed attempt
+        (Discord or the network away for a moment) is tried again after `delivery_retry_delays`."""
         if job.id in self._delivering or job.video_url is None:
             return
         self._delivering.add(job.id)
@@ -359,7 +366,10 @@ class JobRunner:
                 finally:
                     discard(video)
             if not sent:
-                return  # stays SUCCEEDED: the next start delivers it
+                # Stays SUCCEEDED: tried again shortly, and in any case by the next start.
+                if attempt < len(self.delivery_retry_delays):
+                    self.spawn(self._deliver_again(job.id, attempt), name=f"redeliver-{job.id}")
+                return
             delivered = await self._move(
                 job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, delivered_at=self.clock()
             )
@@ -367,6 +377,13 @@ class JobRunner:
                 await self.notifier.forget(job.id)
         finally:
             self._delivering.discard(job.id)
+
+    async def _deliver_again(self, job_id: str, attempt: int) -> None:
+        await asyncio.sleep(self.delivery_retry_delays[attempt])
+        job = await self.store.get_job(job_id)
+        if job is not None and job.state is JobState.SUCCEEDED:
+            log.info("job %s: delivering again (attempt %d)", job_id, attempt + 2)
+            await self.deliver(job, attempt=attempt + 1)
 
     # --- restart --------------------------------------------------------------------------
     async def resume(self) -> None:

@@ -567,8 +567,8 @@ class RateLimits:
     """Discord's rate limits as the fake models them (opt-in: ``FakeDiscord(rate_limits=RateLimits())``).
 
     Fixed windows that start with a bucket's first request, as Discord's do: every bot-token request
-    shares the global bucket; creating, editing and deleting messages also take from one bucket per
-    channel; an interaction webhook (follow-ups and edits with the interaction token) has one bucket
+    shares the global bucket; creating, editing and deleting messages also take from a bucket per
+    route and channel; an interaction webhook (follow-ups and edits with the interaction token) has one bucket
     per token and does not count toward the global limit. Answers carry real ``X-RateLimit-*``
     headers; a request over a limit gets a 429 that discord.py waits out and retries.
     """
@@ -579,6 +579,10 @@ class RateLimits:
     channel_per: float = 5.0
     webhook_limit: int = 5
     webhook_per: float = 2.0
+    #: As Discord: creating (POST), editing (PATCH) and deleting (DELETE) messages in one channel are
+    #: separate routes, each with its own bucket of ``channel_limit`` per ``channel_per``. True puts the
+    #: three in one bucket per channel (one ``X-RateLimit-Bucket``), the stricter model of earlier runs.
+    shared_channel_bucket: bool = False
 
 
 @dataclass
@@ -1561,11 +1565,13 @@ class FakeDiscord:
             )
         else:
             if call.route in _CHANNEL_MESSAGE_ROUTES and call.method in ("POST", "PATCH", "DELETE"):
+                # Discord keys a bucket by route (method + path) and major parameter: creating, editing
+                # and deleting messages in one channel are three buckets (unless told to share one).
+                name = "channel-messages"
+                if not limits.shared_channel_bucket and call.method != "PATCH":
+                    name = f"channel-messages-{call.method.lower()}"
                 route_bucket = self._bucket(
-                    f"channel:{params.get('channel_id')}",
-                    "channel-messages",
-                    limits.channel_limit,
-                    limits.channel_per,
+                    f"{name}:{params.get('channel_id')}", name, limits.channel_limit, limits.channel_per
                 )
             global_bucket = self._bucket("global", "global", limits.global_limit, limits.global_per)
             if not global_bucket.take(now):
