@@ -80,6 +80,9 @@ class DiscordMessenger:
         self._estimates: dict[tuple[Any, ...], tuple[float | None, float]] = {}
         self.edits_sent = 0
         self._tidying: set[asyncio.Task[None]] = set()
+        # The jobs each channel has in flight (seen by `progress`, until `forget`): a busy channel.
+        self._channel_jobs: dict[int, set[str]] = {}
+        self._channel_of: dict[str, int] = {}
 
     # --- registration ---------------------------------------------------------------------
     def register(self, job_id: str, interaction: discord.Interaction[Any]) -> None:
@@ -87,6 +90,12 @@ class DiscordMessenger:
         self._tokens[job_id] = _TokenHandle(interaction, created + self.handoff_after)
 
     async def forget(self, job_id: str) -> None:
+        channel = self._channel_of.pop(job_id, None)
+        if channel is not None:
+            jobs = self._channel_jobs.get(channel, set())
+            jobs.discard(job_id)
+            if not jobs:
+                self._channel_jobs.pop(channel, None)
         self._tokens.pop(job_id, None)
         self._last.pop(job_id, None)
         self._locks.pop(job_id, None)
@@ -96,12 +105,15 @@ class DiscordMessenger:
     async def progress(self, job: Job, *, force: bool = False) -> None:
         if job.id in self._gone or (job.message_id is None and job.id not in self._tokens):
             return
+        self._channel_jobs.setdefault(job.channel_id, set()).add(job.id)
+        self._channel_of[job.id] = job.channel_id
         if job.state is JobState.SUCCEEDED:
             lane = self._lane(job)
-            if lane.bot_token and self.queue.in_use(lane):
-                # A busy channel: "Delivering" would take a request from the bucket that this and
-                # the other results (seconds later) need more. In a quiet channel, or through the
-                # job's own interaction webhook, it costs nothing.
+            busy = len(self._channel_jobs[job.channel_id]) > 1 or self.queue.in_use(lane)
+            if lane.bot_token and busy:
+                # A busy channel (other jobs in it, or its bucket in use): "Delivering" would take
+                # a request from the bucket that this and the other results need more. In a quiet
+                # channel, or through the job's own interaction webhook, it costs nothing.
                 return
         now = self.clock()
         estimate = await self._estimate(job)

@@ -21,9 +21,7 @@ from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
 
-#: The first result's "Delivering" edit (the channel was quiet until then) and four results fill the
-#: edit bucket; the create bucket carries the other five at once.
-JOBS = 10 - 1
+JOBS = 10
 
 
 @pytest.fixture
@@ -78,7 +76,7 @@ async def test_results_beyond_the_edit_bucket_are_posted_anew_and_the_old_messag
         calls = fake_discord.calls[mark:]
         edits = [c for c in calls if _result_edit(c)]
         posts = [c for c in calls if _result_post(c)]
-        # Nine results at once: the edit bucket carried five at most, the create bucket the others,
+        # Ten results at once: the edit bucket carried five at most, the create bucket the others,
         # all within about a second of each other instead of two windows of 5 s.
         assert len(edits) <= 5 and len(posts) >= JOBS - 5
         first, last = min(c.at for c in edits + posts), max(c.at for c in edits + posts)
