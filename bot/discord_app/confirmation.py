@@ -18,11 +18,11 @@ from typing import Any
 
 import discord
 
-from bot.discord_app.cost_texts import prompt_text as cost_prompt
 from bot.discord_app.error_handler import reply_to_error
+from bot.discord_app.formatting import Locale, amount_text
 from bot.discord_app.i18n import N_, t
 from bot.discord_app.replies import refuse
-from bot.quota.models import Decision
+from bot.quota.models import Allowance, Decision, LimitUnit
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +34,76 @@ EXPIRED_TEXT = N_(
 )
 CANCELLED_TEXT = N_("Cancelled. Nothing was reserved or charged.")
 CONFIRMED_TEXT = N_("Confirmed: starting your video.")
-NOT_YOURS = N_("Only the member who asked for this video can confirm or cancel it.")
 ALREADY_ANSWERED = N_("This was already answered.")
+NOT_YOURS = N_("Only the member who asked for this video can confirm or cancel it.")
 CONFIRM_LABEL = N_("Confirm")
 CANCEL_LABEL = N_("Cancel")
+
+#: What the quota rules call each allowance, by (whose, period, unit), as the member reads it.
+ALLOWANCE_LABELS = {
+    ("server", "daily", LimitUnit.VIDEOS): N_("Server videos today"),
+    ("server", "daily", LimitUnit.CREDITS): N_("Server credits today"),
+    ("server", "monthly", LimitUnit.VIDEOS): N_("Server videos this month"),
+    ("server", "monthly", LimitUnit.CREDITS): N_("Server credits this month"),
+    ("member", "daily", LimitUnit.VIDEOS): N_("Your videos today"),
+    ("member", "daily", LimitUnit.CREDITS): N_("Your credits today"),
+    ("member", "monthly", LimitUnit.VIDEOS): N_("Your videos this month"),
+    ("member", "monthly", LimitUnit.CREDITS): N_("Your credits this month"),
+    ("everyone", "daily", LimitUnit.CREDITS): N_("All servers' credits today"),
+    ("everyone", "monthly", LimitUnit.CREDITS): N_("All servers' credits this month"),
+    ("ceiling", "daily", LimitUnit.CREDITS): N_("Server credits today (operator's ceiling)"),
+    ("ceiling", "monthly", LimitUnit.CREDITS): N_("Server credits this month (operator's ceiling)"),
+}
+
+
+def allowance_name(allowance: Allowance, locale: Locale = None) -> str:
+    """The allowance's name as the quota rules word it ("Your credits today"), in the reader's language."""
+    msgid = ALLOWANCE_LABELS.get((allowance.whose, allowance.period, allowance.unit or LimitUnit.CREDITS))
+    return t(locale, msgid) if msgid is not None else allowance.label
+
 
 #: What Confirm does: start the job through the click's interaction.
 Start = Callable[[discord.Interaction[Any]], Awaitable[None]]
 
 
+def _left_text(allowance: Allowance, locale: Locale) -> str | None:
+    remaining = allowance.remaining
+    if remaining is None:
+        return None
+    unit = allowance.unit or LimitUnit.CREDITS
+    return t(
+        locale,
+        N_("• {allowance}: {amount} left after this video"),
+        allowance=allowance_name(allowance, locale),
+        amount=amount_text(locale, remaining, unit),
+    )
+
+
 def prompt_text(
-    decision: Decision,
-    *,
-    timeout: float = CONFIRM_TIMEOUT_SECONDS,
-    locale: discord.Locale | str | None = None,
+    decision: Decision, *, timeout: float = CONFIRM_TIMEOUT_SECONDS, locale: Locale = None
 ) -> str:
-    """The question in the member's language: the estimated cost, then what each capped allowance
-    would have left (English when `locale` has no catalog)."""
-    return cost_prompt(decision, timeout=timeout, locale=locale)
+    """The question: the estimated cost, then what each capped allowance would have left."""
+    lines = [
+        t(
+            locale,
+            N_("This video will cost about **{cost}** (an estimate: AceData bills the actual price)."),
+            cost=amount_text(locale, decision.cost, LimitUnit.CREDITS),
+        ),
+    ]
+    lines += [text for allowance in decision.allowances if (text := _left_text(allowance, locale))]
+    within = (
+        t(locale, N_("{count} minutes"), count=int(timeout // 60))
+        if timeout >= 120
+        else t(locale, N_("{count} seconds"), count=int(timeout))
+    )
+    lines.append(
+        t(
+            locale,
+            N_("Nothing is reserved or sent until you press **Confirm** (within {within})."),
+            within=within,
+        )
+    )
+    return "\n".join(lines)
 
 
 class ConfirmView(discord.ui.View):
@@ -63,16 +115,15 @@ class ConfirmView(discord.ui.View):
         start: Start,
         *,
         timeout: float = CONFIRM_TIMEOUT_SECONDS,
-        locale: discord.Locale | str | None = None,
+        locale: Locale = None,
     ) -> None:
         super().__init__(timeout=timeout)
         self.member_id = member_id
-        #: The asking member's language: the buttons, and the edit when the question expires.
+        self.start = start
+        #: The asking member's language: the buttons and every later edit of the prompt use it.
         self.locale = locale
-        # Only the labels change; the custom ids stay discord.py's own.
         self.confirm.label = t(locale, CONFIRM_LABEL)
         self.cancel.label = t(locale, CANCEL_LABEL)
-        self.start = start
         self.message: discord.WebhookMessage | None = None
         self.answered = False
 
@@ -90,14 +141,14 @@ class ConfirmView(discord.ui.View):
         # Set before any await, so a double click cannot start two jobs.
         self.answered = True
         self.stop()
-        await self._close(t(interaction.locale, CONFIRMED_TEXT))
+        await self._close(t(self.locale, CONFIRMED_TEXT))
         await self.start(interaction)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction[Any], _button: discord.ui.Button[Any]) -> None:
         self.answered = True
         self.stop()
-        await interaction.response.edit_message(content=t(interaction.locale, CANCELLED_TEXT), view=None)
+        await interaction.response.edit_message(content=t(self.locale, CANCELLED_TEXT), view=None)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
@@ -129,11 +180,13 @@ async def ask_to_confirm(
     if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
         with contextlib.suppress(discord.HTTPException):
             await interaction.delete_original_response()
-    locale = interaction.locale
-    view = ConfirmView(interaction.user.id, start, timeout=expires_after, locale=locale)
+    view = ConfirmView(interaction.user.id, start, timeout=expires_after, locale=interaction.locale)
     try:
         view.message = await interaction.followup.send(
-            prompt_text(decision, timeout=expires_after, locale=locale), view=view, ephemeral=True, wait=True
+            prompt_text(decision, timeout=expires_after, locale=interaction.locale),
+            view=view,
+            ephemeral=True,
+            wait=True,
         )
     except discord.HTTPException as exc:
         view.stop()

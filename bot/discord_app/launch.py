@@ -16,15 +16,15 @@ from typing import Any
 
 import discord
 
-from bot.discord_app.confirmation import ask_to_confirm
-from bot.discord_app.cost_texts import cost_notes
-from bot.discord_app.i18n import N_
+from bot.discord_app.confirmation import allowance_name, ask_to_confirm
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
+from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
 from bot.storage.base import DuplicateInteraction, StorageBusy
 
@@ -127,6 +127,23 @@ async def refuse_outside_allowed_servers(
     log.info("refused an interaction for server %s, which ALLOWED_GUILD_IDS leaves out", guild_id)
     await refuse(interaction, NOT_ALLOWED_HERE)
     return True
+
+
+def cost_notes(decision: Decision, locale: discord.Locale | str | None = None) -> list[str]:
+    """The estimated cost and what is left, for the member's private note after admission."""
+    notes = []
+    if decision.cost:
+        notes.append(t(locale, COSTS_ABOUT, cost=decision.cost))
+    notes.extend(
+        t(locale, LEFT, allowance=allowance_name(allowance, locale), left=allowance.remaining)
+        for allowance in decision.allowances
+        if allowance.remaining is not None
+    )
+    return notes
+
+
+COSTS_ABOUT = N_("This video costs about **{cost:g} credits** (an estimate; AceData bills the actual price).")
+LEFT = N_("{allowance}: {left:g} left")
 
 
 async def launch(
