@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
 from bot.discord_app.error_handler import reply_to_error
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.launch import attachment_ref, launch
 from bot.jobs.orders import AttachmentRef, VideoOrder
 from bot.kling.capabilities import allowed_durations, models_where, supports_multi_shot
@@ -36,20 +37,27 @@ def _choices(values: list[str]) -> list[app_commands.Choice[str]]:
 _DURATIONS = seconds_choices(d for m in models_where(supports_multi_shot) for d in allowed_durations(m))
 
 
-class StoryboardModal(discord.ui.Modal, title="Storyboard"):
-    """One text field: the shots (customize) or the prompt Kling splits into shots (intelligence)."""
+FORM_TITLE = N_("Storyboard")
+SHOTS_LABEL = N_("Shots, one per line (up to {count})")
+PROMPT_LABEL = N_("What happens (Kling cuts it)")
+PROMPT_PLACEHOLDER = N_("a chase, then a quiet ending")
 
-    def __init__(self, settings: VideoOrder) -> None:
-        super().__init__(custom_id="kling-storyboard-modal")
+
+class StoryboardModal(discord.ui.Modal, title="Storyboard"):
+    """One text field: the shots (customize) or the prompt Kling splits into shots (intelligence),
+    worded in the opener's language (`locale`); the shot syntax of the example stays as it is."""
+
+    def __init__(self, settings: VideoOrder, locale: discord.Locale | str | None = None) -> None:
+        super().__init__(custom_id="kling-storyboard-modal", title=t(locale, FORM_TITLE))
         self.settings = settings
         customize = settings.shot_type == ShotType.CUSTOMIZE.value
         self.text: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
             custom_id="shots" if customize else "prompt",
-            label=f"Shots, one per line (up to {MAX_SHOTS})" if customize else "What happens (Kling cuts it)",
+            label=t(locale, SHOTS_LABEL, count=MAX_SHOTS) if customize else t(locale, PROMPT_LABEL),
             style=discord.TextStyle.paragraph,
             placeholder=f"{EXAMPLE}\n3s: it lands in the snow"
             if customize
-            else "a chase, then a quiet ending",
+            else t(locale, PROMPT_PLACEHOLDER),
             max_length=_SHOTS_MAX if customize else PROMPT_MAX,
         )
         self.add_item(self.text)
@@ -112,7 +120,7 @@ class StoryboardCog(commands.Cog):
             multi_shot=True,
             shot_type=shot_type or ShotType.CUSTOMIZE.value,
         )
-        await interaction.response.send_modal(StoryboardModal(settings))
+        await interaction.response.send_modal(StoryboardModal(settings, interaction.locale))
 
 
 async def setup(bot: KlingBot) -> None:

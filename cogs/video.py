@@ -8,6 +8,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.client import KlingBot
+from bot.discord_app.i18n import N_
 from bot.discord_app.launch import attachment_ref, launch, refuse_outside_allowed_servers
 from bot.discord_app.replies import refuse
 from bot.discord_app.video_choices import (
@@ -39,6 +40,9 @@ def _word_choices(words: dict[str, str]) -> list[app_commands.Choice[str]]:
 def _as_choices(offers: list[Offer]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=o.name, value=str(o.value)) for o in offers]
 
+
+NO_SUCH_VIDEO = N_("I can't find that video in this server. Pick one from the list as you type.")
+NOT_EXTENDABLE = N_("Videos made with {model} can't be extended. Extending works for {models} videos.")
 
 _ASPECT_CHOICES = _word_choices({a.value: words for a, words in ASPECT_WORDS.items()})
 
@@ -231,15 +235,14 @@ class VideoCog(commands.Cog):
             return
         job = await self.bot.services.store.get_job(video.strip())
         if job is None or job.guild_id != interaction.guild_id or not job.video_id:
-            await refuse(
-                interaction, "I can't find that video in this server. Pick one from the list as you type."
-            )
+            await refuse(interaction, NO_SUCH_VIDEO)
             return
         if not supports_extend(job.request.model):
             await refuse(
                 interaction,
-                f"Videos made with {job.request.model.value} can't be extended. Extending works for "
-                f"{join_or(m.value for m in models_for_action(Action.EXTEND))} videos.",
+                NOT_EXTENDABLE,
+                model=job.request.model.value,
+                models=join_or(m.value for m in models_for_action(Action.EXTEND)),
             )
             return
         order = extend_order(job.request, job.video_id, prompt=prompt)

@@ -30,6 +30,17 @@ WRONG_MESSAGE = N_("That button doesn't belong to this message, so I did nothing
 WRONG_FORM = N_("That form doesn't belong to this message, so I did nothing.")
 NOT_YOUR_FORM = N_("This form belongs to the member who opened it; use the button yourself to get your own.")
 FORM_EXPIRED = N_("This form has expired. Press the button again to open a new one.")
+#: "Only the member who made this video or a moderator can … it", one whole sentence per action word
+#: (a translation can't be assembled from an English verb).
+NOT_YOURS = {
+    "rerun": N_("Only the member who made this video or a moderator can rerun it."),
+    "remix": N_("Only the member who made this video or a moderator can remix it."),
+    "add a next shot to": N_("Only the member who made this video or a moderator can add a next shot to it."),
+    "stitch": N_("Only the member who made this video or a moderator can stitch it."),
+    "delete": N_("Only the member who made this video or a moderator can delete it."),
+    "cancel": N_("Only the member who made this video or a moderator can cancel it."),
+    "extend": N_("Only the member who made this video or a moderator can extend it."),
+}
 
 #: Put on every moderator command; the tree's error handler turns its MissingPermissions into a refusal.
 moderator_only = app_commands.checks.has_permissions(**{MODERATOR_PERMISSION: True})
@@ -96,7 +107,7 @@ def job_action_refusal(
     if right is JobRight.OWNER_OR_MODERATOR and not may_manage(
         interaction.user.id, interaction.permissions, job.member_id
     ):
-        return f"Only the member who made this video or a moderator can {action} it."
+        return NOT_YOURS.get(action, f"Only the member who made this video or a moderator can {action} it.")
     return None
 
 
