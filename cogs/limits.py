@@ -15,7 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.access import Refusal, moderator_only
+from bot.discord_app.i18n import t
 from bot.discord_app.limit_settings import (
+    NOTHING_CHANGED,
     ChannelChoice,
     LimitsForm,
     LimitsUpdate,
@@ -90,13 +92,12 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
             if update.changed:
                 await self.bot.services.store.set_limits(guild_id, update.limits)
         if not update.changed:
-            text = "Nothing changed: those were already the settings."
+            text = t(interaction.locale, NOTHING_CHANGED)
         else:
             self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, update.summary())
-            text = update_text(update)
-        await interaction.followup.send(
-            text, embed=limits_embed(update.limits, budget=self._budget), ephemeral=True
-        )
+            text = update_text(update, interaction.locale)
+        embed = limits_embed(update.limits, budget=self._budget, locale=interaction.locale)
+        await interaction.followup.send(text, embed=embed, ephemeral=True)
 
     @property
     def _budget(self) -> OperatorBudget:
@@ -109,7 +110,8 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     async def show(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         limits = await self.bot.services.store.get_limits(_guild_id(interaction))
-        await interaction.followup.send(embed=limits_embed(limits, budget=self._budget), ephemeral=True)
+        embed = limits_embed(limits, budget=self._budget, locale=interaction.locale)
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(
         name="panel", description="Change this server's video settings with menus and forms"
@@ -310,7 +312,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
     async def words_list(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         limits = await self.bot.services.store.get_limits(_guild_id(interaction))
-        await interaction.followup.send(blocked_words_text(limits), ephemeral=True)
+        await interaction.followup.send(blocked_words_text(limits, interaction.locale), ephemeral=True)
 
 
 async def setup(bot: KlingBot) -> None:

@@ -344,3 +344,42 @@ def test_usage_dates_follow_the_language() -> None:
 def test_plain_values_keep_their_format_spec() -> None:
     assert t(None, "{seconds:g} s", seconds=12.50) == "12.5 s"
     assert t("ja", "{seconds:g} s", seconds=3.0) == "3 s"
+
+
+# --- /limits --------------------------------------------------------------------------------------
+
+
+def test_limits_show_in_english_is_unchanged_and_in_japanese() -> None:
+    from bot.discord_app.limit_settings import limits_embed
+
+    limits = GuildLimits(member_daily=5, allow_audio=False)
+    english = {f.name: f.value for f in limits_embed(limits).fields}
+    assert english["Each member per day"] == "5 videos"
+    assert english["Generated sound"] == "Off"
+    assert english == {f.name: f.value for f in limits_embed(limits, locale="fr").fields}
+    embed = limits_embed(limits, locale="ja")
+    japanese = {f.name: f.value for f in embed.fields}
+    assert embed.title == "このサーバーの動画の上限"
+    assert japanese["メンバーごと（1日）"] == "動画5本"
+    assert japanese["音声生成"] == "オフ"
+    assert japanese["サーバー（1日）"] == "上限なし"
+    chinese = {f.name: f.value for f in limits_embed(limits, locale="zh-CN").fields}
+    assert chinese["每位成员（每天）"] == "5 个视频"
+
+
+def test_limits_set_reply_and_refusal_follow_the_moderators_language() -> None:
+    from bot.discord_app.access import Refusal
+    from bot.discord_app.limit_settings import LimitsForm, apply_form, update_text
+
+    update = apply_form(GuildLimits(), LimitsForm(member_daily="5"))
+    assert update_text(update) == "Saved. Changed:\n• Each member per day: No limit → 5 videos"
+    assert update_text(update, "ja") == "保存しました。変更点：\n• メンバーごと（1日）: 上限なし → 動画5本"
+    assert update.changes == ("Each member per day: No limit → 5 videos",)  # the mod-log stays English
+    with pytest.raises(Refusal) as caught:
+        apply_form(GuildLimits(), LimitsForm(member_daily="lots", member_cooldown="soon"))
+    assert str(caught.value).startswith(
+        "Nothing was changed. Please fix:\n• **member_daily**: 'lots' isn't a number"
+    )
+    chinese = caught.value.render(language("zh-CN"))
+    assert chinese.startswith("未做任何更改。请修正：\n• **member_daily**: 'lots' 不是数字")
+    assert "无法理解等待时间 'soon'" in chinese

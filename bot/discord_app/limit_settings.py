@@ -12,19 +12,22 @@ listed: the mod-log channel may be readable by more people than the moderators.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
 import discord
 
 from bot.discord_app.access import Refusal
+from bot.discord_app.formatting import Locale
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_embeds import FIELD_LIMIT, neutralise
-from bot.discord_app.limits_text import describe_limits
+from bot.discord_app.limits_text import LONG_SETTINGS, describe_limits, setting_lines
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Mode, Model
-from bot.quota.amounts import format_amount
+from bot.quota.amounts import amount
 from bot.quota.limit_input import (
+    LimitInputError,
     parse_blocked_words,
     parse_cooldown,
     parse_limit_value,
@@ -38,6 +41,7 @@ from bot.quota.periods import validate_timezone
 from bot.quota.policy import permitted_modes
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
+from bot.refusals import Lines, Text
 from bot.wording import truncate
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
@@ -57,7 +61,7 @@ MESSAGE_CHANNEL_TYPES = frozenset(
         discord.ChannelType.stage_voice,
     }
 )
-NOT_A_MESSAGE_CHANNEL = "Pick a text channel: a category or forum can't hold messages itself."
+NOT_A_MESSAGE_CHANNEL = N_("Pick a text channel: a category or forum can't hold messages itself.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +104,12 @@ class LimitsUpdate:
     limits: GuildLimits
     #: "Setting: before → after" lines, in `/limits show` order; empty when nothing changed.
     changes: tuple[str, ...]
-    #: Advice worth reading about the new settings (e.g. after switching units).
+    #: Advice worth reading about the new settings (e.g. after switching units), as message ids
+    #: (filled with `note_values`), shown in the moderator's language.
     notes: tuple[str, ...] = ()
+    #: The settings before the change: the reply lists what changed in the moderator's language.
+    before: GuildLimits | None = None
+    note_values: dict[str, object] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -118,8 +126,8 @@ class LimitsUpdate:
 def _running_cap(text: str) -> int | None:
     value = parse_whole_number(text)
     if value == 0:
-        raise ValueError(
-            "Type at least 1, or none for no limit (to stop all videos, set guild_daily to 0 instead)."
+        raise LimitInputError(
+            N_("Type at least 1, or none for no limit (to stop all videos, set guild_daily to 0 instead).")
         )
     return value
 
@@ -127,27 +135,29 @@ def _running_cap(text: str) -> int | None:
 def _max_duration(text: str) -> int | None:
     value = parse_whole_number(text)
     if value == 0:
-        raise ValueError("Type a number of seconds like 10, or none for no limit.")
+        raise LimitInputError(N_("Type a number of seconds like 10, or none for no limit."))
     return value
 
 
 def _some_models(text: str) -> frozenset[Model] | None:
     models = parse_models(text)
     if models is not None and not models:
-        raise ValueError("Name at least one model, or all; to stop all videos, set guild_daily to 0.")
+        raise LimitInputError(
+            N_("Name at least one model, or all; to stop all videos, set guild_daily to 0.")
+        )
     return models
 
 
 def _some_modes(text: str) -> frozenset[Mode] | None:
     modes = parse_modes(text)
     if modes is not None and not modes:
-        raise ValueError("Name at least one mode, or all.")
+        raise LimitInputError(N_("Name at least one mode, or all."))
     return modes
 
 
 def _message_channel_id(channel: ChannelChoice) -> int:
     if channel.kind not in MESSAGE_CHANNEL_TYPES:
-        raise ValueError(NOT_A_MESSAGE_CHANNEL)
+        raise LimitInputError(NOT_A_MESSAGE_CHANNEL)
     return channel.id
 
 
@@ -155,7 +165,7 @@ def _require_message_channel(channel: ChannelChoice) -> None:
     try:
         _message_channel_id(channel)
     except ValueError as exc:
-        raise Refusal(f"{exc} Nothing changed.") from None
+        raise Refusal(N_("{problem} Nothing changed."), problem=_problem(exc)) from None
 
 
 #: Option name -> (GuildLimits field, parser of the option's value). Options missing here are taken as given.
@@ -203,27 +213,48 @@ def option_text(limits: GuildLimits, option: str) -> str:
 
 #: Server caps the operator's ceiling bounds: option -> (OperatorBudget field, setting, period words).
 _CEILINGS = {
-    "guild_daily": ("server_daily", "SERVER_DAILY_CREDITS", "a day"),
-    "guild_monthly": ("server_monthly", "SERVER_MONTHLY_CREDITS", "a month"),
+    "guild_daily": (
+        "server_daily",
+        "SERVER_DAILY_CREDITS",
+        N_(
+            "**{option}**: the bot's operator caps every server at {amount} a day (`{setting}`), so this "
+            "server can't be given more; type {ceiling} or less, or none to use that ceiling."
+        ),
+    ),
+    "guild_monthly": (
+        "server_monthly",
+        "SERVER_MONTHLY_CREDITS",
+        N_(
+            "**{option}**: the bot's operator caps every server at {amount} a month (`{setting}`), so this "
+            "server can't be given more; type {ceiling} or less, or none to use that ceiling."
+        ),
+    ),
 }
 
 
-def _above_ceiling(before: GuildLimits, updates: dict[str, Any], budget: OperatorBudget | None) -> list[str]:
+def _problem(error: ValueError) -> Text | str:
+    """A parse error as a translatable text when it is one (`LimitInputError`), else its words."""
+    return error.text if isinstance(error, LimitInputError) else str(error)
+
+
+def _above_ceiling(before: GuildLimits, updates: dict[str, Any], budget: OperatorBudget | None) -> list[Text]:
     """Server caps typed above the operator's ceiling: moderators can tighten it, never raise it.
     Only comparable when limits count credits; in videos the ceiling stays a separate credit cap."""
     unit = updates.get("unit", before.unit)
     if budget is None or unit is not LimitUnit.CREDITS:
         return []
     problems = []
-    for option, (field, setting, period) in _CEILINGS.items():
-        ceiling = getattr(budget, field)
+    for option, (cap, setting, message) in _CEILINGS.items():
+        ceiling = getattr(budget, cap)
         value = updates.get(option)
         if ceiling is not None and value is not None and value > ceiling + 1e-9:
-            amount = format_amount(ceiling, LimitUnit.CREDITS)
-            problems.append(
-                f"**{option}**: the bot's operator caps every server at {amount} {period} (`{setting}`), "
-                f"so this server can't be given more; type {ceiling:g} or less, or none to use that ceiling."
-            )
+            values = {
+                "option": option,
+                "amount": amount(ceiling, LimitUnit.CREDITS),
+                "setting": setting,
+                "ceiling": f"{ceiling:g}",
+            }
+            problems.append(Text(message, values))
     return problems
 
 
@@ -242,7 +273,7 @@ def apply_form(
     """The limits after `/limits set`. Refusal lists every bad option (nothing is applied then).
     With `budget`, server caps above the operator's ceiling are refused too."""
     updates: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[Text] = []
     for option in fields(form):
         raw = getattr(form, option.name)
         if raw is None:
@@ -254,22 +285,35 @@ def apply_form(
         try:
             updates[target] = parse_option(option.name, raw, parse)
         except ValueError as exc:
-            problems.append(f"**{option.name}**: {exc}")
+            problems.append(
+                Text("**{option}**: {problem}", {"option": option.name, "problem": _problem(exc)})
+            )
     if not problems:
         problems = _above_ceiling(limits, updates, budget)
     if problems:
-        raise Refusal("Nothing was changed. Please fix:\n" + "\n".join(f"• {p}" for p in problems))
+        raise Refusal(
+            N_("Nothing was changed. Please fix:\n• {problems}"), problems=Lines(tuple(problems), "\n• ")
+        )
     if not updates:
-        raise Refusal("Give at least one option to change, e.g. `/limits set member_daily: 5`.")
+        raise Refusal(N_("Give at least one option to change, e.g. `/limits set member_daily: 5`."))
     new = _replace(limits, updates)
     _check_offers_something(new)
     notes = []
     if new.unit is not limits.unit:
-        notes.append(
-            f"Limits now count {new.unit.value}: every number limit is read as {new.unit.value} from now on, "
-            "so check that they still make sense."
-        )
-    return LimitsUpdate(new, describe_changes(limits, new), tuple(notes))
+        notes.append(_UNIT_NOTES[new.unit])
+    return LimitsUpdate(new, describe_changes(limits, new), tuple(notes), before=limits)
+
+
+_UNIT_NOTES = {
+    LimitUnit.VIDEOS: N_(
+        "Limits now count videos: every number limit is read as videos from now on, "
+        "so check that they still make sense."
+    ),
+    LimitUnit.CREDITS: N_(
+        "Limits now count credits: every number limit is read as credits from now on, "
+        "so check that they still make sense."
+    ),
+}
 
 
 def _replace(limits: GuildLimits, updates: dict[str, Any]) -> GuildLimits:
@@ -285,8 +329,11 @@ def _check_offers_something(limits: GuildLimits) -> None:
     pairs = [(model, mode) for model in models for mode in allowed_modes(model) if mode in modes]
     if not pairs:
         raise Refusal(
-            "Nothing was changed: none of the allowed models offers any of the allowed modes, so no video "
-            "could be made. Allow more models or modes (or turn 4K on)."
+            N_(
+                "Nothing was changed: none of the allowed models offers any of the allowed modes, so no "
+                "video "
+                "could be made. Allow more models or modes (or turn 4K on)."
+            )
         )
     longest = limits.max_duration
     if longest is None:
@@ -294,8 +341,12 @@ def _check_offers_something(limits: GuildLimits) -> None:
     shortest = min(min(allowed_durations(model, mode)) for model, mode in pairs)
     if shortest > longest:
         raise Refusal(
-            f"Nothing was changed: the allowed models make no video of {longest} seconds or less. "
-            f"Set max_duration to at least {shortest}, or allow other models."
+            N_(
+                "Nothing was changed: the allowed models make no video of {longest} seconds or less. "
+                "Set max_duration to at least {shortest}, or allow other models."
+            ),
+            longest=longest,
+            shortest=shortest,
         )
 
 
@@ -309,7 +360,7 @@ def describe_changes(before: GuildLimits, after: GuildLimits) -> tuple[str, ...]
 
 def _update(before: GuildLimits, updates: dict[str, Any], *, notes: Iterable[str] = ()) -> LimitsUpdate:
     after = _replace(before, updates)
-    return LimitsUpdate(after, describe_changes(before, after), tuple(notes))
+    return LimitsUpdate(after, describe_changes(before, after), tuple(notes), before=before)
 
 
 # --- roles ---------------------------------------------------------------------------------------
@@ -321,7 +372,9 @@ def _role_cap_value(text: str | None, option: str) -> float | None:
     try:
         value: float | None = parse_option(option, text, parse_limit_value)
     except ValueError as exc:
-        raise Refusal(f"Nothing was changed. **{option}**: {exc}") from None
+        raise Refusal(
+            N_("Nothing was changed. **{option}**: {problem}"), option=option, problem=_problem(exc)
+        ) from None
     return value
 
 
@@ -333,7 +386,7 @@ def set_role_cap(
     An option left out keeps the role's current value for it.
     """
     if daily is None and monthly is None:
-        raise Refusal("Give daily, monthly or both, e.g. `daily: 10`; type default to clear one.")
+        raise Refusal(N_("Give daily, monthly or both, e.g. `daily: 10`; type default to clear one."))
     current = limits.role_caps.get(role_id, RoleCap())
     cap = RoleCap(
         member_daily=current.member_daily if daily is None else _role_cap_value(daily, "daily"),
@@ -344,17 +397,20 @@ def set_role_cap(
         caps.pop(role_id, None)
     else:
         if role_id not in caps and len(caps) >= MAX_ROLES:
-            raise Refusal(f"A server can give its own caps to at most {MAX_ROLES} roles; remove one first.")
+            raise Refusal(
+                N_("A server can give its own caps to at most {count} roles; remove one first."),
+                count=MAX_ROLES,
+            )
         caps[role_id] = cap
     notes: tuple[str, ...] = ()
     if role_id in limits.exempt_roles:
-        notes = ("This role is exempt, so its members have no member limits whatever its caps say.",)
+        notes = (N_("This role is exempt, so its members have no member limits whatever its caps say."),)
     return _update(limits, {"role_caps": caps}, notes=notes)
 
 
 def remove_role_cap(limits: GuildLimits, role_id: int) -> LimitsUpdate:
     if role_id not in limits.role_caps:
-        raise Refusal("That role has no caps of its own; nothing to remove.")
+        raise Refusal(N_("That role has no caps of its own; nothing to remove."))
     caps = {role: cap for role, cap in limits.role_caps.items() if role != role_id}
     return _update(limits, {"role_caps": caps})
 
@@ -362,10 +418,13 @@ def remove_role_cap(limits: GuildLimits, role_id: int) -> LimitsUpdate:
 def set_role_exempt(limits: GuildLimits, role_id: int, *, exempt: bool) -> LimitsUpdate:
     """Exempt roles skip the member's own limits (not the server's budget or rules)."""
     if exempt == (role_id in limits.exempt_roles):
-        state = "already exempt" if exempt else "not exempt"
-        raise Refusal(f"That role is {state}; nothing changed.")
+        raise Refusal(
+            N_("That role is already exempt; nothing changed.")
+            if exempt
+            else N_("That role is not exempt; nothing changed.")
+        )
     if exempt and len(limits.exempt_roles) >= MAX_ROLES:
-        raise Refusal(f"At most {MAX_ROLES} roles can be exempt; remove one first.")
+        raise Refusal(N_("At most {count} roles can be exempt; remove one first."), count=MAX_ROLES)
     roles = limits.exempt_roles | {role_id} if exempt else limits.exempt_roles - {role_id}
     return _update(limits, {"exempt_roles": roles})
 
@@ -374,11 +433,16 @@ def set_exempt_roles(limits: GuildLimits, role_ids: Iterable[int]) -> LimitsUpda
     """The whole list of exempt roles at once (the panel's role picker)."""
     roles = frozenset(role_ids)
     if len(roles) > MAX_ROLES:
-        raise Refusal(f"At most {MAX_ROLES} roles can be exempt. Nothing changed.")
+        raise Refusal(N_("At most {count} roles can be exempt. Nothing changed."), count=MAX_ROLES)
     return _update(limits, {"exempt_roles": roles})
 
 
 # --- channels ------------------------------------------------------------------------------------
+
+ONLY_LISTED_CHANNELS = N_(
+    "Videos can now be made only in the listed channels (moderators can still use any)."
+)
+ANY_CHANNEL_NOW = N_("The list is empty now, so videos can be made in any channel.")
 
 
 def add_channel(limits: GuildLimits, channel: ChannelChoice) -> LimitsUpdate:
@@ -386,26 +450,26 @@ def add_channel(limits: GuildLimits, channel: ChannelChoice) -> LimitsUpdate:
     _require_message_channel(channel)
     channel_id = channel.id
     if channel_id in limits.allowed_channels:
-        raise Refusal("Videos are already allowed in that channel.")
+        raise Refusal(N_("Videos are already allowed in that channel."))
     if len(limits.allowed_channels) >= MAX_CHANNELS:
-        raise Refusal(f"At most {MAX_CHANNELS} channels can be listed; remove one first.")
+        raise Refusal(N_("At most {count} channels can be listed; remove one first."), count=MAX_CHANNELS)
     notes: tuple[str, ...] = ()
     if not limits.allowed_channels:
-        notes = ("Videos can now be made only in the listed channels (moderators can still use any).",)
+        notes = (ONLY_LISTED_CHANNELS,)
     return _update(limits, {"allowed_channels": limits.allowed_channels | {channel_id}}, notes=notes)
 
 
 def remove_channel(limits: GuildLimits, channel_id: int) -> LimitsUpdate:
     if channel_id not in limits.allowed_channels:
-        raise Refusal("That channel isn't in the list; nothing to remove.")
+        raise Refusal(N_("That channel isn't in the list; nothing to remove."))
     remaining = limits.allowed_channels - {channel_id}
-    notes = () if remaining else ("The list is empty now, so videos can be made in any channel.",)
+    notes = () if remaining else (ANY_CHANNEL_NOW,)
     return _update(limits, {"allowed_channels": remaining}, notes=notes)
 
 
 def clear_channels(limits: GuildLimits) -> LimitsUpdate:
     if not limits.allowed_channels:
-        raise Refusal("Videos can already be made in any channel.")
+        raise Refusal(N_("Videos can already be made in any channel."))
     return _update(limits, {"allowed_channels": frozenset()})
 
 
@@ -416,12 +480,12 @@ def set_channels(limits: GuildLimits, channels: Iterable[ChannelChoice]) -> Limi
         _require_message_channel(channel)
     ids = frozenset(channel.id for channel in chosen)
     if len(ids) > MAX_CHANNELS:
-        raise Refusal(f"At most {MAX_CHANNELS} channels can be listed. Nothing changed.")
+        raise Refusal(N_("At most {count} channels can be listed. Nothing changed."), count=MAX_CHANNELS)
     notes: tuple[str, ...] = ()
     if ids and not limits.allowed_channels:
-        notes = ("Videos can now be made only in the listed channels (moderators can still use any).",)
+        notes = (ONLY_LISTED_CHANNELS,)
     elif limits.allowed_channels and not ids:
-        notes = ("The list is empty now, so videos can be made in any channel.",)
+        notes = (ANY_CHANNEL_NOW,)
     return _update(limits, {"allowed_channels": ids}, notes=notes)
 
 
@@ -431,10 +495,13 @@ def set_channels(limits: GuildLimits, channels: Iterable[ChannelChoice]) -> Limi
 def _typed_words(text: str) -> tuple[str, ...]:
     words = parse_blocked_words(text)
     if not words:
-        raise Refusal("Type one or more words or phrases, separated by commas.")
+        raise Refusal(N_("Type one or more words or phrases, separated by commas."))
     too_long = [word for word in words if len(word) > MAX_BLOCKED_WORD_LENGTH]
     if too_long:
-        raise Refusal(f"Each blocked word or phrase can be at most {MAX_BLOCKED_WORD_LENGTH} characters.")
+        raise Refusal(
+            N_("Each blocked word or phrase can be at most {count} characters."),
+            count=MAX_BLOCKED_WORD_LENGTH,
+        )
     return words
 
 
@@ -443,10 +510,12 @@ def add_blocked_words(limits: GuildLimits, text: str) -> LimitsUpdate:
     known = {normalise_for_matching(word) for word in limits.blocked_words}
     new = [word for word in _typed_words(text) if normalise_for_matching(word) not in known]
     if not new:
-        raise Refusal("Those words are already blocked; nothing changed.")
+        raise Refusal(N_("Those words are already blocked; nothing changed."))
     words = limits.blocked_words + tuple(new)
     if len(words) > MAX_BLOCKED_WORDS:
-        raise Refusal(f"A server can block at most {MAX_BLOCKED_WORDS} words; remove some first.")
+        raise Refusal(
+            N_("A server can block at most {count} words; remove some first."), count=MAX_BLOCKED_WORDS
+        )
     return _update(limits, {"blocked_words": words})
 
 
@@ -454,16 +523,18 @@ def remove_blocked_words(limits: GuildLimits, text: str) -> LimitsUpdate:
     gone = {normalise_for_matching(word) for word in _typed_words(text)}
     words = tuple(word for word in limits.blocked_words if normalise_for_matching(word) not in gone)
     if len(words) == len(limits.blocked_words):
-        raise Refusal("None of those words is on the blocked list; nothing changed.")
+        raise Refusal(N_("None of those words is on the blocked list; nothing changed."))
     return _update(limits, {"blocked_words": words})
 
 
-def blocked_words_text(limits: GuildLimits) -> str:
+def blocked_words_text(limits: GuildLimits, locale: Locale = None) -> str:
     """The list for moderators (ephemeral), inert and within one message."""
     if not limits.blocked_words:
-        return "No words are blocked on this server."
+        return t(locale, N_("No words are blocked on this server."))
     listed = ", ".join(neutralise(word, MAX_BLOCKED_WORD_LENGTH * 2) for word in limits.blocked_words)
-    return truncate(f"Blocked words ({len(limits.blocked_words)}): {listed}", 1900)
+    return truncate(
+        t(locale, N_("Blocked words ({count}): {words}"), count=len(limits.blocked_words), words=listed), 1900
+    )
 
 
 # --- mod-log -------------------------------------------------------------------------------------
@@ -475,32 +546,55 @@ def set_modlog_channel(limits: GuildLimits, channel: ChannelChoice | None) -> Li
         _require_message_channel(channel)
     channel_id = None if channel is None else channel.id
     if channel_id == limits.modlog_channel_id:
-        raise Refusal("That is already the mod-log setting; nothing changed.")
+        raise Refusal(N_("That is already the mod-log setting; nothing changed."))
     return _update(limits, {"modlog_channel_id": channel_id})
 
 
 # --- /limits show ----------------------------------------------------------------------------------
 
-_LONG_SETTINGS = frozenset(
-    {"Models", "Channels", "Exempt roles", "Role caps", "Ceiling per day", "Ceiling per month"}
-)
+LIMITS_TITLE = N_("Video limits on this server")
+NOTHING_CHANGED = N_("Nothing changed: those were already the settings.")
 
 
 def limits_embed(
-    limits: GuildLimits, *, title: str = "Video limits on this server", budget: OperatorBudget | None = None
+    limits: GuildLimits,
+    *,
+    title: str = LIMITS_TITLE,
+    budget: OperatorBudget | None = None,
+    locale: Locale = None,
 ) -> discord.Embed:
-    """`/limits show`; with `budget`, the operator's ceiling and where it comes from."""
-    embed = discord.Embed(title=title, colour=_LIMITS_COLOUR)
-    for name, value in describe_limits(limits, budget):
-        embed.add_field(name=name, value=truncate(value, FIELD_LIMIT), inline=name not in _LONG_SETTINGS)
-    embed.set_footer(text="Moderators change these with /limits set, roles, channels and words.")
+    """`/limits show`; with `budget`, the operator's ceiling and where it comes from. `title` is a
+    message id, shown in the reader's language like the rest."""
+    embed = discord.Embed(title=t(locale, title), colour=_LIMITS_COLOUR)
+    for msgid, name, value in setting_lines(limits, budget, locale):
+        embed.add_field(name=name, value=truncate(value, FIELD_LIMIT), inline=msgid not in LONG_SETTINGS)
+    embed.set_footer(
+        text=t(locale, N_("Moderators change these with /limits set, roles, channels and words."))
+    )
     return embed
 
 
-def update_text(update: LimitsUpdate) -> str:
+def change_lines(update: LimitsUpdate, locale: Locale = None) -> tuple[str, ...]:
+    """ "Setting: before → after" in the reader's language (`update.changes` is the English, for logs)."""
+    if update.before is None or locale is None:
+        return update.changes
+    english = zip(setting_lines(update.before), setting_lines(update.limits), strict=True)
+    shown = zip(
+        setting_lines(update.before, locale=locale), setting_lines(update.limits, locale=locale), strict=True
+    )
+    return tuple(
+        f"{name}: {old} → {new}"
+        for ((_m, _n, old_en), (_m2, _n2, new_en)), ((_id, name, old), (_id2, _same, new)) in zip(
+            english, shown, strict=True
+        )
+        if old_en != new_en
+    )
+
+
+def update_text(update: LimitsUpdate, locale: Locale = None) -> str:
     """The moderator's reply above the new settings."""
-    lines = ["Saved. Changed:", *(f"• {change}" for change in update.changes)]
-    lines += [f"⚠️ {note}" for note in update.notes]
+    lines = [t(locale, N_("Saved. Changed:")), *(f"• {change}" for change in change_lines(update, locale))]
+    lines += [f"⚠️ {t(locale, note, **update.note_values)}" for note in update.notes]
     return truncate("\n".join(lines), 1900)
 
 
