@@ -8,7 +8,9 @@ production poll settings (5 s, up to 30 s). `--jobs` members of the server serve
 process each start a `/video`; the fake renders them until every job is running, then the first
 process is killed with SIGKILL and every task is finished at once. Measured:
 
-- take-over: from the kill to the first task query the survivor sends for the dead process's jobs;
+- taken over: from the kill until the survivor owns every one of the dead process's jobs (each job's
+  ownership epoch, `lease_epoch`, bumped by its new owner; read from the database every 50 ms);
+- first query: from the kill to the first task query the survivor sends for them;
 - kill -> delivered p50/p99/max: from the kill to each job's uploaded result;
 - paid creates (must equal the jobs) and uploads per job (must be exactly 1).
 """
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import psycopg
 
 from bench.storage_latency import write_section
 from bot.quota.models import GuildLimits
@@ -83,6 +88,9 @@ async def run(jobs: int, poll: float, poll_max: float) -> dict[str, float]:
                         await asyncio.sleep(0.1)
                     await asyncio.sleep(poll)  # every job running and polled at least once
                     queries_before = len(acedata.requests_to("/kling/tasks"))
+                    watch = await psycopg.AsyncConnection.connect(url, autocommit=True)
+                    epochs = dict(await (await watch.execute("SELECT id, lease_epoch FROM jobs")).fetchall())
+                    load_before = os.getloadavg()
                     killed_at = time.time()
                     killed_mono = time.monotonic()
                     await victim.kill()
@@ -90,11 +98,16 @@ async def run(jobs: int, poll: float, poll_max: float) -> dict[str, float]:
                         acedata.finish(task_id)
                     print(f"killed the process holding {jobs} running jobs", file=sys.stderr, flush=True)
                     first_query = None
+                    taken_over = None
                     delivered: dict[int, float] = {}
                     deadline = time.monotonic() + poll_max + 120
                     while len(delivered) < jobs and time.monotonic() < deadline:
                         if first_query is None and len(acedata.requests_to("/kling/tasks")) > queries_before:
                             first_query = time.monotonic() - killed_mono
+                        if taken_over is None:
+                            rows = await (await watch.execute("SELECT id, lease_epoch FROM jobs")).fetchall()
+                            if all(epoch > epochs.get(job_id, 0) for job_id, epoch in rows):
+                                taken_over = time.monotonic() - killed_mono
                         for call in discord.calls:
                             if call.files and call.status == 200 and call.index not in delivered:
                                 delivered[call.index] = time.time() - killed_at
@@ -102,12 +115,17 @@ async def run(jobs: int, poll: float, poll_max: float) -> dict[str, float]:
                     await asyncio.sleep(2.0)  # room for duplicates
                     uploads = sum(1 for call in discord.calls if call.files and call.status == 200)
                     lags = sorted(delivered.values())
+                    await watch.close()
+                    load_after = os.getloadavg()
                 finally:
                     for harness in processes:
                         await harness.stop()
                 return {
                     "jobs": jobs,
-                    "takeover_s": first_query if first_query is not None else float("nan"),
+                    "takeover_s": taken_over if taken_over is not None else float("nan"),
+                    "first_query_s": first_query if first_query is not None else float("nan"),
+                    "load_before": load_before[0],
+                    "load_after": load_after[0],
                     "delivered": len(lags),
                     "lag_p50": statistics.median(lags) if lags else float("nan"),
                     "lag_p99": lags[min(len(lags) - 1, round(0.99 * (len(lags) - 1)))]
@@ -138,11 +156,17 @@ def table(result: dict[str, float], poll: float, poll_max: float) -> str:
             f"--poll-max-interval {poll_max:g}",
             "```",
             "",
+            f"Load average (1 min, `uptime`) on the 2-CPU machine: {result['load_before']:.2f} at the kill, "
+            f"{result['load_after']:.2f} at the end.",
+            "",
             "| Measure | Goal | Value |",
             "|---|---|---|",
-            "| Kill → survivor's first task query for the dead process's jobs "
-            f"| ≤ {11 + poll_max:g} s (keepalives + one cycle) "
+            "| Kill → every job of the dead process taken over by the survivor "
+            "| ≤ 10 s (docs/scaling.md: keepalives 9 s + lease watch 1 s) "
             f"| {result['takeover_s']:.1f} s |",
+            "| Kill → survivor's first task query for the dead process's jobs "
+            f"| ≤ {10 + poll:g} s (take-over + one poll interval) "
+            f"| {result['first_query_s']:.1f} s |",
             f"| Kill → result delivered, p50 | | {result['lag_p50']:.1f} s |",
             f"| Kill → result delivered, p99 | | {result['lag_p99']:.1f} s |",
             f"| Kill → result delivered, max | | {result['lag_max']:.1f} s |",

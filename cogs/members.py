@@ -258,7 +258,11 @@ class MembersCog(commands.Cog):
         since = usage_since(now, days)
         report = await store.usage_report(guild_id, since)
         today = local_date(now, limits.timezone)
-        per_day = await store.daily_usage(guild_id, day_start(window_start(today, days), limits.timezone))
+        first_day = window_start(today, days)
+        # From the ledger's per-day rows (keyed by the server's day), not a scan of the window's jobs.
+        per_day = await store.daily_usage(
+            guild_id, day_start(first_day, limits.timezone), first_day=first_day.isoformat()
+        )
         window = spending_window(
             day_totals(per_day),
             today=today,

@@ -261,7 +261,7 @@ async def test_a_failing_migration_rolls_back_completely(tmp_path: Path) -> None
     bundled = bundled_migrations()
     latest = len(bundled)
 
-    with pytest.raises(StorageUnavailable, match=rf"00{latest + 1}_broken.*{path.name}") as caught:
+    with pytest.raises(StorageUnavailable, match=rf"{latest + 1:03d}_broken.*{path.name}") as caught:
         await SqliteStore.open(path, migrations=[*bundled, broken_migration(latest + 1)])
     assert f"stays at version {latest}" in str(caught.value)
     # SQLite's own error travels with it, for the log.

@@ -148,7 +148,7 @@ async def test_a_failing_migration_rolls_back_completely(postgres_url: str) -> N
         "CREATE TABLE audit (id BIGINT PRIMARY KEY); UPDATE jobs SET cost = 0; "
         "INSERT INTO no_such VALUES (1);",
     )
-    with pytest.raises(StorageUnavailable, match=rf"00{latest + 1}_broken.*stays at version {latest}"):
+    with pytest.raises(StorageUnavailable, match=rf"{latest + 1:03d}_broken.*stays at version {latest}"):
         await PostgresStore.open(postgres_url, migrations=[*postgres_migrations(), broken])
     assert schema(postgres_url) == before and version(postgres_url) == latest
 

@@ -383,3 +383,23 @@ def test_limits_set_reply_and_refusal_follow_the_moderators_language() -> None:
     chinese = caught.value.render(language("zh-CN"))
     assert chinese.startswith("未做任何更改。请修正：\n• **member_daily**: 'lots' 不是数字")
     assert "无法理解等待时间 'soon'" in chinese
+
+
+def test_the_confirmation_and_the_cost_note_follow_the_members_language() -> None:
+    from bot.discord_app.confirmation import prompt_text
+    from bot.discord_app.launch import cost_notes
+
+    limits = GuildLimits(unit=LimitUnit.CREDITS, member_daily=10.0)
+    decision = evaluate(
+        limits, UsageSnapshot(member_day_credits=2.0), cost=4.0, member_role_ids=(), now=NOW, resets=RESETS
+    )
+    assert "Your credits today: 4 credits left after this video" in prompt_text(decision)
+    japanese = prompt_text(decision, locale="ja")
+    assert japanese.startswith("この動画は約 **4クレジット** かかります")
+    assert "• あなたのクレジット（今日）：この動画の後の残り 4クレジット" in japanese
+    assert "（2分以内）" in japanese
+    assert cost_notes(decision) == [
+        "This video costs about **4 credits** (an estimate; AceData bills the actual price).",
+        "Your credits today: 4 left",
+    ]
+    assert cost_notes(decision, "zh-CN")[1] == "你的积分（今天）：剩余 4"

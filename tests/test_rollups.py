@@ -239,32 +239,76 @@ async def test_extendable_videos_lists_the_newest_delivered_videos_only(backend:
     ]
 
 
+def old_job_rows(rng: random.Random, count: int) -> list[tuple[object, ...]]:
+    """Job rows as an older bot left them (final states, server keys on Tokyo time, UTC keys)."""
+    rows = []
+    for number in range(count):
+        created = rng.uniform(epoch("2026-09-14T00:00:00"), epoch("2026-12-03T12:00:00"))
+        day_key, month_key = period_keys(created, "Asia/Tokyo")
+        state = rng.choice(list(JobState))
+        model = rng.choice(MODELS)
+        member = rng.choice([1001, 2002, 3003])
+        cost = rng.choice([1.0, 2.5, 3.79])
+        text = request(model).to_json()
+        utc_day, utc_month = period_keys(created, "UTC")
+        rows.append(
+            (
+                f"old-{number}",
+                GUILD,
+                7,
+                member,
+                text,
+                cost,
+                1,
+                day_key,
+                month_key,
+                utc_day,
+                utc_month,
+                state.value,
+                created,
+                created,
+            )
+        )
+    return rows
+
+
 @pytest.mark.parametrize("pending", [1, 2])
 async def test_upgrading_to_008_backfills_the_rollups_and_counts(backend: Backend, pending: int) -> None:
-    """Jobs written at schema 7 (or 6) get their monthly rollups and counts from the migration."""
+    """Jobs written at schema 7 (or 6) get their monthly rollups, counts (and on PostgreSQL their
+    ledger, member resets included) from the migration."""
     migrations = postgres_migrations() if backend.kind == "postgresql" else bundled_migrations()
     assert migrations[7].label == "008_monthly_rollups_and_counts"
-    # Today's store writes migration 007's column (jobs.locale), so the jobs are written at schema 7;
-    # a schema-6 database is that one with the column taken away again (all 007 added).
-    old = await backend.open(migrations=migrations[:7])
-    await fill_months(old, random.Random(3), count=40)
+    old = await backend.open(migrations=migrations[: 8 - pending])
     await old.close()
-    if pending == 2:
-        backend.execute("ALTER TABLE jobs DROP COLUMN locale")
-        if backend.kind == "postgresql":
-            backend.execute("UPDATE schema_version SET version = 6")
-        else:
-            backend.execute("PRAGMA user_version = 6")
+    # A moderator's reset first, as it would be (SQLite's triggers read it when a job is written).
+    reset_at = epoch("2026-11-10T00:00:00")
+    backend.execute(
+        "INSERT INTO member_resets (guild_id, member_id, reset_at) VALUES (?, ?, ?)", (GUILD, 2002, reset_at)
+    )
+    for row in old_job_rows(random.Random(3), 40):
+        backend.execute(
+            "INSERT INTO jobs (id, guild_id, channel_id, member_id, request, cost, size_limit, day_key, "
+            "month_key, global_day_key, global_month_key, state, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
     store = await backend.open()
     jobs = await all_jobs(store)
+    assert len(jobs) == 40
     for since in SINCES:
         assert shown(await store.usage_report(GUILD, since)) == expected_report(jobs, since), since
     assert await store.count_history(GUILD) == len(jobs)
-    assert await store.count_history(GUILD, states=[JobState.CANCELLED]) == sum(
-        job.state is JobState.CANCELLED for job in jobs
+    assert await store.count_history(GUILD, member_id=1001, states=[JobState.CANCELLED]) == sum(
+        job.state is JobState.CANCELLED and job.member_id == 1001 for job in jobs
     )
+    assert await store.ledger_consistency() == []
+    held = [j for j in jobs if j.state not in RELEASED_STATES and j.month_key == "2026-11"]
+    usage = await store.usage_snapshot(GUILD, 2002, "2026-11-20", "2026-11")
+    assert usage.guild_month_videos == len(held)
+    assert usage.member_month_videos == sum(j.member_id == 2002 and j.created_at >= reset_at for j in held)
     # And the triggers take over from the backfill.
     await admit(store, created_at=epoch("2026-11-20T10:00:00"), cost=1.0)
     jobs = await all_jobs(store)
     assert shown(await store.usage_report(GUILD, 0.0)) == expected_report(jobs, 0.0)
     assert await store.count_history(GUILD) == len(jobs)
+    assert await store.ledger_consistency() == []

@@ -1,15 +1,20 @@
 """synchronous = NORMAL in WAL mode (bot/storage/sqlite.py): a committed admission survives the bot
-being killed with SIGKILL right after the commit, before any checkpoint or clean close."""
+being killed with SIGKILL right after the commit, before any checkpoint or clean close; and the WAL
+is checkpointed in the background, not by the commits."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from bot.storage import JobState, SqliteStore
+from tests.storage_samples import admit
 
 _WRITER = """
 import asyncio, sys, time
@@ -59,5 +64,30 @@ async def test_a_commit_survives_kill_9(tmp_path: Path) -> None:
         assert await store.count_history(42) == 3
         assert [job.state for job in await store.history(42)] == [JobState.QUEUED] * 3
         assert await store.ledger_consistency() == []
+    finally:
+        await store.close()
+
+
+def wal_frames(path: Path) -> tuple[int, int]:
+    """(frames in the WAL, frames of it already copied into the database), from another connection."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        _busy, frames, copied = db.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()
+    return int(frames), int(copied)
+
+
+async def test_the_wal_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await SqliteStore.open(path, checkpoint_interval=0.05)
+    try:
+        rows = await store._writer.execute_fetchall("PRAGMA wal_autocheckpoint")
+        assert next(iter(rows))[0] == 10_000  # the writer's own checkpoint is only a backstop
+        for number in range(20):
+            await admit(store, created_at=1_000.0 + number)
+        for _ in range(100):
+            frames, copied = wal_frames(path)
+            if frames and copied == frames:
+                break
+            await asyncio.sleep(0.05)
+        assert frames > 0 and copied == frames
     finally:
         await store.close()

@@ -70,3 +70,30 @@ async def test_jobs_since_lists_the_period_oldest_first(store: Store) -> None:
     await admit_in_state(store, JobState.DELIVERED, created_at=10.0)
     assert [job.id for job in await store.jobs_since(GUILD, 50.0)] == [early, late]
     assert [job.id for job in await store.jobs_since(GUILD, 50.0, limit=1)] == [early]
+
+
+async def test_daily_usage_from_the_ledger_equals_the_scan(store: Store) -> None:
+    """The /usage chart reads the ledger's per-day rows from `first_day` on: the same days, videos and
+    credits as the scan of the jobs created since that day's start, releases and refunds included."""
+    starts = {"2026-11-01": 100.0, "2026-11-02": 200.0, "2026-11-03": 300.0}
+    await admit_in_state(store, JobState.DELIVERED, cost=2.0, created_at=110.0, day_key="2026-11-01")
+    await admit_in_state(store, JobState.DELIVERED, cost=1.5, created_at=210.0, day_key="2026-11-02")
+    released = await admit_in_state(store, JobState.RUNNING, cost=9.0, created_at=220.0, day_key="2026-11-02")
+    assert await store.transition(released, expect=[JobState.RUNNING], to=JobState.TIMED_OUT)
+    only_failed = await admit_in_state(
+        store, JobState.FAILED, cost=4.0, created_at=310.0, day_key="2026-11-03"
+    )
+    await admit_in_state(store, JobState.RUNNING, cost=5.0, created_at=320.0, day_key="2026-11-03")
+    await admit_in_state(
+        store, JobState.DELIVERED, cost=4.0, created_at=230.0, day_key="2026-11-02", guild_id=7
+    )
+    for first_day, since in starts.items():
+        scanned = await store.daily_usage(GUILD, since)
+        assert await store.daily_usage(GUILD, since, first_day=first_day) == scanned
+    assert [
+        (d.day_key, d.videos, d.credits) for d in await store.daily_usage(GUILD, 0.0, first_day="2026-11-02")
+    ] == [
+        ("2026-11-02", 1, 1.5),
+        ("2026-11-03", 1, 5.0),
+    ]
+    assert only_failed

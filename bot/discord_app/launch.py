@@ -16,8 +16,8 @@ from typing import Any
 
 import discord
 
-from bot.discord_app.confirmation import ask_to_confirm
-from bot.discord_app.i18n import N_
+from bot.discord_app.confirmation import allowance_name, ask_to_confirm
+from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
 from bot.discord_app.replies import refuse
@@ -129,20 +129,21 @@ async def refuse_outside_allowed_servers(
     return True
 
 
-def cost_notes(decision: Decision) -> list[str]:
+def cost_notes(decision: Decision, locale: discord.Locale | str | None = None) -> list[str]:
     """The estimated cost and what is left, for the member's private note after admission."""
     notes = []
     if decision.cost:
-        notes.append(
-            f"This video costs about **{decision.cost:g} credits** "
-            "(an estimate; AceData bills the actual price)."
-        )
+        notes.append(t(locale, COSTS_ABOUT, cost=decision.cost))
     notes.extend(
-        f"{allowance.label}: {allowance.remaining:g} left"
+        t(locale, LEFT, allowance=allowance_name(allowance, locale), left=allowance.remaining)
         for allowance in decision.allowances
         if allowance.remaining is not None
     )
     return notes
+
+
+COSTS_ABOUT = N_("This video costs about **{cost:g} credits** (an estimate; AceData bills the actual price).")
+LEFT = N_("{allowance}: {left:g} left")
 
 
 async def launch(
@@ -242,7 +243,7 @@ async def launch(
     notes = list(preflight.warnings)
     if note := prompt_note(order, request):
         notes.append(note)
-    notes.extend(cost_notes(admission.decision))
+    notes.extend(cost_notes(admission.decision, interaction.locale))
     if notes:
         with contextlib.suppress(discord.HTTPException):
             await interaction.followup.send("\n".join(notes), ephemeral=True)

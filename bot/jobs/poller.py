@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 QUIET_FRACTION = 0.75
 #: How long a learned mean render time is reused before it is read again.
 ESTIMATE_TTL_SECONDS = 300.0
+#: On a shared database (several processes): how often the lease watch asks whether a job in flight
+#: has lost its owner (one cheap query), independently of the poll schedule, which may sleep up to
+#: `max_interval` when this process has nothing to poll. Part of the take-over bound in docs/scaling.md.
+LEASE_CHECK_SECONDS = 1.0
+#: ... and how often it tries to take over every job in flight without asking first (a safety net).
+FULL_TAKEOVER_SECONDS = 30.0
 
 _Kind = tuple[int, str, str, int]
 
@@ -64,6 +70,7 @@ class Poller:
         max_interval: float,
         batch_size: int = 500,
         clock: Clock = time.time,
+        lease_check_interval: float = LEASE_CHECK_SECONDS,
     ) -> None:
         self.runner = runner
         self.base_interval = base_interval
@@ -73,6 +80,8 @@ class Poller:
         self._next_due: dict[str, float] = {}
         self._estimates: dict[_Kind, tuple[float | None, float]] = {}
         self._task: asyncio.Task[None] | None = None
+        self.lease_check_interval = lease_check_interval
+        self._watch: asyncio.Task[None] | None = None
         self._pause_until = 0.0
         # Grid times are sums of floats: a tick computed as 0.30000000000000004 is still "now" at 0.3.
         self._slack = self.base_interval / 100
@@ -81,13 +90,35 @@ class Poller:
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="kling-poller")
+        if self.runner.store.shared and (self._watch is None or self._watch.done()):
+            self._watch = asyncio.create_task(self._watch_leases(), name="kling-lease-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._watch = None
+
+    async def _watch_leases(self) -> None:
+        """Several processes: every `lease_check_interval`, notice a lost lease (and stop its work)
+        and take over a dead process's jobs, whatever the poll schedule sleeps. The jobs taken over
+        are polled at once (the runner sets new_work)."""
+        last_full = time.monotonic()
+        while True:
+            await asyncio.sleep(self.lease_check_interval)
+            full = time.monotonic() - last_full >= FULL_TAKEOVER_SECONDS
+            if full:
+                last_full = time.monotonic()
+            try:
+                await self.runner.check_ownership(full=full)
+            except asyncio.CancelledError:
+                raise
+            except StorageBusy as exc:
+                log.warning("lease check skipped: %s", exc)
+            except Exception:
+                log.exception("lease check failed; continuing")
 
     def poke(self, job_id: str | None = None) -> None:
         """Poll soon: a callback hint or a new job. With a job id, that job is due at once."""
@@ -147,9 +178,8 @@ class Poller:
         if now < self._pause_until:
             return 0
         store = self.runner.store
-        if store.shared:
-            # Several processes: carry on the jobs whose owner died; poll only the jobs this one owns.
-            await self.runner.take_over()
+        # Several processes: poll only the jobs this one owns. Jobs whose owner died are taken over
+        # by the lease watch (_watch_leases), within about a second of their owner's end.
         running = [
             job
             for job in await store.jobs_in_states([JobState.RUNNING])

@@ -24,7 +24,7 @@ from bot.jobs.recovery import Window, find_lost_task
 from bot.kling.client import KlingClient
 from bot.kling.errors import KlingError, OutOfCredits
 from bot.kling.tasks import Failed, NotFound, Running, Succeeded, TaskStatus
-from bot.storage.base import Job, JobState, Store
+from bot.storage.base import Job, JobState, StorageBusy, Store
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class JobRunner:
         if circuit is not None:
             circuit.subscribe(self._on_circuit)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The work in progress on each job (submit, recover, deliver): stopped when this process
+        # loses the job's ownership (see stop_lost_work).
+        self._job_work: dict[str, set[asyncio.Task[Any]]] = {}
         self._delivering: set[str] = set()
         # At most this many results are downloaded and uploaded at once; the others wait before their
         # download starts, so a burst of finished jobs holds a bounded amount of memory and bandwidth.
@@ -80,12 +83,60 @@ class JobRunner:
         self.callback_url_for: Callable[[str], str] | None = None
 
     # --- background task hygiene ----------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        """Run in the background with a strong reference and a logged (never silent) failure."""
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str, job_id: str | None = None
+    ) -> asyncio.Task[Any]:
+        """Run in the background with a strong reference and a logged (never silent) failure.
+        With `job_id`, the task is work done as the job's owner, stopped if the ownership is lost."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
+        if job_id is not None:
+            self._job_work.setdefault(job_id, set()).add(task)
+            task.add_done_callback(lambda done: self._job_done(job_id, done))
         task.add_done_callback(self._finished)
         return task
+
+    def _job_done(self, job_id: str, task: asyncio.Task[Any]) -> None:
+        work = self._job_work.get(job_id)
+        if work is not None:
+            work.discard(task)
+            if not work:
+                del self._job_work[job_id]
+
+    async def stop_lost_work(self) -> set[str]:
+        """Stop at once every piece of work on the jobs whose ownership this process lost (the
+        database connection holding it dropped): another process may be carrying them on already.
+        A create or a post already on the wire cannot be called back; that is why the create was
+        stamped first (a taker looks it up, never resends it) and why posts are idempotent on
+        Discord (the same message edited again, or a new message's nonce). Returns those jobs."""
+        lost = self.store.take_lost_leases()
+        stopped = [task for job_id in lost for task in self._job_work.pop(job_id, ())]
+        for task in stopped:
+            task.cancel()
+        if lost:
+            log.warning(
+                "lost the ownership of %d jobs (the database connection holding it dropped); "
+                "stopped %d pieces of work on them",
+                len(lost),
+                len(stopped),
+            )
+        if stopped:
+            # Wait for them to unwind (their finally blocks), so work started anew is not mistaken
+            # for theirs (see deliver's _delivering).
+            await asyncio.wait(stopped, timeout=5.0)
+        return lost
+
+    async def check_ownership(self, *, full: bool = False) -> None:
+        """The lease watch, run about every second on a shared store (see Poller): notice a lost
+        lease and stop its work, and take over the jobs of a process that died as soon as the
+        database shows them without an owner. `full` takes over without asking first."""
+        try:
+            orphans = await self.store.check_leases()
+        except StorageBusy:
+            orphans = False  # the database is away; its return is noticed on the next check
+        lost = await self.stop_lost_work()
+        if full or orphans or lost:
+            await self.take_over()
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -146,7 +197,7 @@ class JobRunner:
                         self.circuit.release_trial()
                     break
                 self._log_state(job)
-                self.spawn(self.submit(job), name=f"submit-{job.id}")
+                self.spawn(self.submit(job), name=f"submit-{job.id}", job_id=job.id)
             for queued in await self.store.history(guild_id, states=[JobState.QUEUED], limit=50):
                 self.spawn(self.notifier.progress(queued), name=f"queue-progress-{queued.id}")
 
@@ -220,9 +271,22 @@ class JobRunner:
             trace_id=submission.trace_id,
             submitted_at=self.clock(),
         )
-        if running is not None:
-            self.new_work.set()
-            await self._notify("running", running, self.notifier.progress(running, force=True))
+        if running is None:
+            # The job was taken over meanwhile (this process's ownership was lost after the create
+            # was stamped). The create happened and was paid: record its task for whoever owns the
+            # job now, as a recovery would (only while the job still waits for it, and never a task
+            # another job holds), so the taker's look-up stops instead of writing the job off.
+            adopted = await self.store.adopt_task(
+                job.id,
+                submission.task_id,
+                trace_id=submission.trace_id,
+                submitted_at=stamped.submitted_at or self.clock(),
+            )
+            if adopted is not None:
+                log.info("job %s: task %s recorded for its new owner", job.id, adopted.task_id)
+            return
+        self.new_work.set()
+        await self._notify("running", running, self.notifier.progress(running, force=True))
 
     async def recover(self, job: Job, *, trace_id: str | None = None) -> None:
         """Adopt the task a lost create made (exactly one match), or mark the job unconfirmed.
@@ -317,7 +381,7 @@ class JobRunner:
             )
             if done is not None:
                 self.spawn(self.start_queued(done.guild_id), name=f"kick-{done.guild_id}")
-                self.spawn(self.deliver(done), name=f"deliver-{done.id}")
+                self.spawn(self.deliver(done), name=f"deliver-{done.id}", job_id=done.id)
         elif isinstance(status, Failed):
             code = FailureCode.CONTENT_REFUSED if status.code == "forbidden" else FailureCode.TASK_FAILED
             await self._fail(
@@ -362,6 +426,15 @@ class JobRunner:
                         budget = job.size_limit - video.size
                         frames = await fetch_frames(self.http, job.request, budget=budget)
                         video = replace(video, frames=frames)
+                    # Still this process's job? (A fenced no-op: None once another process took the
+                    # job over, or delivered it.) Narrows the window in which two processes post;
+                    # the post itself is idempotent on Discord for what remains of it.
+                    mine = await self.store.transition(
+                        job.id, expect={JobState.SUCCEEDED}, to=JobState.SUCCEEDED
+                    )
+                    if mine is None:
+                        log.info("job %s: no longer this process's to deliver", job.id)
+                        return
                     sent = await self._notify("delivery", job, self.notifier.delivered(job, video))
                 finally:
                     discard(video)
@@ -375,6 +448,8 @@ class JobRunner:
             )
             if delivered is not None:
                 await self.notifier.forget(job.id)
+            else:
+                log.info("job %s: posted, but another process owns it now and records it", job.id)
         finally:
             self._delivering.discard(job.id)
 
@@ -408,6 +483,9 @@ class JobRunner:
         if not candidates:
             return
         claimed = await self.store.claim_jobs([job.id for job in candidates])
+        # Work this process still runs on jobs whose ownership it lost (and may have just taken back
+        # under a new epoch) stops before any of them is started afresh.
+        await self.stop_lost_work()
         for candidate in candidates:
             if candidate.id not in claimed:
                 continue
@@ -427,8 +505,8 @@ class JobRunner:
                             self.spawn(self.start_queued(job.guild_id), name=f"kick-{job.guild_id}")
                 else:
                     # The create may have reached AceData: find its task, never resend it.
-                    self.spawn(self.recover(job), name=f"recover-{job.id}")
+                    self.spawn(self.recover(job), name=f"recover-{job.id}", job_id=job.id)
             elif job.state is JobState.SUCCEEDED:
-                self.spawn(self.deliver(job), name=f"deliver-{job.id}")
+                self.spawn(self.deliver(job), name=f"deliver-{job.id}", job_id=job.id)
             elif job.state is JobState.RUNNING:
                 self.new_work.set()  # the poller asks about it next cycle

@@ -237,7 +237,11 @@ class Store(Protocol):
         self, job_id: str, *, expect: Iterable[JobState], to: JobState, **fields: Any
     ) -> Job | None:
         """Move a job to `to` only if its state is in `expect`; set `fields` in the same update.
-        Returns the updated job, or None when the guard did not match (nothing changed)."""
+        Returns the updated job, or None when the guard did not match (nothing changed).
+
+        On a `shared` store a job in flight (SUBMITTING, RUNNING, SUCCEEDED) is moved only by its
+        owner, with the ownership epoch it took: once another process has taken the job over (its
+        owner's lease was lost), the stale owner's transition matches nothing (fencing)."""
         ...
 
     async def update_job(self, job_id: str, **fields: Any) -> Job | None:
@@ -271,6 +275,19 @@ class Store(Protocol):
 
     def owns(self, job_id: str) -> bool:
         """Whether this process owns the job (always True on a store that is not `shared`)."""
+        ...
+
+    async def check_leases(self) -> bool:
+        """A cheap probe, run every second or so on a shared store: touch the connection holding
+        this process's ownership (so its loss is noticed at once, see `take_lost_leases`) and say
+        whether some job in flight has no live owner (a process died: take it over now). Always
+        False on a store that is not `shared`."""
+        ...
+
+    def take_lost_leases(self) -> set[str]:
+        """The jobs this process owned until its ownership was lost (the connection holding it
+        dropped), since the last call. Work on them must stop at once: another process may already
+        carry them on. Their in-flight writes are fenced anyway (see `transition`)."""
         ...
 
     async def queue_position(self, job_id: str) -> int:
@@ -355,10 +372,14 @@ class Store(Protocol):
         statement); the new version, or None when someone changed the settings meanwhile."""
         ...
 
-    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+    async def daily_usage(
+        self, guild_id: int, since: float, *, first_day: str | None = None
+    ) -> list[DayUsage]:
         """Spent videos and credits per day key of jobs created at or after `since`, oldest day first;
         released jobs (failed, cancelled, timed out, unconfirmed) count for nothing, days without
-        spending are absent."""
+        spending are absent. With `first_day` (the server's day key of `since`, when `since` is a
+        midnight in the server's time zone) the days from `first_day` on are read from the ledger's
+        per-day rows instead: a row per day, not a scan of the window's jobs."""
         ...
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:

@@ -26,9 +26,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -102,8 +102,8 @@ def postgres_migrations() -> list[Migration]:
 _JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
 # The global (UTC) period keys are not written here (the columns exist, from migration 003, so
-# `migrate` can copy them): this backend reads the operator's global caps by time range instead
-# (see _GLOBAL_USAGE_SQL), and an older schema without the columns can still be written.
+# `migrate` can copy them): this backend's ledger trigger (migration 008) computes the UTC day and
+# month from created_at, and an older schema without the columns can still be written.
 _NEW_JOB_COLUMNS = tuple(
     field.name
     for field in dataclasses.fields(NewJob)
@@ -140,85 +140,108 @@ def _job_key(expression: str) -> str:
     return f"hashtextextended('kling-job:' || {expression}, 0)"
 
 
-#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~11 s.
+#: Client-side TCP keepalives on the lease connection: a dead server is noticed within ~9 s.
 _LEASE_KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
-    "keepalives_idle": 5,
+    "keepalives_idle": 3,
     "keepalives_interval": 2,
     "keepalives_count": 3,
 }
 #: The same on the server's side of it, so the server ends the session of a process whose HOST
-#: died (no FIN ever comes) within ~11 s, and its job locks with it. A killed process's socket is
-#: closed by its kernel at once.
-_LEASE_SERVER_KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
+#: died (no FIN ever comes) within ~9 s (3 s idle, then 3 probes 2 s apart; tcp_user_timeout does
+#: the same when data was in flight), and its job locks with it. A killed process's socket is
+#: closed by its kernel at once. With the 1 s lease watch, that gives the 10 s take-over bound.
+_LEASE_SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": 3,
+    "tcp_keepalives_interval": 2,
+    "tcp_keepalives_count": 3,
+    "tcp_user_timeout": 9000,
+}
 _TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
 _FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
+#: The states in which a job has an owner (an advisory lock held by one live process).
+_OWNED_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING, JobState.SUCCEEDED})
+#: Whether some job in flight has no owner: no process holds its advisory lock (pg_locks shows a
+#: bigint advisory key as its high and low 32 bits in classid and objid). One cheap query, run about
+#: every second by each process, so a dead process's jobs are taken over at once (docs/scaling.md).
+_ORPHANS_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM jobs
+     WHERE state IN {_sql_states(_OWNED_STATES)}
+       AND NOT EXISTS (
+            SELECT 1 FROM pg_locks AS held
+             WHERE held.locktype = 'advisory' AND held.objsubid = 1 AND held.granted
+               AND ((held.classid::bigint << 32) | held.objid::bigint) = {_job_key("jobs.id")})
+) AS orphans"""
 _IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 _STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
 
-# The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules); TOTAL()
-# becomes COALESCE(SUM(), 0) and the parameters are typed so NULLs and comparisons are unambiguous.
+
+# The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules): period
+# figures are primary-key lookups in the ledger (this backend's migration 008), what is in progress
+# is counted over the server's active jobs only.
+def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
+    return (
+        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
+        f"AND member_id = {member} AND period = {period}), 0)"
+    )
+
+
+_G, _M = "%(guild)s::bigint", "%(member)s::bigint"
 _USAGE_SQL = f"""
 WITH reset AS (
     SELECT COALESCE(MAX(reset_at), 0.0) AS at
-      FROM member_resets WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
-),
-holding AS (
-    SELECT day_key, month_key, cost,
-           member_id = %(member)s::bigint AND created_at >= (SELECT at FROM reset) AS mine
-      FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND (day_key = %(day)s::text OR month_key = %(month)s::text)
-       AND state NOT IN {_sql_states(RELEASED_STATES)}
+      FROM member_resets WHERE guild_id = {_G} AND member_id = {_M}
 ),
 period AS (
-    SELECT COUNT(*) FILTER (WHERE day_key = %(day)s::text) AS guild_day_videos,
-           COALESCE(SUM(cost) FILTER (WHERE day_key = %(day)s::text), 0.0) AS guild_day_credits,
-           COUNT(*) FILTER (WHERE month_key = %(month)s::text) AS guild_month_videos,
-           COALESCE(SUM(cost) FILTER (WHERE month_key = %(month)s::text), 0.0) AS guild_month_credits,
-           COUNT(*) FILTER (WHERE mine AND day_key = %(day)s::text) AS member_day_videos,
-           COALESCE(SUM(cost) FILTER (WHERE mine AND day_key = %(day)s::text), 0.0) AS member_day_credits,
-           COUNT(*) FILTER (WHERE mine AND month_key = %(month)s::text) AS member_month_videos,
-           COALESCE(SUM(cost) FILTER (WHERE mine AND month_key = %(month)s::text), 0.0)
-               AS member_month_credits
-      FROM holding
+    SELECT {_ledger("server", _G, "0", "%(day)s::text", "videos")} AS guild_day_videos,
+           {_ledger("server", _G, "0", "%(day)s::text", "credits")}::float8 AS guild_day_credits,
+           {_ledger("server", _G, "0", "%(month)s::text", "videos")} AS guild_month_videos,
+           {_ledger("server", _G, "0", "%(month)s::text", "credits")}::float8 AS guild_month_credits,
+           {_ledger("member", _G, _M, "%(day)s::text", "videos")} AS member_day_videos,
+           {_ledger("member", _G, _M, "%(day)s::text", "credits")}::float8 AS member_day_credits,
+           {_ledger("member", _G, _M, "%(month)s::text", "videos")} AS member_month_videos,
+           {_ledger("member", _G, _M, "%(month)s::text", "credits")}::float8 AS member_month_credits,
+           {_ledger("all", "0", "0", "%(global_day)s::text", "credits")}::float8 AS global_day_credits,
+           {_ledger("all", "0", "0", "%(global_month)s::text", "credits")}::float8 AS global_month_credits
 ),
 activity AS (
-    SELECT COUNT(*) FILTER (WHERE member_id = %(member)s::bigint) AS member_active_jobs,
+    SELECT COUNT(*) FILTER (WHERE member_id = {_M}) AS member_active_jobs,
            COUNT(*) FILTER (WHERE state IN {_sql_states(_IN_FLIGHT_STATES)}) AS guild_running_jobs,
            COUNT(*) FILTER (WHERE state = '{JobState.QUEUED.value}') AS guild_queued_jobs
       FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND state IN {_sql_states(ACTIVE_STATES)}
+     WHERE guild_id = {_G} AND state IN {_sql_states(ACTIVE_STATES)}
 ),
 latest AS (
     SELECT MAX(created_at) AS member_last_job_at
       FROM jobs
-     WHERE guild_id = %(guild)s::bigint AND member_id = %(member)s::bigint
+     WHERE guild_id = {_G} AND member_id = {_M}
        AND state <> '{JobState.CANCELLED.value}'
        AND created_at >= (SELECT at FROM reset)
 )
 SELECT * FROM period, activity, latest
 """
 
-# Credits held by every server's jobs in one UTC day and month (the operator's global caps). SQLite
-# keeps a ledger for this (migration 003); this backend scans the jobs created in the month, by time.
-_GLOBAL_USAGE_SQL = f"""
-SELECT COALESCE(SUM(cost) FILTER (WHERE created_at >= %(day_start)s::float8
-                                    AND created_at < %(day_end)s::float8), 0.0) AS global_day_credits,
-       COALESCE(SUM(cost), 0.0) AS global_month_credits
-  FROM jobs
- WHERE created_at >= %(month_start)s::float8 AND created_at < %(month_end)s::float8
-   AND state NOT IN {_sql_states(RELEASED_STATES)}
+# The ledger as the job rows say it should be: for `ledger_consistency`, which tests and checks use.
+_LEDGER_FROM_JOBS_SQL = f"""
+WITH held AS (
+    SELECT guild_id, member_id, day_key, month_key, cost,
+           to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS utc_day,
+           created_at >= COALESCE((SELECT MAX(reset_at) FROM member_resets AS r
+                                    WHERE r.guild_id = jobs.guild_id AND r.member_id = jobs.member_id), 0.0)
+               AS mine
+      FROM jobs WHERE state NOT IN {_sql_states(RELEASED_STATES)}
+)
+SELECT 'server' AS scope, guild_id, 0::bigint AS member_id, day_key AS period, COUNT(*) AS videos,
+       SUM(cost) AS credits FROM held GROUP BY guild_id, day_key
+UNION ALL SELECT 'server', guild_id, 0, month_key, COUNT(*), SUM(cost) FROM held GROUP BY guild_id, month_key
+UNION ALL SELECT 'all', 0, 0, utc_day, COUNT(*), SUM(cost) FROM held GROUP BY utc_day
+UNION ALL SELECT 'all', 0, 0, left(utc_day, 7), COUNT(*), SUM(cost) FROM held GROUP BY left(utc_day, 7)
+UNION ALL SELECT 'member', guild_id, member_id, day_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, day_key
+UNION ALL SELECT 'member', guild_id, member_id, month_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, month_key
 """
-
-
-def _utc_range(key: str) -> tuple[float, float]:
-    """[start, end) in epoch seconds of a UTC day ("YYYY-MM-DD") or month ("YYYY-MM") key."""
-    if len(key) == 10:
-        start = datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
-        return start.timestamp(), (start + timedelta(days=1)).timestamp()
-    start = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
-    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    return start.timestamp(), following.timestamp()
 
 
 # The same computation as SQLite's _USAGE_REPORT_SQL: the partial first UTC day from the job rows,
@@ -341,7 +364,13 @@ class PostgresStore:
         # see _LEASE_KEEPALIVES) frees its jobs for the others without anyone writing anything.
         self._lease_conn: Connection | None = None
         self._lease_lock = asyncio.Lock()
-        self._owned: set[str] = set()
+        # Owned job -> the ownership epoch this process took it with (the fencing token its writes
+        # to the job in flight carry). Jobs whose ownership was lost keep their epoch in _stale (so
+        # late writes still carry it, and miss once another process took the job) and wait in
+        # _lost for the runner to stop its work on them.
+        self._owned: dict[str, int] = {}
+        self._stale: dict[str, int] = {}
+        self._lost: set[str] = set()
         self._busy_timeout_ms = BUSY_TIMEOUT_MS
         self._down_since: float | None = None  # monotonic time the database stopped answering
 
@@ -417,6 +446,20 @@ class PostgresStore:
         await self._pool.close()
 
     # --- job ownership ------------------------------------------------------------------------
+    # Ownership is an advisory lock (who may work on a job) plus an epoch on the job row (which
+    # writes still count). Taking a job bumps its epoch in the database; a transition of a job in
+    # flight only lands with the epoch its owner took. So when the lease connection drops (server
+    # restart, network cut, pg_terminate_backend) while this process is half-way through a job,
+    # and another process takes the job over, every later write of the stale owner matches
+    # nothing: its create is never stamped as sent (so never sent), its delivery never recorded.
+    # The runner is told (take_lost_leases) and stops that work; check_leases notices the loss
+    # within a second even when nothing else touches the lease connection.
+    def _lose_leases(self) -> None:
+        log.warning("the connection holding this process's job leases was lost; claiming again")
+        self._lost.update(self._owned)
+        self._stale.update(self._owned)
+        self._owned.clear()
+
     @contextlib.asynccontextmanager
     async def _lease(self) -> AsyncIterator[Connection]:
         """The connection holding this process's job locks, (re)connected when needed. If it was
@@ -425,8 +468,7 @@ class PostgresStore:
             conn = self._lease_conn
             if conn is None or conn.closed or conn.broken:
                 if conn is not None:
-                    log.warning("the connection holding this process's job leases was lost; claiming again")
-                    self._owned.clear()
+                    self._lose_leases()
                     self._lease_conn = None
                 try:
                     conn = await psycopg.AsyncConnection.connect(
@@ -434,6 +476,8 @@ class PostgresStore:
                         autocommit=True,
                         row_factory=dict_row,
                         connect_timeout=int(_CONNECT_TIMEOUT_SECONDS),
+                        # Shown in pg_stat_activity: which process's job locks this session holds.
+                        application_name=f"kling-bot lease {os.getpid()}",
                         **_LEASE_KEEPALIVES,
                     )
                 except psycopg.OperationalError as exc:
@@ -447,8 +491,7 @@ class PostgresStore:
             except psycopg.OperationalError as exc:
                 if not _is_unreachable(exc) and not conn.broken:
                     raise
-                log.warning("the connection holding this process's job leases was lost; claiming again")
-                self._owned.clear()
+                self._lose_leases()
                 with contextlib.suppress(psycopg.Error):
                     await conn.close()
                 self._lease_conn = None
@@ -466,17 +509,60 @@ class PostgresStore:
                 f"SELECT id FROM unnest(%s::text[]) AS id WHERE pg_try_advisory_lock({_job_key('id')})",
                 (wanted,),
             )
-            new = {str(row["id"]) for row in rows}
-            self._owned |= new
-            return new
+            locked = [str(row["id"]) for row in rows]
+            if not locked:
+                return set()
+            # A new epoch for each job taken: from now on only this process's writes to it land.
+            bumped = await _fetch(
+                conn,
+                "UPDATE jobs SET lease_epoch = lease_epoch + 1 WHERE id = ANY(%s::text[]) "
+                "RETURNING id, lease_epoch",
+                (locked,),
+            )
+            epochs = {str(row["id"]): int(row["lease_epoch"]) for row in bumped}
+            self._owned.update(epochs)
+            for job_id in epochs:
+                self._stale.pop(job_id, None)
+            return set(epochs)
 
     def owns(self, job_id: str) -> bool:
         return job_id in self._owned
 
+    @property
+    def lease_pid(self) -> int | None:
+        """The server process id of the session holding this process's job locks (for operators
+        matching it in pg_stat_activity, and for tests that end it)."""
+        conn = self._lease_conn
+        return None if conn is None or conn.closed else conn.info.backend_pid
+
+    async def check_leases(self) -> bool:
+        for attempt in (1, 2):
+            try:
+                async with self._lease() as conn:
+                    rows = await _fetch(conn, _ORPHANS_SQL)
+                return bool(rows[0]["orphans"])
+            except StorageBusy:
+                # The lease session just ended (its jobs now wait in _lost): connect again at
+                # once, so this process can claim jobs back without waiting for the next check.
+                if attempt == 2 or self._lease_conn is not None:
+                    raise
+        raise AssertionError("unreachable")
+
+    def take_lost_leases(self) -> set[str]:
+        lost, self._lost = self._lost, set()
+        return lost
+
+    def _fence(self, job_id: str) -> int | None:
+        """The epoch this process's writes to the job carry: the one it owns the job with, else the
+        one it had before losing it. None when it never took the job (then nothing is fenced: only
+        an owner ever moves a job in flight, and the contract tests do)."""
+        return self._owned.get(job_id, self._stale.get(job_id))
+
     async def _release(self, job_id: str) -> None:
+        self._stale.pop(job_id, None)
         if job_id not in self._owned:
             return
-        self._owned.discard(job_id)
+        del self._owned[job_id]
         with contextlib.suppress(psycopg.Error):
             async with self._lease() as conn:
                 await conn.execute(f"SELECT pg_advisory_unlock({_job_key('%(id)s')})", {"id": job_id})
@@ -605,6 +691,16 @@ class PostgresStore:
             "now": self._clock(),
             "id": job_id,
         }
+        lease = self._fence(job_id)
+        if lease is not None and _OWNED_STATES.intersection(expected):
+            # Fencing: a job in flight moves only with the epoch this process took it with, so not
+            # at all once another process has taken it over since (see "job ownership").
+            sql = sql.replace(
+                " RETURNING ",
+                f" AND (state NOT IN {_sql_states(_OWNED_STATES)} OR lease_epoch = %(lease)s) RETURNING ",
+                1,
+            )
+            params["lease"] = lease
         async with self._transaction() as conn:
             rows = await _fetch(conn, sql, params)
         if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
@@ -630,14 +726,15 @@ class PostgresStore:
 
     async def claim_next_queued(self, guild_id: int, running_cap: int | None) -> Job | None:
         sql = f"""
-            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = %(now)s
+            UPDATE jobs SET state = '{JobState.SUBMITTING.value}', updated_at = %(now)s,
+                            lease_epoch = lease_epoch + 1
              WHERE id = (SELECT id FROM jobs
                           WHERE guild_id = %(guild)s::bigint AND state = '{JobState.QUEUED.value}'
                           ORDER BY created_at, seq LIMIT 1)
                AND (%(cap)s::bigint IS NULL OR %(cap)s::bigint > (
                         SELECT COUNT(*) FROM jobs WHERE guild_id = %(guild)s::bigint
                            AND state IN {_sql_states(_IN_FLIGHT_STATES)}))
-            RETURNING {_SELECT_JOB}"""
+            RETURNING {_SELECT_JOB}, lease_epoch"""
         # On the lease connection, and the job's lock taken before COMMIT: no other process ever sees
         # this SUBMITTING job without an owner (it would take it for a dead process's and requeue it).
         async with self._lease() as conn:
@@ -651,7 +748,8 @@ class PostgresStore:
                         await _fetch(
                             conn, f"SELECT pg_advisory_lock({_job_key('%(id)s')})", {"id": rows[0]["id"]}
                         )
-                        self._owned.add(str(rows[0]["id"]))
+                        self._owned[str(rows[0]["id"])] = int(rows[0]["lease_epoch"])
+                        self._stale.pop(str(rows[0]["id"]), None)
             except pg_errors.LockNotAvailable as exc:
                 raise _busy_error() from exc
         return _job_from_row(rows[0]) if rows else None
@@ -794,17 +892,58 @@ class PostgresStore:
             return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
 
     async def ledger_consistency(self) -> list[str]:
-        # Usage is computed from the job rows here; there is no separate ledger to drift.
-        return []
+        def by_key(rows: list[Row]) -> dict[tuple[Any, ...], tuple[int, float]]:
+            return {
+                (row["scope"], row["guild_id"], row["member_id"], row["period"]): (
+                    int(row["videos"]),
+                    float(row["credits"]),
+                )
+                for row in rows
+            }
+
+        stored = by_key(
+            await self._fetch("SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger")
+        )
+        expected = by_key(await self._fetch(_LEDGER_FROM_JOBS_SQL))
+        problems = []
+        for key in sorted(stored.keys() | expected.keys(), key=str):
+            videos, credits = stored.get(key, (0, 0.0))
+            want_videos, want_credits = expected.get(key, (0, 0.0))
+            if videos != want_videos or abs(credits - want_credits) > 1e-6:
+                problems.append(
+                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
+                    f"{want_videos} / {want_credits}"
+                )
+        return problems
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
-        async with self._transaction() as conn:
+        params = {"guild": guild_id, "member": member_id, "now": now}
+        async with self._transaction(guild_id) as conn:
             await _fetch(
                 conn,
-                "INSERT INTO member_resets (guild_id, member_id, reset_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (guild_id, member_id, now),
+                "INSERT INTO member_resets (guild_id, member_id, reset_at) "
+                "VALUES (%(guild)s, %(member)s, %(now)s) ON CONFLICT DO NOTHING",
+                params,
             )
+            # Rebuild the member's own ledger rows from the jobs created since their latest reset.
+            await _fetch(
+                conn,
+                "DELETE FROM usage_ledger "
+                "WHERE scope = 'member' AND guild_id = %(guild)s AND member_id = %(member)s",
+                params,
+            )
+            for key in ("day_key", "month_key"):
+                await _fetch(
+                    conn,
+                    f"""INSERT INTO usage_ledger (scope, guild_id, member_id, period, videos, credits)
+                        SELECT 'member', guild_id, member_id, {key}, COUNT(*), SUM(cost) FROM jobs
+                         WHERE guild_id = %(guild)s AND member_id = %(member)s
+                           AND created_at >= (SELECT MAX(reset_at) FROM member_resets
+                                               WHERE guild_id = %(guild)s AND member_id = %(member)s)
+                           AND state NOT IN {_sql_states(RELEASED_STATES)}
+                         GROUP BY guild_id, member_id, {key}""",
+                    params,
+                )
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
@@ -888,7 +1027,18 @@ class PostgresStore:
                 )
         return float(rows[0]["updated_at"]) if rows else None
 
-    async def daily_usage(self, guild_id: int, since: float) -> list[DayUsage]:
+    async def daily_usage(
+        self, guild_id: int, since: float, *, first_day: str | None = None
+    ) -> list[DayUsage]:
+        if first_day is not None:
+            rows = await self._fetch(
+                '''SELECT period AS day_key, videos, credits FROM usage_ledger
+                    WHERE scope = 'server' AND guild_id = %s AND member_id = 0 AND period >= %s
+                      AND length(period) = 10 AND videos > 0
+                    ORDER BY period COLLATE "C"''',
+                (guild_id, first_day),
+            )
+            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
         rows = await self._fetch(
             f"""SELECT day_key, COUNT(*) AS videos, COALESCE(SUM(cost), 0.0) AS credits FROM jobs
                  WHERE guild_id = %s AND created_at >= %s AND state NOT IN {_sql_states(RELEASED_STATES)}
@@ -1015,20 +1165,15 @@ async def _usage(
     *,
     global_keys: tuple[str, str] | None = None,
 ) -> UsageSnapshot:
-    params = {"guild": guild_id, "member": member_id, "day": day_key, "month": month_key}
+    # An empty key matches no ledger row, so the global figures read as 0 when not asked for.
+    global_day, global_month = global_keys or ("", "")
+    params = {
+        "guild": guild_id,
+        "member": member_id,
+        "day": day_key,
+        "month": month_key,
+        "global_day": global_day,
+        "global_month": global_month,
+    }
     (row,) = await _fetch(conn, _USAGE_SQL, params)
-    usage = UsageSnapshot(**row)
-    if global_keys is None:
-        return usage
-    day_start, day_end = _utc_range(global_keys[0])
-    month_start, month_end = _utc_range(global_keys[1])
-    (totals,) = await _fetch(
-        conn,
-        _GLOBAL_USAGE_SQL,
-        {"day_start": day_start, "day_end": day_end, "month_start": month_start, "month_end": month_end},
-    )
-    return dataclasses.replace(
-        usage,
-        global_day_credits=float(totals["global_day_credits"]),
-        global_month_credits=float(totals["global_month_credits"]),
-    )
+    return UsageSnapshot(**row)

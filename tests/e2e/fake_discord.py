@@ -647,7 +647,8 @@ class FakeDiscord:
         self.rate_limits = rate_limits
         self._buckets: dict[str, _Bucket] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (channel, nonce) -> (message, at)
-        self._holds: list[tuple[Callable[[RestCall], bool], list[int]]] = []
+        # (which calls, how many more, how long their answer waits: None until `stop`)
+        self._holds: list[tuple[Callable[[RestCall], bool], list[int], float | None]] = []
         self._released = asyncio.Event()
 
         self.application_id = self.ids.next()
@@ -833,7 +834,14 @@ class FakeDiscord:
     def hold_next(self, method: str, route: str, *, times: int = 1) -> None:
         """Carry out the next ``times`` calls to ``route`` but never answer them (until ``stop``), as
         when the bot dies after Discord acted on a request and before the answer reached it."""
-        self._holds.append((lambda c: c.method == method and c.route == route, [times]))
+        self._holds.append((lambda c: c.method == method and c.route == route, [times], None))
+
+    def hold_next_where(
+        self, matches: Callable[[RestCall], bool], *, times: int = 1, seconds: float | None = None
+    ) -> None:
+        """As `hold_next`, for the next calls `matches` picks (say, only the edit carrying a file);
+        with `seconds`, their answers only come that late (a slow network) instead of never."""
+        self._holds.append((matches, [times], seconds))
 
     # --- waiting ---------------------------------------------------------------------------------
     async def _notify(self) -> None:
@@ -1541,8 +1549,10 @@ class FakeDiscord:
             call.status = response.status
         self.calls.append(call)
         await self._notify()
-        if self._take_hold(call):
-            await self._released.wait()
+        held, seconds = self._take_hold(call)
+        if held:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), seconds)
         return response
 
     def _bucket(self, key: str, name: str, limit: int, per: float) -> _Bucket:
@@ -1592,12 +1602,12 @@ class FakeDiscord:
             )
         return route_bucket.headers(now)
 
-    def _take_hold(self, call: RestCall) -> bool:
-        for matches, remaining in self._holds:
+    def _take_hold(self, call: RestCall) -> tuple[bool, float | None]:
+        for matches, remaining, seconds in self._holds:
             if remaining[0] > 0 and matches(call):
                 remaining[0] -= 1
-                return True
-        return False
+                return True, seconds
+        return False, None
 
     def _check_injected_failure(self, call: RestCall) -> None:
         for entry in self._failures:

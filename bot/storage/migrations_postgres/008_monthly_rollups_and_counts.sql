@@ -1,8 +1,9 @@
 -- Mirrors migrations/008_monthly_rollups_and_counts.sql by number: reads that stay a few rows however
 -- long a server's history grows (issue 16). This backend had no /usage rollups yet (its 003 only added
 -- the UTC period columns), so it gets migration 003's per-day rollups here as well as 008's per-month
--- ones and per-state job counts, all kept by one trigger function in the transaction of the job's
--- INSERT, state UPDATE or DELETE. UTC days and months come from created_at (this backend does not
+-- ones and per-state job counts, and SQLite's usage ledger (migration 003) so admission and /quota
+-- read a few primary-key rows instead of the month's job rows. All are kept by one trigger function
+-- in the transaction of the job's INSERT, state UPDATE or DELETE. UTC days and months come from created_at (this backend does not
 -- write the global_*_key columns).
 -- Released states: failed, unconfirmed, timed_out, cancelled; failures: the first three.
 
@@ -68,6 +69,60 @@ SELECT guild_id, state, COUNT(*) FROM jobs GROUP BY guild_id, state;
 INSERT INTO job_counts_by_member (guild_id, member_id, state, jobs)
 SELECT guild_id, member_id, state, COUNT(*) FROM jobs GROUP BY guild_id, member_id, state;
 
+-- The usage ledger (SQLite's migration 003 has the rules): per period, what the non-released jobs
+-- hold, per server ('server', member 0), per member of a server ('member', only jobs created at or
+-- after the member's latest reset) and for all servers together ('all', guild and member 0, UTC keys).
+CREATE TABLE usage_ledger (
+    scope       TEXT   NOT NULL CHECK (scope IN ('server', 'member', 'all')),
+    guild_id    BIGINT NOT NULL,
+    member_id   BIGINT NOT NULL,
+    period      TEXT   NOT NULL,
+    videos      BIGINT NOT NULL DEFAULT 0,
+    credits     DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, guild_id, member_id, period)
+);
+
+INSERT INTO usage_ledger (scope, guild_id, member_id, period, videos, credits)
+WITH held AS (
+    SELECT guild_id, member_id, day_key, month_key, cost,
+           to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS utc_day,
+           created_at >= COALESCE((SELECT MAX(reset_at) FROM member_resets AS r
+                                    WHERE r.guild_id = jobs.guild_id AND r.member_id = jobs.member_id), 0.0)
+               AS mine
+      FROM jobs WHERE state NOT IN ('failed', 'unconfirmed', 'timed_out', 'cancelled')
+)
+SELECT 'server', guild_id, 0, day_key, COUNT(*), SUM(cost) FROM held GROUP BY guild_id, day_key
+UNION ALL SELECT 'server', guild_id, 0, month_key, COUNT(*), SUM(cost) FROM held GROUP BY guild_id, month_key
+UNION ALL SELECT 'all', 0, 0, utc_day, COUNT(*), SUM(cost) FROM held GROUP BY utc_day
+UNION ALL SELECT 'all', 0, 0, left(utc_day, 7), COUNT(*), SUM(cost) FROM held GROUP BY left(utc_day, 7)
+UNION ALL SELECT 'member', guild_id, member_id, day_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, day_key
+UNION ALL SELECT 'member', guild_id, member_id, month_key, COUNT(*), SUM(cost) FROM held WHERE mine
+    GROUP BY guild_id, member_id, month_key;
+
+-- Adds `delta` (1 or -1) of one job's units to its six ledger rows.
+CREATE FUNCTION jobs_ledger_add(job jobs, delta INTEGER) RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    utc_day TEXT := to_char(to_timestamp(job.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD');
+    mine BOOLEAN := job.created_at >= COALESCE(
+        (SELECT MAX(reset_at) FROM member_resets AS r
+          WHERE r.guild_id = job.guild_id AND r.member_id = job.member_id), 0.0);
+BEGIN
+    INSERT INTO usage_ledger AS l (scope, guild_id, member_id, period, videos, credits)
+    SELECT v.scope, v.guild_id, v.member_id, v.period, delta, delta * job.cost
+      FROM (VALUES ('server', job.guild_id, 0::bigint, job.day_key),
+                   ('server', job.guild_id, 0::bigint, job.month_key),
+                   ('all', 0::bigint, 0::bigint, utc_day),
+                   ('all', 0::bigint, 0::bigint, left(utc_day, 7)),
+                   ('member', job.guild_id, job.member_id, job.day_key),
+                   ('member', job.guild_id, job.member_id, job.month_key))
+           AS v (scope, guild_id, member_id, period)
+     WHERE v.scope <> 'member' OR mine
+    ON CONFLICT (scope, guild_id, member_id, period)
+    DO UPDATE SET videos = l.videos + excluded.videos, credits = l.credits + excluded.credits;
+END;
+$$;
+
 -- Adds `delta` (1 or -1) of one job, as `job` describes it, to the per-day and per-month rollups.
 CREATE FUNCTION jobs_rollups_add(job jobs, delta INTEGER) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
@@ -95,8 +150,8 @@ BEGIN
 END;
 $$;
 
--- The rollups move only when a job crosses the released line or the failure line; the counts move
--- with every state change.
+-- The ledger moves when a job crosses the released line, the rollups when it crosses that or the
+-- failure line; the counts move with every state change.
 CREATE FUNCTION jobs_rollups() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
@@ -111,19 +166,31 @@ BEGIN
         VALUES (NEW.guild_id, NEW.member_id, NEW.state, 1)
         ON CONFLICT (guild_id, member_id, state) DO UPDATE SET jobs = c.jobs + 1;
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        IF (OLD.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled'))
-             = (NEW.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled'))
-           AND (OLD.state IN ('failed', 'unconfirmed', 'timed_out'))
-             = (NEW.state IN ('failed', 'unconfirmed', 'timed_out')) THEN
-            RETURN NULL;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.state NOT IN ('failed', 'unconfirmed', 'timed_out', 'cancelled') THEN
+            PERFORM jobs_ledger_add(NEW, 1);
+        END IF;
+        PERFORM jobs_rollups_add(NEW, 1);
+    ELSIF TG_OP = 'DELETE' THEN
+        IF OLD.state NOT IN ('failed', 'unconfirmed', 'timed_out', 'cancelled') THEN
+            PERFORM jobs_ledger_add(OLD, -1);
         END IF;
         PERFORM jobs_rollups_add(OLD, -1);
-        PERFORM jobs_rollups_add(NEW, 1);
-    ELSIF TG_OP = 'INSERT' THEN
-        PERFORM jobs_rollups_add(NEW, 1);
     ELSE
-        PERFORM jobs_rollups_add(OLD, -1);
+        -- Crossing the released line moves the units out of (or back into) the admitted periods.
+        IF (OLD.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled'))
+           <> (NEW.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled')) THEN
+            PERFORM jobs_ledger_add(
+                OLD, CASE WHEN NEW.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled')
+                          THEN -1 ELSE 1 END);
+        END IF;
+        IF (OLD.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled'))
+             <> (NEW.state IN ('failed', 'unconfirmed', 'timed_out', 'cancelled'))
+           OR (OLD.state IN ('failed', 'unconfirmed', 'timed_out'))
+             <> (NEW.state IN ('failed', 'unconfirmed', 'timed_out')) THEN
+            PERFORM jobs_rollups_add(OLD, -1);
+            PERFORM jobs_rollups_add(NEW, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END;
