@@ -10,8 +10,8 @@ The domain packages can't import Discord or `bot.discord_app`, so the translatio
 `N_()` registers an English sentence (the message id) for the catalogs, `Text` is such a sentence with
 the values of its `{fields}`, and a `Language` renders it (English here; the catalogs' languages in
 `bot.discord_app.i18n`). A value may itself be a `Text` (a translated phrase), an `AnyOf` (a list read
-"a, b or c" in the reader's language) or a `Term` (a command or option name, shown as Discord shows it
-to the reader).
+"a, b or c" in the reader's language), a `Term` (a command or option name, shown as Discord shows it
+to the reader) or a `Wait` (a length of time, in the reader's units: "1 h 30 min", "1 時間 30 分").
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
-from bot.wording import join_or
+from bot.wording import ENGLISH_UNITS, format_wait, join_or
 
 _MARKED: dict[str, None] = {}
 _FIELD = re.compile(r"\{[a-z_]*\}")
@@ -45,6 +45,10 @@ class Language(Protocol):
 
     def any_of(self, items: list[str], *, compound: bool = False) -> str: ...
 
+    def unit_locale(self) -> str:
+        """The Babel locale whose unit names this language reads lengths of time in."""
+        ...
+
 
 class _English:
     def template(self, msgid: str) -> str:
@@ -54,6 +58,9 @@ class _English:
         listed = join_or(items)
         # "5- or 10-second videos": the first of a compound pair keeps its hyphen.
         return listed.replace(" or ", "- or ") if compound else listed
+
+    def unit_locale(self) -> str:
+        return ENGLISH_UNITS
 
 
 ENGLISH: Language = _English()
@@ -102,6 +109,17 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class Wait:
+    """A length of time a rule states ("45 s", "5 min", "1 h 30 min"), read in the reader's units
+    (`bot.wording.format_wait`): pass the number, the words are chosen when the sentence is shown."""
+
+    seconds: int
+
+    def __str__(self) -> str:
+        return format_wait(self.seconds)
+
+
+@dataclass(frozen=True, slots=True)
 class Lines:
     """Several texts shown one per line (or joined by `separator`)."""
 
@@ -116,6 +134,8 @@ def show(language: Language, value: object) -> object:
         return value.render(language)
     if isinstance(value, Term):
         return language.template(value.name)
+    if isinstance(value, Wait):
+        return format_wait(value.seconds, language.unit_locale())
     if isinstance(value, AnyOf):
         return language.any_of([str(show(language, item)) for item in value.items], compound=value.compound)
     if isinstance(value, Lines):
@@ -167,3 +187,12 @@ class MemberRefusal(Exception):
 
     def render(self, language: Language = ENGLISH) -> str:
         return fill(language, self.message_id, self.values)
+
+
+class InvalidValue(ValueError):
+    """A value someone typed that can't be used (a time zone, a number out of its range): `str()` is
+    the English sentence, `text` the same, translatable, for the reply that names the option."""
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        self.text = Text(message, values)
+        super().__init__(self.text.render())

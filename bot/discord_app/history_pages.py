@@ -11,7 +11,7 @@ import discord
 
 from bot.discord_app.access import Refusal
 from bot.discord_app.formatting import Locale, amount_text, relative_time
-from bot.discord_app.i18n import N_, t
+from bot.discord_app.i18n import N_, babel_locale, t
 from bot.discord_app.job_embeds import neutralise
 from bot.discord_app.job_links import message_link
 from bot.discord_app.phone import pack
@@ -177,7 +177,7 @@ def _entry_value(
     if show_member:
         facts.insert(0, t(locale, N_("by {member}"), member=f"<@{job.member_id}>"))
     if job.video_duration is not None:
-        facts.append(format_elapsed(job.video_duration))
+        facts.append(format_elapsed(job.video_duration, babel_locale(locale)))
     link = result_link(job, in_dm=in_dm)
     if link is not None:
         facts.append(t(locale, OPEN_IN_DM if in_dm else N_("[Open]({link})"), link=link))

@@ -78,6 +78,9 @@ class CatalogLanguage:
             return "".join(items)
         return format_list(items, style="or", locale=SHIPPED_LOCALES[self.locale])
 
+    def unit_locale(self) -> str:
+        return SHIPPED_LOCALES[self.locale]
+
 
 def language(locale: discord.Locale | str | None) -> Language:
     """The language a reader with this Discord locale gets: a shipped one, else English."""

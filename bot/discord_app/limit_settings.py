@@ -41,7 +41,7 @@ from bot.quota.periods import validate_timezone
 from bot.quota.policy import permitted_modes
 from bot.quota.ranges import LIMIT_RANGES, check_in_range
 from bot.quota.text import normalise_for_matching
-from bot.refusals import Lines, Text
+from bot.refusals import InvalidValue, Lines, Text
 from bot.wording import truncate
 
 #: Caps on list sizes, so the settings row and `/limits show` stay within Discord's limits.
@@ -233,8 +233,9 @@ _CEILINGS = {
 
 
 def _problem(error: ValueError) -> Text | str:
-    """A parse error as a translatable text when it is one (`LimitInputError`), else its words."""
-    return error.text if isinstance(error, LimitInputError) else str(error)
+    """A parse error as a translatable text when it is one (`InvalidValue`: typed values, ranges,
+    time zones), else its words."""
+    return error.text if isinstance(error, InvalidValue) else str(error)
 
 
 def _above_ceiling(before: GuildLimits, updates: dict[str, Any], budget: OperatorBudget | None) -> list[Text]:

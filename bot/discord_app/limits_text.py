@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from bot.discord_app.formatting import Locale, amount_text
 from bot.discord_app.i18n import N_, t
+from bot.discord_app.saved_defaults import describe as describe_preferences
 from bot.kling.models import Mode
 from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget, Preferences
 from bot.quota.policy import effective_limits, permitted_modes
-from bot.wording import format_wait
+from bot.refusals import Wait
 
 
 def _channels(ids: set[int] | frozenset[int]) -> str:
@@ -44,6 +45,7 @@ LONG_SETTINGS = frozenset({MODELS, CHANNELS, EXEMPT_ROLES, ROLE_CAPS, CEILING_DA
 
 _NO_LIMIT = N_("No limit")
 _NONE = N_("None")
+_SECONDS = N_("{seconds} s")
 _UNITS = {LimitUnit.VIDEOS: N_("videos"), LimitUnit.CREDITS: N_("credits")}
 
 
@@ -112,13 +114,15 @@ def setting_lines(
         (MEMBER_DAY, _limit_text(limits.member_daily, unit, locale)),
         (MEMBER_MONTH, _limit_text(limits.member_monthly, unit, locale)),
         (MEMBER_RUNNING, _count_text(limits.member_concurrent, locale)),
-        (COOLDOWN, format_wait(limits.member_cooldown_seconds)),
+        (COOLDOWN, t(locale, "{wait}", wait=Wait(limits.member_cooldown_seconds))),
         (SERVER_RUNNING, _count_text(limits.guild_concurrent, locale)),
         (MODELS, t(locale, N_("All")) if names is None else (", ".join(names) or none)),
         (MODES, ", ".join(modes) or none),
         (
             LONGEST,
-            t(locale, _NO_LIMIT) if limits.max_duration is None else f"{limits.max_duration} s",
+            t(locale, _NO_LIMIT)
+            if limits.max_duration is None
+            else t(locale, _SECONDS, seconds=limits.max_duration),
         ),
         (SOUND, _on_off(limits.allow_audio, locale)),
         (FOUR_K, _on_off(limits.allow_4k, locale)),
@@ -131,7 +135,7 @@ def setting_lines(
             f"<#{limits.modlog_channel_id}>" if limits.modlog_channel_id else t(locale, N_("Not set")),
         ),
         (TIME_ZONE, limits.timezone),
-        (SERVER_DEFAULTS, _server_defaults_text(limits)),
+        (SERVER_DEFAULTS, _server_defaults_text(limits, locale)),
         (CONFIRM, _confirm_text(limits.confirm_above_credits, locale)),
     ]
     if budget is not None:
@@ -162,11 +166,13 @@ def _confirm_text(threshold: float | None, locale: Locale) -> str:
     )
 
 
-def _server_defaults_text(limits: GuildLimits) -> str:
+def _server_defaults_text(limits: GuildLimits, locale: Locale) -> str:
+    """ "Model kling-v3, mode pro, 10 s, aspect 16:9" in the reader's language, the words `/defaults`
+    uses (no bold: the value is already a field of its own)."""
     defaults = Preferences(
         model=limits.default_model,
         mode=limits.default_mode,
         duration=limits.default_duration,
         aspect_ratio=limits.default_aspect_ratio,
     )
-    return defaults.describe().replace("**", "").capitalize()
+    return describe_preferences(defaults, locale).replace("**", "").capitalize()

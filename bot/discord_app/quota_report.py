@@ -12,7 +12,7 @@ from bot.discord_app.i18n import N_, t
 from bot.discord_app.phone import PHONE_WIDTH, display_width
 from bot.quota.models import Allowance, GuildLimits, LimitUnit, OperatorBudget, UsageSnapshot
 from bot.quota.policy import allowances, is_exempt, operator_allowances
-from bot.wording import format_wait
+from bot.refusals import Wait
 
 #: The name of each allowance, by (whose, period) as `policy` keys them.
 _LABELS = {
@@ -159,9 +159,7 @@ def _next_video_text(status: QuotaStatus, locale: Locale) -> str:
     if status.active_cap is not None and status.active_jobs >= status.active_cap:
         return t(locale, N_("Wait for one of your videos in progress to finish"))
     if status.cooldown_seconds:
-        return t(
-            locale, N_("Now (then wait {wait} between videos)"), wait=format_wait(status.cooldown_seconds)
-        )
+        return t(locale, N_("Now (then wait {wait} between videos)"), wait=Wait(status.cooldown_seconds))
     return t(locale, N_("Now"))
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from bot.echo import excerpt
 from bot.jobs.defaults import Preferences, pick_duration, pick_mode
 from bot.jobs.inline_flags import InlineFlags, split_flags
+from bot.jobs.validation_problems import problem_from_validation
 from bot.kling.capabilities import (
     Option,
     Problem,
@@ -251,19 +252,27 @@ def build_request(
 
     video_list: tuple[VideoReference, ...] = ()
     if order.reference_video is not None:
-        video_list = (
-            # Validated from plain values: a refer_type other than base/feature is refused below
-            # like any other invalid option.
-            VideoReference.model_validate(
-                {
-                    "video_url": order.reference_video.url,
-                    "refer_type": (order.reference_video_type or "base").lower(),
-                    "keep_original_sound": None
-                    if order.keep_original_sound is None
-                    else ("yes" if order.keep_original_sound else "no"),
-                }
-            ),
-        )
+        try:
+            video_list = (
+                # Validated from plain values: a refer_type other than base/feature is refused
+                # like any other invalid option, in words naming the option.
+                VideoReference.model_validate(
+                    {
+                        "video_url": order.reference_video.url,
+                        "refer_type": (order.reference_video_type or "base").lower(),
+                        "keep_original_sound": None
+                        if order.keep_original_sound is None
+                        else ("yes" if order.keep_original_sound else "no"),
+                    }
+                ),
+            )
+        except ValidationError as exc:
+            raise RequestRefused(
+                [
+                    problem_from_validation({**error, "loc": ("video_list", 0, *error["loc"])})
+                    for error in exc.errors()
+                ]
+            ) from None
     elements = tuple(e for e in re.split(r"[\s,]+", order.elements or "") if e)
     prompt = clean_prompt(order.prompt) if order.prompt else None
     negative = clean_prompt(order.negative_prompt) if order.negative_prompt else None
@@ -301,7 +310,7 @@ def build_request(
             multi_prompt=order.shots if shot_type is ShotType.CUSTOMIZE else (),
         )
     except ValidationError as exc:
-        raise RequestRefused([_problem_from_validation(error) for error in exc.errors()]) from None
+        raise RequestRefused([problem_from_validation(error) for error in exc.errors()]) from None
     cited = cite_references(request, takes_references=supports_references(model))
     if cited.overflow:
         raise RequestRefused(
@@ -337,13 +346,6 @@ def prompt_note(order: VideoOrder, request: VideoRequest) -> str | None:
         f"Kling only uses the references a prompt cites, so I added `{added.replace('`', '')}` "
         "to your prompt (the full prompt is on the progress message)."
     )
-
-
-def _problem_from_validation(error: object) -> Problem:
-    details = error if isinstance(error, dict) else {}
-    location = details.get("loc", ("request",))
-    name = str(location[0]) if location else "request"
-    return Problem(name, N_("{name}: {detail}."), name=name, detail=details.get("msg", "is not valid"))
 
 
 def _ref_from_url(url: str) -> AttachmentRef:

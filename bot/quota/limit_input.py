@@ -16,15 +16,11 @@ from bot.echo import quoted
 from bot.kling.models import Mode, Model, parse_model
 from bot.quota.models import LimitUnit
 from bot.quota.text import normalise_for_matching
-from bot.refusals import N_, AnyOf, Text
+from bot.refusals import N_, AnyOf, InvalidValue
 
 
-class LimitInputError(ValueError):
+class LimitInputError(InvalidValue):
     """A value a moderator typed that can't be used; `str()` is English, `text` translatable."""
-
-    def __init__(self, message: str, /, **values: object) -> None:
-        self.text = Text(message, values)
-        super().__init__(self.text.render())
 
 
 NO_LIMIT_WORDS = frozenset({"", "none", "no limit", "unlimited", "off", "-", "∞"})

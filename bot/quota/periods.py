@@ -12,6 +12,16 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, tzinfo
 
 from bot.echo import quoted
+from bot.refusals import N_, InvalidValue
+
+NO_ZONE_DATA = N_(
+    "This machine has no time zone data, so only UTC can be used for now "
+    "(the bot's operator can install the `tzdata` package to allow other zones)."
+)
+UNKNOWN_ZONE = N_(
+    "I don't know the time zone {zone}. Use an IANA name such as Europe/Paris, America/New_York or "
+    "Asia/Tokyo, or UTC."
+)
 
 # Names that mean UTC and are answered without zone files (compared case-insensitively).
 _UTC_NAMES = {"utc": "UTC", "etc/utc": "UTC", "z": "UTC", "gmt": "UTC", "etc/gmt": "UTC", "zulu": "UTC"}
@@ -28,7 +38,8 @@ def _zone(name: str) -> tzinfo:
 
 
 def validate_timezone(name: str) -> str:
-    """The canonical IANA name for `name` (any letter case), or ValueError with a friendly message."""
+    """The canonical IANA name for `name` (any letter case), or `InvalidValue` (a ValueError with a
+    friendly, translatable message)."""
     cleaned = name.strip()
     if cleaned.lower() in _UTC_NAMES:
         return _UTC_NAMES[cleaned.lower()]
@@ -39,17 +50,11 @@ def validate_timezone(name: str) -> str:
         pass
     known = zoneinfo.available_timezones()
     if not known:
-        raise ValueError(
-            "This machine has no time zone data, so only UTC can be used for now "
-            "(the bot's operator can install the `tzdata` package to allow other zones)."
-        )
+        raise InvalidValue(NO_ZONE_DATA)
     # Moderators type "europe/paris"; the database spells it "Europe/Paris".
     match = {key.casefold(): key for key in known}.get(cleaned.casefold())
     if match is None:
-        raise ValueError(
-            f"I don't know the time zone {quoted(cleaned, 60)}. Use an IANA name such as "
-            "Europe/Paris, America/New_York or Asia/Tokyo, or UTC."
-        )
+        raise InvalidValue(UNKNOWN_ZONE, zone=quoted(cleaned, 60))
     return match
 
 

@@ -38,8 +38,7 @@ from bot.quota.models import (
     UsageSnapshot,
 )
 from bot.quota.text import find_blocked_word
-from bot.refusals import N_, AnyOf, Lines, Text
-from bot.wording import format_wait
+from bot.refusals import N_, AnyOf, Lines, Text, Wait
 
 # Sums of float credits drift by far less than this; it keeps "exactly at the limit" exact.
 _TOLERANCE = 1e-9
@@ -531,7 +530,7 @@ def _activity_refusal(limits: GuildLimits, usage: UsageSnapshot, now: float) -> 
     if cooldown > 0 and last is not None and now - last < cooldown:
         return Text(
             N_("This server asks members to wait {wait} between videos; you can start your next one {when}."),
-            {"wait": format_wait(cooldown), "when": discord_time(last + cooldown)},
+            {"wait": Wait(cooldown), "when": discord_time(last + cooldown)},
         )
     return None
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.kling.capabilities import allowed_durations, allowed_modes
 from bot.kling.models import Model
+from bot.refusals import N_, InvalidValue, Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +25,16 @@ class NumberRange:
 
     low: int
     high: int
+    #: A message id (`N_`): the words are shown in the reader's language.
     unit: str
     whole: bool = True
 
     def describe(self) -> str:
-        return f"{self.low:,} to {self.high:,} {self.unit}"
+        return self.text().render()
+
+    def text(self) -> Text:
+        """ "1 to 20 videos at once", translated when shown."""
+        return Text(_FROM_TO, {"low": f"{self.low:,}", "high": f"{self.high:,}", "unit": Text(self.unit)})
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -48,9 +54,13 @@ def _video_seconds() -> tuple[int, int]:
     return min(durations), max(durations)
 
 
+_FROM_TO = N_("{low} to {high} {unit}")
+OUT_OF_RANGE = N_("must be from {range}; {value} is out of range.")
+_THAT_NUMBER = N_("that number")
+
 #: A server of a few thousand active members making a video each per day stays far inside these.
-_BUDGET_PER_DAY = NumberRange(0, 1_000_000, "videos or credits", whole=False)
-_BUDGET_PER_MONTH = NumberRange(0, 30_000_000, "videos or credits", whole=False)
+_BUDGET_PER_DAY = NumberRange(0, 1_000_000, N_("videos or credits"), whole=False)
+_BUDGET_PER_MONTH = NumberRange(0, 30_000_000, N_("videos or credits"), whole=False)
 
 #: Option name (as the slash commands spell it) -> its range. The one table every form validates with.
 LIMIT_RANGES: Mapping[str, NumberRange] = {
@@ -61,11 +71,11 @@ LIMIT_RANGES: Mapping[str, NumberRange] = {
     # Role caps (`/limits roles cap daily:… monthly:…`) are member allowances.
     "daily": _BUDGET_PER_DAY,
     "monthly": _BUDGET_PER_MONTH,
-    "member_concurrent": NumberRange(1, 20, "videos at once"),
+    "member_concurrent": NumberRange(1, 20, N_("videos at once")),
     # AceData renders a handful of tasks per account at once; more would only wait in its queue.
-    "guild_concurrent": NumberRange(1, 100, "videos at once"),
-    "member_cooldown": NumberRange(0, 7 * 24 * 3600, "seconds"),
-    "max_duration": NumberRange(*_video_seconds(), "seconds"),
+    "guild_concurrent": NumberRange(1, 100, N_("videos at once")),
+    "member_cooldown": NumberRange(0, 7 * 24 * 3600, N_("seconds")),
+    "max_duration": NumberRange(*_video_seconds(), N_("seconds")),
 }
 
 #: `GuildLimits` field -> the option that sets it, where the names differ.
@@ -73,13 +83,14 @@ FIELD_OPTIONS: Mapping[str, str] = {"member_cooldown_seconds": "member_cooldown"
 
 
 def check_in_range(option: str, value: float | None) -> None:
-    """ValueError naming the range when `value` (None = no limit, always fine) is outside it."""
+    """`InvalidValue` (a ValueError with a translatable text) naming the range when `value`
+    (None = no limit, always fine) is outside it."""
     if value is None:
         return
     bounds = LIMIT_RANGES[option]
     if not bounds.contains(value):
-        shown = f"{value:,.0f}" if abs(value) < 1e15 else "that number"
-        raise ValueError(f"must be from {bounds.describe()}; {shown} is out of range.")
+        shown: str | Text = f"{value:,.0f}" if abs(value) < 1e15 else Text(_THAT_NUMBER)
+        raise InvalidValue(OUT_OF_RANGE, range=bounds.text(), value=shown)
 
 
 def clamp_field(field: str, value: float | None) -> float | None:
