@@ -27,7 +27,7 @@ from bot.jobs.orders import VideoOrder, extend_order
 from bot.kling.capabilities import models_for_action, supports_extend
 from bot.kling.models import Action, Mode, Model
 from bot.quota.models import GuildLimits
-from bot.wording import join_or
+from bot.refusals import AnyOf
 
 Attachment = discord.Attachment
 Interaction = discord.Interaction[KlingBot]
@@ -242,7 +242,7 @@ class VideoCog(commands.Cog):
                 interaction,
                 NOT_EXTENDABLE,
                 model=job.request.model.value,
-                models=join_or(m.value for m in models_for_action(Action.EXTEND)),
+                models=AnyOf(m.value for m in models_for_action(Action.EXTEND)),
             )
             return
         order = extend_order(job.request, job.video_id, prompt=prompt)

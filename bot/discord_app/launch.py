@@ -28,7 +28,6 @@ from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
-from bot.refusals import Lines, Text
 from bot.storage.base import DuplicateInteraction, Job, StorageBusy, Store
 
 log = logging.getLogger(__name__)
@@ -44,12 +43,11 @@ TOO_BUSY = N_(
 )
 
 #: What the bot needs in the channel to show progress and deliver a video.
-#: The labels are Discord's own names for the permissions, translated as Discord's settings show them.
 REQUIRED_CHANNEL_PERMISSIONS = {
-    "view_channel": N_("View Channel"),
-    "send_messages": N_("Send Messages"),
-    "embed_links": N_("Embed Links"),
-    "attach_files": N_("Attach Files"),
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
 }
 
 
@@ -221,11 +219,7 @@ async def launch(
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
-        await refuse(
-            interaction,
-            MISSING_PERMISSIONS,
-            permissions=Lines(tuple(Text(label) for label in missing), separator="**, **"),
-        )
+        await refuse(interaction, MISSING_PERMISSIONS, permissions="**, **".join(missing))
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.

@@ -45,7 +45,7 @@ from bot.kling.models import (
 )
 from bot.kling.storyboard import storyboard_text
 from bot.quota.text import clean_prompt
-from bot.refusals import N_
+from bot.refusals import N_, Term
 
 #: Why elements are off unless the operator turns them on (kling-api.md §9).
 ELEMENTS_CLOSED = N_(
@@ -162,7 +162,7 @@ def _choice(option: str, value: str | None, enum: type[_E], default: _D) -> _E |
                     option,
                     N_("{value} is not a {option}; pick one of {allowed}."),
                     value=excerpt(value),
-                    option=option,
+                    option=Term(option),
                     allowed=allowed,
                 )
             ]
