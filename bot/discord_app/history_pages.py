@@ -158,7 +158,6 @@ class HistoryPage:
 
 #: How a Next shot is marked in /history: it continues the shot named here (its number on this page,
 #: or its job id's first characters), so a story reads as a chain.
-_SECONDS = N_("{seconds} s")
 STORY_MARK = N_("🎬 next shot after {shot}")
 JOB_PREFIX = N_("job {id}")
 
@@ -216,7 +215,7 @@ def history_page(
         request = job.request
         name = (
             f"{number}. {t(locale, _STATE_LABELS[job.state])} · {request.model.value} {request.mode.value} "
-            f"{t(locale, _SECONDS, seconds=request.duration)}"
+            f"{request.duration} s"
         )
         story = _story_mark(parents[job.id], numbers, locale) if job.id in parents else None
         value = _entry_value(
