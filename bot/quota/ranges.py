@@ -25,8 +25,9 @@ class NumberRange:
 
     low: int
     high: int
-    #: A message id (`N_`): the words are shown in the reader's language.
-    unit: str
+    #: The range in words, a message id (`N_`) with `{low}` and `{high}`: "{low} to {high} seconds".
+    #: Whole, so each language words the range with its unit as its grammar wants.
+    wording: str
     whole: bool = True
 
     def describe(self) -> str:
@@ -34,7 +35,7 @@ class NumberRange:
 
     def text(self) -> Text:
         """ "1 to 20 videos at once", translated when shown."""
-        return Text(_FROM_TO, {"low": f"{self.low:,}", "high": f"{self.high:,}", "unit": Text(self.unit)})
+        return Text(self.wording, {"low": f"{self.low:,}", "high": f"{self.high:,}"})
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -54,13 +55,12 @@ def _video_seconds() -> tuple[int, int]:
     return min(durations), max(durations)
 
 
-_FROM_TO = N_("{low} to {high} {unit}")
 OUT_OF_RANGE = N_("must be from {range}; {value} is out of range.")
 _THAT_NUMBER = N_("that number")
 
 #: A server of a few thousand active members making a video each per day stays far inside these.
-_BUDGET_PER_DAY = NumberRange(0, 1_000_000, N_("videos or credits"), whole=False)
-_BUDGET_PER_MONTH = NumberRange(0, 30_000_000, N_("videos or credits"), whole=False)
+_BUDGET_PER_DAY = NumberRange(0, 1_000_000, N_("{low} to {high} videos or credits"), whole=False)
+_BUDGET_PER_MONTH = NumberRange(0, 30_000_000, N_("{low} to {high} videos or credits"), whole=False)
 
 #: Option name (as the slash commands spell it) -> its range. The one table every form validates with.
 LIMIT_RANGES: Mapping[str, NumberRange] = {
@@ -71,11 +71,11 @@ LIMIT_RANGES: Mapping[str, NumberRange] = {
     # Role caps (`/limits roles cap daily:… monthly:…`) are member allowances.
     "daily": _BUDGET_PER_DAY,
     "monthly": _BUDGET_PER_MONTH,
-    "member_concurrent": NumberRange(1, 20, N_("videos at once")),
+    "member_concurrent": NumberRange(1, 20, N_("{low} to {high} videos at once")),
     # AceData renders a handful of tasks per account at once; more would only wait in its queue.
-    "guild_concurrent": NumberRange(1, 100, N_("videos at once")),
-    "member_cooldown": NumberRange(0, 7 * 24 * 3600, N_("seconds")),
-    "max_duration": NumberRange(*_video_seconds(), N_("seconds")),
+    "guild_concurrent": NumberRange(1, 100, N_("{low} to {high} videos at once")),
+    "member_cooldown": NumberRange(0, 7 * 24 * 3600, N_("{low} to {high} seconds")),
+    "max_duration": NumberRange(*_video_seconds(), N_("{low} to {high} seconds")),
 }
 
 #: `GuildLimits` field -> the option that sets it, where the names differ.
