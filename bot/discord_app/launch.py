@@ -28,6 +28,7 @@ from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
+from bot.refusals import Lines, Text
 from bot.storage.base import DuplicateInteraction, Job, StorageBusy, Store
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,10 @@ TOO_BUSY = N_(
 
 #: What the bot needs in the channel to show progress and deliver a video.
 REQUIRED_CHANNEL_PERMISSIONS = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "embed_links": "Embed Links",
-    "attach_files": "Attach Files",
+    "view_channel": N_("View Channel"),
+    "send_messages": N_("Send Messages"),
+    "embed_links": N_("Embed Links"),
+    "attach_files": N_("Attach Files"),
 }
 
 
@@ -219,7 +220,9 @@ async def launch(
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
-        await refuse(interaction, MISSING_PERMISSIONS, permissions="**, **".join(missing))
+        # Each name as the member's Discord shows it in its permission settings.
+        names = Lines(tuple(Text(label) for label in missing), separator="**, **")
+        await refuse(interaction, MISSING_PERMISSIONS, permissions=names)
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.
@@ -270,6 +273,7 @@ async def launch(
                 member_id=requester.member_id,
                 request=request,
                 reason=str(exc),
+                refusal=exc.text,
                 at=time.time(),
                 rule_channel_id=requester.parent_channel_id,
                 is_moderator=requester.is_moderator,
@@ -288,9 +292,9 @@ async def launch(
         await keep_frames(services.video_service.http, interaction, order)
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
-    notes = list(preflight.warnings)
+    notes = [t(job.locale, "{note}", note=warning) for warning in preflight.warnings]
     if note := prompt_note(order, request):
-        notes.append(note)
+        notes.append(t(job.locale, "{note}", note=note))
     notes.extend(cost_notes(admission.decision, interaction.locale))
     if notes:
         with contextlib.suppress(discord.HTTPException):
