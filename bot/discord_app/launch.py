@@ -22,13 +22,13 @@ from bot.discord_app.confirmation import allowance_name, ask_to_confirm
 from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
+from bot.discord_app.permission_names import PERMISSION_NAMES, bold_names
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
 from bot.jobs.service import NOT_ALLOWED_HERE, Refused, Requester
 from bot.quota.models import Decision
 from bot.quota.policy import needs_confirmation
-from bot.refusals import Lines, Text
 from bot.storage.base import DuplicateInteraction, Job, StorageBusy, Store
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,7 @@ TOO_BUSY = N_(
 
 #: What the bot needs in the channel to show progress and deliver a video.
 REQUIRED_CHANNEL_PERMISSIONS = {
-    "view_channel": N_("View Channel"),
-    "send_messages": N_("Send Messages"),
-    "embed_links": N_("Embed Links"),
-    "attach_files": N_("Attach Files"),
+    name: PERMISSION_NAMES[name] for name in ("view_channel", "send_messages", "embed_links", "attach_files")
 }
 
 
@@ -220,9 +217,7 @@ async def launch(
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
-        # Each name as the member's Discord shows it in its permission settings.
-        names = Lines(tuple(Text(label) for label in missing), separator="**, **")
-        await refuse(interaction, MISSING_PERMISSIONS, permissions=names)
+        await refuse(interaction, MISSING_PERMISSIONS, permissions=bold_names(missing))
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.

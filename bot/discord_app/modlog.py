@@ -30,13 +30,14 @@ from bot.discord_app.formatting import amount_text
 from bot.discord_app.i18n import N_, SHIPPED_LOCALES, language, t
 from bot.discord_app.job_embeds import failure_title, neutralise
 from bot.discord_app.job_links import JobPlaces, message_link
+from bot.discord_app.permission_names import PERMISSION_NAMES, bold_names
 from bot.discord_app.send_queue import Lane, Priority, SendQueue
 from bot.jobs.circuit import CircuitEvent, CircuitEventKind, OpenReason
 from bot.jobs.notifier import VideoFile
 from bot.kling.models import VideoRequest
 from bot.quota.models import GuildLimits, LimitUnit
 from bot.quota.policy import blocked_word_in_request, check_server_policy
-from bot.refusals import Lines, Text
+from bot.refusals import Text
 from bot.storage.base import Job, JobState, Store
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,7 @@ Locale = str | None
 PROMPT_EXCERPT = 160
 #: What the bot needs in the mod-log channel (it posts embeds).
 MODLOG_PERMISSIONS = {
-    "view_channel": N_("View Channel"),
-    "send_messages": N_("Send Messages"),
-    "embed_links": N_("Embed Links"),
+    name: PERMISSION_NAMES[name] for name in ("view_channel", "send_messages", "embed_links")
 }
 #: Why a channel can't be the mod-log, in the moderator's language (`probe`).
 MODLOG_MISSING_PERMISSIONS = N_(
@@ -355,13 +354,11 @@ class ModLog:
         channel = guild.get_channel(channel_id) if guild is not None else None
         if guild is not None and channel is not None and guild.me is not None:
             permissions = channel.permissions_for(guild.me)
-            missing = [
-                Text(label) for name, label in MODLOG_PERMISSIONS.items() if not getattr(permissions, name)
-            ]
+            missing = [label for name, label in MODLOG_PERMISSIONS.items() if not getattr(permissions, name)]
             if missing:
                 return Text(
                     MODLOG_MISSING_PERMISSIONS,
-                    {"channel": f"<#{channel_id}>", "permissions": Lines(tuple(missing), separator="**, **")},
+                    {"channel": f"<#{channel_id}>", "permissions": bold_names(missing)},
                 )
         try:
             await self.client.get_partial_messageable(channel_id).send(
