@@ -4,6 +4,8 @@ stays byte for byte what it was."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot import media
 from bot.discord_app.i18n import t
 from bot.discord_app.job_embeds import failure_text
@@ -86,3 +88,24 @@ def test_missing_permissions_are_named_as_discord_shows_them() -> None:
     )
     assert "**チャンネルを見る**, **ファイルを添付** 権限" in t("ja", MISSING_PERMISSIONS, permissions=names)
     assert "**查看频道**, **附加文件** 权限" in t("zh-CN", MISSING_PERMISSIONS, permissions=names)
+
+
+def test_why_a_video_could_not_be_decoded_inside_the_refusal() -> None:
+    from bot import video_edit
+    from bot.discord_app import button_texts as texts
+
+    with pytest.raises(video_edit.VideoUnreadable) as caught:
+        video_edit.last_frame_png(b"not a video at all")
+    error = caught.value
+    english = t(None, texts.FRAME_UNREADABLE, reason=texts.unreadable_reason(None, error))
+    assert english == (
+        f"I couldn't decode the last frame of that video ({str(error).rstrip('.')}), so nothing was made "
+        "or charged. You can start the next shot with /video and a start_image instead."
+    )
+    japanese = t("ja", texts.FRAME_UNREADABLE, reason=texts.unreadable_reason("ja", error))
+    assert japanese.startswith(
+        "その動画の最後のフレームを読み取れなかったため（その動画ファイルを読み込めませんでした）"
+    )
+    chinese = t("zh-CN", texts.STORY_UNREADABLE, reason=texts.unreadable_reason("zh-CN", error))
+    assert chinese.startswith("我无法") and "（我无法读取那个视频文件）" in chinese
+    assert not any(c.isascii() and c.isalpha() for c in japanese.split("/")[0])
