@@ -354,6 +354,39 @@ async def test_a_429_closes_its_bucket_and_a_global_one_closes_every_bot_token_r
     await queue.close()
 
 
+async def test_a_global_429_pauses_every_bot_token_lane_for_retry_after_not_the_route_reset() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    # Discord's global 429: the route's own bucket headers may ride along (here it resets in 0.5 s),
+    # but the whole token waits Retry-After.
+    queue.observe(
+        "PATCH",
+        "/api/v10/channels/1/messages/2",
+        429,
+        {
+            "Retry-After": "3",
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+            "X-RateLimit-Reset-After": "0.5",
+        },
+    )
+    waiting = [
+        asyncio.ensure_future(queue.send("a", Priority.FINAL, Lane.channel(1), recorder(log, "edit"))),
+        asyncio.ensure_future(queue.send("b", Priority.FINAL, Lane.create(2), recorder(log, "create"))),
+        asyncio.ensure_future(queue.send("c", Priority.TIDY, Lane.delete(3), recorder(log, "delete"))),
+    ]
+    clock.now += 0.5 + queue.margin
+    queue._wake.set()
+    await asyncio.sleep(0.05)
+    assert log == []  # the route reset is no reason to send: the global pause is 3 s
+    clock.now += 2.5
+    queue._wake.set()
+    await asyncio.gather(*waiting)
+    assert sorted(log) == ["create", "delete", "edit"]
+    await queue.close()
+
+
 async def test_odd_headers_teach_nothing() -> None:
     queue = SendQueue(clock=Clock())
     queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, {"X-RateLimit-Limit": "nan"})

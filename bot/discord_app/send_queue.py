@@ -410,13 +410,18 @@ class SendQueue:
 
     def _rate_limited(self, lane: Lane | None, path: str, headers: Mapping[str, str], now: float) -> None:
         self.rate_limited += 1
-        wait = _number(headers.get("x-ratelimit-reset-after"))
-        if wait is None:
-            wait = _number(headers.get("retry-after"))
-        wait = _DEFAULT_RETRY if wait is None else min(wait, _MAX_LEARNED_PER)
         is_global = headers.get("x-ratelimit-global", "").lower() == "true" or (
             headers.get("x-ratelimit-scope", "").lower() == "global"
         )
+        # A global 429 may still carry the route bucket's own Reset-After; how long the whole token
+        # waits is Retry-After. A route's 429 says it in both; Reset-After has the finer grain.
+        first, second = ("retry-after", "x-ratelimit-reset-after")
+        if not is_global:
+            first, second = second, first
+        wait = _number(headers.get(first))
+        if wait is None:
+            wait = _number(headers.get(second))
+        wait = _DEFAULT_RETRY if wait is None else min(wait, _MAX_LEARNED_PER)
         if is_global:
             self._global.closed_until = max(self._global.closed_until, now + wait + self.margin)
             log.warning("Discord global rate limit hit; bot-token requests wait %.1f s", wait)
