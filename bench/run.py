@@ -123,8 +123,9 @@ class VariedRenderAceData(FakeAceData):
 
 
 async def snapshot_heap_as_it_grows(pid: int, sampler: ResourceSampler, *, step: float = 4 * 2**20) -> None:
-    """Ask the traced bot (bench/traced_bot.py) for a heap snapshot at the start and each time its
-    peak RSS has grown by `step` since the last one, at most every 5 s."""
+    """Ask the traced bot (bench/traced_bot.py) for a heap snapshot each time its peak RSS has grown
+    by `step` since the last one, at most every 5 s. A snapshot stops the bot for a moment, so this
+    starts once every /video is sent (an interaction waiting for it would miss Discord's 3 s)."""
     last = 0.0
     while True:
         if sampler.peak_rss >= last + step:
@@ -369,7 +370,7 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             sampler = ResourceSampler(process.pid)
             sampler.start()
             if settings.trace_memory is not None:
-                heap_snapshots = asyncio.create_task(snapshot_heap_as_it_grows(process.pid, sampler))
+                os.kill(process.pid, signal.SIGUSR1)  # just started: later growth is measured from here
             mark = discord.mark()
             began = time.monotonic()
             print(f"{jobs} jobs: sending at {settings.rate:g}/s", file=sys.stderr, flush=True)
@@ -379,6 +380,8 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
                     PerTaskPollingClient(acedata, rate=settings.rate).run(jobs, deadline=horizon)
                 )
             sent = await inject(discord, members, settings.rate)
+            if settings.trace_memory is not None:
+                heap_snapshots = asyncio.create_task(snapshot_heap_as_it_grows(process.pid, sampler))
             deadline = time.monotonic() + settings.render_seconds + settings.margin_seconds
             longest = settings.render_seconds * (1 + settings.render_spread)
             await wait_for_deliveries(
