@@ -122,14 +122,17 @@ class VariedRenderAceData(FakeAceData):
         return response
 
 
-async def snapshot_heap_as_it_grows(pid: int, sampler: ResourceSampler, *, step: float = 4 * 2**20) -> None:
+async def snapshot_heap_as_it_grows(
+    pid: int, sampler: ResourceSampler, *, step: float = 8 * 2**20, most: int = 8
+) -> None:
     """Ask the traced bot (bench/traced_bot.py) for a heap snapshot each time its peak RSS has grown
-    by `step` since the last one, at most every 5 s. A snapshot stops the bot for a moment, so this
-    starts once every /video is sent (an interaction waiting for it would miss Discord's 3 s)."""
-    last = 0.0
-    while True:
+    by `step` since the last one, at most every 5 s and `most` times (a snapshot itself takes
+    memory, which would call for the next). A snapshot stops the bot for a moment, so this starts
+    once every /video is sent (an interaction waiting for it would miss Discord's 3 s)."""
+    last, taken = 0.0, 0
+    while taken < most:
         if sampler.peak_rss >= last + step:
-            last = sampler.peak_rss
+            last, taken = sampler.peak_rss, taken + 1
             os.kill(pid, signal.SIGUSR1)
             await asyncio.sleep(5.0)
         await asyncio.sleep(0.5)
