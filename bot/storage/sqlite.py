@@ -25,18 +25,16 @@ import time
 import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
-from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.storage.base import (
     ACTIVE_STATES,
-    MUTABLE_JOB_FIELDS,
     RELEASED_STATES,
     Admission,
     AdmitRule,
@@ -53,6 +51,23 @@ from bot.storage.base import (
     VideoChoice,
 )
 from bot.storage.rollup_window import usage_window
+from bot.storage.rows import FAILURE_STATES as _FAILURE_STATES
+from bot.storage.rows import IN_FLIGHT_STATES as _IN_FLIGHT_STATES
+from bot.storage.rows import SELECT_JOB as _SELECT_JOB
+from bot.storage.rows import (
+    SELECT_JOB_QUALIFIED,
+    assignments,
+    limits_from_rows,
+    limits_params,
+    preferences_from_row,
+    preferences_params,
+    render_time_params,
+    versioned_limits_from_rows,
+    video_choice,
+)
+from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
+from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import sql_states as _sql_states
 
 log = logging.getLogger(__name__)
 
@@ -301,34 +316,10 @@ async def _connect(path: Path, *, busy_timeout_ms: int, query_only: bool) -> aio
 
 # --- rows ---------------------------------------------------------------------------------------
 
-_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
 _NEW_JOB_COLUMNS = tuple(
     field.name for field in dataclasses.fields(NewJob) if field.name != "story_parent_id"
 )
-_SELECT_JOB = ", ".join(_JOB_COLUMNS)
-
-
-# RETURNING hands back a REAL column's whole-number value as an int (SQLite stores it compactly and
-# skips the conversion a SELECT does), so float fields are converted here.
-_FLOAT_COLUMNS = frozenset(
-    name for name, hint in typing.get_type_hints(Job).items() if hint in (float, float | None)
-)
-
-
-def _job_from_row(row: sqlite3.Row) -> Job:
-    values = {name: row[name] for name in _JOB_COLUMNS}
-    for name in _FLOAT_COLUMNS:
-        if values[name] is not None:
-            values[name] = float(values[name])
-    values["request"] = VideoRequest.from_json(values["request"])
-    values["state"] = JobState(values["state"])
-    return Job(**values)
-
-
-def _sql_states(states: Iterable[JobState]) -> str:
-    """A literal list of our own enum values (never user input), for fixed state sets in SQL text."""
-    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
 
 
 def _placeholders(count: int) -> str:
@@ -336,16 +327,7 @@ def _placeholders(count: int) -> str:
 
 
 def _assignments(fields: Mapping[str, Any]) -> str:
-    unknown = set(fields) - MUTABLE_JOB_FIELDS
-    if unknown:
-        allowed = ", ".join(sorted(MUTABLE_JOB_FIELDS))
-        raise ValueError(f"Only {allowed} can be set on a job, not {', '.join(sorted(unknown))}.")
-    return "".join(f", {name} = :{name}" for name in fields)
-
-
-_FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
-_IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
-_STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
+    return assignments(fields, ":{name}")
 
 
 # The one usage computation, for admission and for `/quota` alike. Aliases are UsageSnapshot's field
@@ -799,7 +781,7 @@ class SqliteStore:
                  ORDER BY created_at DESC, rowid DESC LIMIT ?""",
             (guild_id, max(limit, 0)),
         )
-        return [VideoChoice(job_id=row[0], model=row[1] or "", prompt=row[2]) for row in rows]
+        return [video_choice(row) for row in rows]
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
@@ -811,13 +793,7 @@ class SqliteStore:
                        AND state IN {_sql_states(_STATES_WITH_RENDER_TIME)}
                        AND finished_at >= submitted_at
                      ORDER BY finished_at DESC LIMIT :sample)""",
-            {
-                "guild": guild_id,
-                "model": Model(model).value,
-                "mode": Mode(mode).value,
-                "duration": duration,
-                "sample": max(sample, 0),
-            },
+            render_time_params(guild_id, model, mode, duration, sample),
         )
         average = rows[0][0]
         return None if average is None else float(average)
@@ -913,23 +889,18 @@ class SqliteStore:
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._read("SELECT limits FROM guild_limits WHERE guild_id = ?", (guild_id,))
-        return GuildLimits.model_validate_json(rows[0][0]) if rows else GuildLimits()
+        return limits_from_rows(rows)
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
         async with self._write() as db:
-            await _fetch(db, _SAVE_LIMITS_SQL, {**self._limits_row(guild_id, limits), "expected": None})
-
-    def _limits_row(self, guild_id: int, limits: GuildLimits) -> dict[str, Any]:
-        return {"guild": guild_id, "limits": limits.model_dump_json(), "now": self._clock()}
+            await _fetch(db, _SAVE_LIMITS_SQL, limits_params(guild_id, limits, self._clock(), None))
 
     async def get_versioned_limits(self, guild_id: int) -> VersionedLimits:
         rows = await self._read("SELECT limits, updated_at FROM guild_limits WHERE guild_id = ?", (guild_id,))
-        if not rows:
-            return VersionedLimits(GuildLimits(), 0.0)
-        return VersionedLimits(GuildLimits.model_validate_json(rows[0][0]), float(rows[0][1]))
+        return versioned_limits_from_rows(rows)
 
     async def set_limits_if_version(self, guild_id: int, limits: GuildLimits, version: float) -> float | None:
-        params = {**self._limits_row(guild_id, limits), "expected": version}
+        params = limits_params(guild_id, limits, self._clock(), version)
         async with self._write() as db:
             if version == 0.0:
                 # Never saved when read: only an insert is right; a row that appeared since is newer.
@@ -978,16 +949,7 @@ class SqliteStore:
             "WHERE guild_id = ? AND member_id = ?",
             (guild_id, member_id),
         )
-        if not rows:
-            return Preferences()
-        model, mode, duration, aspect = rows[0]
-        # A value this version no longer knows (a retired model) is dropped, not an error.
-        return Preferences(
-            model=_known(Model, model),
-            mode=_known(Mode, mode),
-            duration=int(duration) if duration is not None else None,
-            aspect_ratio=_known(AspectRatio, aspect),
-        )
+        return preferences_from_row(rows[0]) if rows else Preferences()
 
     async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
         async with self._write() as db:
@@ -1006,15 +968,7 @@ class SqliteStore:
                    ON CONFLICT (guild_id, member_id) DO UPDATE SET
                        model = excluded.model, mode = excluded.mode, duration = excluded.duration,
                        aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
-                (
-                    guild_id,
-                    member_id,
-                    preferences.model.value if preferences.model else None,
-                    preferences.mode.value if preferences.mode else None,
-                    preferences.duration,
-                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
-                    self._clock(),
-                ),
+                preferences_params(guild_id, member_id, preferences, self._clock()),
             )
 
     async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
@@ -1026,7 +980,7 @@ class SqliteStore:
                       FROM story_links JOIN chain ON story_links.job_id = chain.id
                      WHERE chain.depth < :limit - 1
                 )
-                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                SELECT {SELECT_JOB_QUALIFIED}
                   FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
             {"job": job_id, "limit": limit},
         )
@@ -1040,16 +994,6 @@ class SqliteStore:
             list(job_ids),
         )
         return {str(row[0]): str(row[1]) for row in rows}
-
-
-_E = TypeVar("_E", bound=Enum)
-
-
-def _known(enum: type[_E], value: object) -> _E | None:
-    try:
-        return enum(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 async def _usage(
