@@ -26,7 +26,7 @@ from bot.storage import (
     open_store,
 )
 from bot.storage.sqlite import Migration, apply_migrations, bundled_migrations, split_statements
-from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, admit_in_flight, allow, new_job
 
 
 def user_version(path: Path) -> int:
@@ -69,13 +69,7 @@ async def populate_v1(path: Path) -> Contents:
     scratch = path.with_name(f"scratch-{path.name}")
     store = await SqliteStore.open(scratch)
     try:
-        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-            admission = await store.admit_job(
-                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-            )
-            assert admission.job is not None
-            if state is not JobState.QUEUED:
-                await store.transition(admission.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        await admit_in_flight(store)
         await store.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
         await store.reset_member_usage(GUILD, 2002, 900.0)
         contents = Contents(

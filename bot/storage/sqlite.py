@@ -94,6 +94,18 @@ class StorageUnavailable(Exception):
 
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
+#: The tables triggers keep in step with the job rows: the usage ledger and per-day rollups of
+#: migration 003, the per-month rollups and per-state job counts of migration 008.
+DERIVED_TABLES = (
+    "usage_ledger",
+    "usage_by_model_day",
+    "usage_by_member_day",
+    "usage_by_model_month",
+    "usage_by_member_month",
+    "job_counts_by_guild",
+    "job_counts_by_member",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:

@@ -124,6 +124,30 @@ async def run_video(
     return sent
 
 
+def uploaded_by_dm(fake: FakeDiscord) -> Callable[[RestCall], bool]:
+    """A successful post of a video file into a member's DM channel."""
+
+    def matches(call: RestCall) -> bool:
+        return (
+            call.method == "POST"
+            and call.route == CHANNEL_POST
+            and bool(call.files)
+            and call.status == 200
+            and fake.dm_channel_by_id(int(call.path.split("/")[-2])) is not None
+        )
+
+    return matches
+
+
+async def video_sent_by_dm(fake: FakeDiscord, prompt: str) -> RestCall:
+    """`/video` made by the default member, whose result then has no way back to the channel (the
+    interaction token expired after launching, the channel refuses the bot): the upload by DM."""
+    sent = await run_video(fake, {"prompt": prompt})
+    await expire_after_launch(fake, sent)
+    fake.forbid_channel(int(sent.payload["channel_id"]))
+    return await fake.wait_for(uploaded_by_dm(fake), JOB_TIMEOUT)
+
+
 def paid_creates(acedata: FakeAceData) -> int:
     return len(acedata.requests_to(CREATE_PATH))
 
