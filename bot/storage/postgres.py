@@ -53,7 +53,6 @@ from bot.storage.base import (
     StateTotal,
     StorageBusy,
     UsageReport,
-    UsageRow,
     VersionedLimits,
     VideoChoice,
 )
@@ -64,11 +63,14 @@ from bot.storage.rows import SELECT_JOB as _SELECT_JOB
 from bot.storage.rows import (
     SELECT_JOB_QUALIFIED,
     assignments,
+    day_usage,
+    ledger_problems,
     limits_from_rows,
     limits_params,
     preferences_from_row,
     preferences_params,
     render_time_params,
+    usage_report_from_rows,
     versioned_limits_from_rows,
     video_choice,
 )
@@ -884,29 +886,10 @@ class PostgresStore:
             return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
 
     async def ledger_consistency(self) -> list[str]:
-        def by_key(rows: list[Row]) -> dict[tuple[Any, ...], tuple[int, float]]:
-            return {
-                (row["scope"], row["guild_id"], row["member_id"], row["period"]): (
-                    int(row["videos"]),
-                    float(row["credits"]),
-                )
-                for row in rows
-            }
-
-        stored = by_key(
-            await self._fetch("SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger")
+        stored = await self._fetch(
+            "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
         )
-        expected = by_key(await self._fetch(_LEDGER_FROM_JOBS_SQL))
-        problems = []
-        for key in sorted(stored.keys() | expected.keys(), key=str):
-            videos, credits = stored.get(key, (0, 0.0))
-            want_videos, want_credits = expected.get(key, (0, 0.0))
-            if videos != want_videos or abs(credits - want_credits) > 1e-6:
-                problems.append(
-                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
-                    f"{want_videos} / {want_credits}"
-                )
-        return problems
+        return ledger_problems(stored, await self._fetch(_LEDGER_FROM_JOBS_SQL))
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
         params = {"guild": guild_id, "member": member_id, "now": now}
@@ -939,25 +922,7 @@ class PostgresStore:
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
-        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
-        for row in rows:
-            groups[row["kind"]].append(
-                UsageRow(
-                    key=row["key"],
-                    videos=int(row["videos"]),
-                    credits=float(row["credits"]),
-                    failures=int(row["failures"]),
-                )
-            )
-        (total,) = groups["total"]
-        return UsageReport(
-            since=since,
-            total_videos=total.videos,
-            total_credits=total.credits,
-            failures=total.failures,
-            by_model=groups["model"],
-            by_member=groups["member"],
-        )
+        return usage_report_from_rows(rows, since)
 
     async def state_totals(self) -> list[StateTotal]:
         rows = await self._fetch(
@@ -1021,14 +986,14 @@ class PostgresStore:
                     ORDER BY period COLLATE "C"''',
                 (guild_id, first_day),
             )
-            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+            return day_usage(rows)
         rows = await self._fetch(
             f"""SELECT day_key, COUNT(*) AS videos, COALESCE(SUM(cost), 0.0) AS credits FROM jobs
                  WHERE guild_id = %s AND created_at >= %s AND state NOT IN {_sql_states(RELEASED_STATES)}
                  GROUP BY day_key ORDER BY day_key""",
             (guild_id, since),
         )
-        return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+        return day_usage(rows)
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
         rows = await self._fetch(

@@ -19,8 +19,11 @@ from bot.quota.models import GuildLimits, Preferences
 from bot.storage.base import (
     MUTABLE_JOB_FIELDS,
     RELEASED_STATES,
+    DayUsage,
     Job,
     JobState,
+    UsageReport,
+    UsageRow,
     VersionedLimits,
     VideoChoice,
 )
@@ -148,3 +151,61 @@ def render_time_params(guild_id: int, model: Model, mode: Mode, duration: int, s
         "duration": duration,
         "sample": max(sample, 0),
     }
+
+
+# --- usage --------------------------------------------------------------------------------------
+
+
+def day_usage(rows: Iterable[Row]) -> list[DayUsage]:
+    """`daily_usage`'s answer from rows selecting `day_key, videos, credits`."""
+    return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+
+
+def usage_report_from_rows(rows: Iterable[Row], since: float) -> UsageReport:
+    """The report from the rows of the usage report statement: one `total` row, then `model` and
+    `member` rows (`kind, key, videos, credits, failures`), in the order they are shown."""
+    groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
+    for row in rows:
+        groups[row["kind"]].append(
+            UsageRow(
+                key=row["key"],
+                videos=int(row["videos"]),
+                credits=float(row["credits"]),
+                failures=int(row["failures"]),
+            )
+        )
+    (total,) = groups["total"]
+    return UsageReport(
+        since=since,
+        total_videos=total.videos,
+        total_credits=total.credits,
+        failures=total.failures,
+        by_model=groups["model"],
+        by_member=groups["member"],
+    )
+
+
+def ledger_problems(stored: Iterable[Row], expected: Iterable[Row]) -> list[str]:
+    """Where the usage ledger's rows (`scope, guild_id, member_id, period, videos, credits`) differ
+    from what the job rows say they should be: one line per differing key, none when consistent."""
+
+    def by_key(rows: Iterable[Row]) -> dict[tuple[Any, ...], tuple[int, float]]:
+        return {
+            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (
+                int(row["videos"]),
+                float(row["credits"]),
+            )
+            for row in rows
+        }
+
+    have, want = by_key(stored), by_key(expected)
+    problems = []
+    for key in sorted(have.keys() | want.keys(), key=str):
+        videos, credits = have.get(key, (0, 0.0))
+        want_videos, want_credits = want.get(key, (0, 0.0))
+        if videos != want_videos or abs(credits - want_credits) > 1e-6:
+            problems.append(
+                f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
+                f"{want_videos} / {want_credits}"
+            )
+    return problems

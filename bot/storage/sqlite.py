@@ -46,7 +46,6 @@ from bot.storage.base import (
     StateTotal,
     StorageBusy,
     UsageReport,
-    UsageRow,
     VersionedLimits,
     VideoChoice,
 )
@@ -57,11 +56,14 @@ from bot.storage.rows import SELECT_JOB as _SELECT_JOB
 from bot.storage.rows import (
     SELECT_JOB_QUALIFIED,
     assignments,
+    day_usage,
+    ledger_problems,
     limits_from_rows,
     limits_params,
     preferences_from_row,
     preferences_params,
     render_time_params,
+    usage_report_from_rows,
     versioned_limits_from_rows,
     video_choice,
 )
@@ -855,45 +857,14 @@ class SqliteStore:
                 )
 
     async def ledger_consistency(self) -> list[str]:
-        stored = {
-            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
-            for row in await self._read(
-                "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
-            )
-        }
-        expected = {
-            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
-            for row in await self._read(_LEDGER_FROM_JOBS_SQL)
-        }
-        problems = []
-        for key in sorted(stored.keys() | expected.keys(), key=str):
-            videos, credits = stored.get(key, (0, 0.0))
-            want_videos, want_credits = expected.get(key, (0, 0.0))
-            if videos != want_videos or abs(credits - want_credits) > 1e-6:
-                problems.append(
-                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
-                    f"{want_videos} / {want_credits}"
-                )
-        return problems
+        stored = await self._read(
+            "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
+        )
+        return ledger_problems(stored, await self._read(_LEDGER_FROM_JOBS_SQL))
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._read(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
-        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
-        for row in rows:
-            groups[row["kind"]].append(
-                UsageRow(
-                    key=row["key"], videos=row["videos"], credits=row["credits"], failures=row["failures"]
-                )
-            )
-        (total,) = groups["total"]
-        return UsageReport(
-            since=since,
-            total_videos=total.videos,
-            total_credits=total.credits,
-            failures=total.failures,
-            by_model=groups["model"],
-            by_member=groups["member"],
-        )
+        return usage_report_from_rows(rows, since)
 
     async def state_totals(self) -> list[StateTotal]:
         rows = await self._read("SELECT state, COUNT(*), TOTAL(cost) FROM jobs GROUP BY state ORDER BY state")
@@ -937,7 +908,7 @@ class SqliteStore:
                     ORDER BY period""",
                 (guild_id, first_day),
             )
-            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+            return day_usage(rows)
         rows = await self._read(
             f"""SELECT day_key, COUNT(*) AS videos, TOTAL(cost) AS credits FROM jobs
                  WHERE guild_id = :guild AND created_at >= :since
@@ -945,7 +916,7 @@ class SqliteStore:
                  GROUP BY day_key ORDER BY day_key""",
             {"guild": guild_id, "since": since},
         )
-        return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+        return day_usage(rows)
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
         rows = await self._read(
