@@ -18,20 +18,19 @@ from tests.e2e.fake_discord import (
     SentInteraction,
 )
 from tests.e2e.harness import BotHarness
-from tests.e2e.panel_helpers import form_id, modal_defaults, open_panel, settled, shown_settings, submit
+from tests.e2e.panel_helpers import (
+    components,
+    form_id,
+    modal_defaults,
+    open_panel,
+    settled,
+    shown_settings,
+    submit,
+)
 from tests.e2e.scenario_helpers import FOLLOWUP, delivered_upload, embed_text, ephemeral_refusal, run_video
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
-
-
-def components(message: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    found: dict[str, Mapping[str, Any]] = {}
-    for row in message.get("components") or []:
-        for item in row.get("components") or []:
-            if item.get("custom_id"):
-                found[item["custom_id"]] = item
-    return found
 
 
 async def pick(
