@@ -829,19 +829,10 @@ class PostgresStore:
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
         # Per-state counts kept by migration 008's trigger: at most nine rows, whatever the history.
-        clauses: list[str] = ["guild_id = %s::bigint"]
-        params: list[Any] = [guild_id]
-        table = "job_counts_by_guild"
-        if member_id is not None:
-            table = "job_counts_by_member"
-            clauses.append("member_id = %s::bigint")
-            params.append(member_id)
-        if states is not None:
-            clauses.append("state = ANY(%s::text[])")
-            params.append([JobState(state).value for state in states])
-        rows = await self._fetch(
-            f"SELECT COALESCE(SUM(jobs), 0) AS n FROM {table} WHERE {' AND '.join(clauses)}", params
-        )
+        # They have the jobs' guild, member and state columns, so history's filter reads them as well.
+        table = "job_counts_by_guild" if member_id is None else "job_counts_by_member"
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._fetch(f"SELECT COALESCE(SUM(jobs), 0) AS n FROM {table} WHERE {where}", params)
         return int(rows[0]["n"])
 
     async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:

@@ -772,18 +772,10 @@ class SqliteStore:
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
         # Per-state counts kept by migration 008's triggers: at most nine rows, whatever the history.
-        clauses: list[str] = ["guild_id = ?"]
-        params: list[Any] = [guild_id]
-        table = "job_counts_by_guild"
-        if member_id is not None:
-            table = "job_counts_by_member"
-            clauses.append("member_id = ?")
-            params.append(member_id)
-        if states is not None:
-            values = [JobState(state).value for state in states]
-            clauses.append(f"state IN {_placeholders(len(values))}")
-            params.extend(values)
-        rows = await self._read(f"SELECT TOTAL(jobs) FROM {table} WHERE {' AND '.join(clauses)}", params)
+        # They have the jobs' guild, member and state columns, so history's filter reads them as well.
+        table = "job_counts_by_guild" if member_id is None else "job_counts_by_member"
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._read(f"SELECT TOTAL(jobs) FROM {table} WHERE {where}", params)
         return int(rows[0][0])
 
     async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
