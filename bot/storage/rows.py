@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from bot.storage.base import (
     DayUsage,
     Job,
     JobState,
+    NewJob,
     UsageReport,
     UsageRow,
     VersionedLimits,
@@ -60,6 +61,19 @@ def job_from_row(row: Row) -> Job:
     values["request"] = VideoRequest.from_json(values["request"])
     values["state"] = JobState(values["state"])
     return Job(**values)
+
+
+def new_job_row(new: NewJob, columns: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The columns and values of an admitted job's row: `columns` taken from `new` (each backend
+    writes its own set), then its state (QUEUED) and `updated_at` (its creation time); the request
+    is stored as JSON."""
+    values = {name: getattr(new, name) for name in columns}
+    values |= {
+        "request": new.request.to_json(),
+        "state": JobState.QUEUED.value,
+        "updated_at": new.created_at,
+    }
+    return (*columns, "state", "updated_at"), values
 
 
 def sql_states(states: Iterable[JobState]) -> str:
@@ -117,12 +131,12 @@ def preferences_params(
     )
 
 
-def limits_from_rows(rows: typing.Sequence[Row]) -> GuildLimits:
+def limits_from_rows(rows: Sequence[Row]) -> GuildLimits:
     """The guild's limits from its `guild_limits` row (selecting `limits`), the defaults without one."""
     return GuildLimits.model_validate_json(rows[0]["limits"]) if rows else GuildLimits()
 
 
-def versioned_limits_from_rows(rows: typing.Sequence[Row]) -> VersionedLimits:
+def versioned_limits_from_rows(rows: Sequence[Row]) -> VersionedLimits:
     """The limits and their version from the `guild_limits` row (selecting `limits, updated_at`)."""
     if not rows:
         return VersionedLimits(GuildLimits(), 0.0)

@@ -60,6 +60,7 @@ from bot.storage.rows import (
     ledger_problems,
     limits_from_rows,
     limits_params,
+    new_job_row,
     preferences_from_row,
     preferences_params,
     render_time_params,
@@ -592,13 +593,7 @@ class SqliteStore:
     # --- jobs -----------------------------------------------------------------------------
     async def admit_job(self, new: NewJob, rule: AdmitRule, *, global_caps: bool = True) -> Admission:
         # One writer at a time in SQLite: every admission is serialised whatever `global_caps` says.
-        values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
-        values |= {
-            "request": new.request.to_json(),
-            "state": JobState.QUEUED.value,
-            "updated_at": new.created_at,
-        }
-        columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
+        columns, values = new_job_row(new, _NEW_JOB_COLUMNS)
         async with self._write() as db:
             # The duplicate check rides in the usage statement: one round trip less while holding
             # the write lock.
