@@ -170,6 +170,21 @@ def render_time_params(guild_id: int, model: Model, mode: Mode, duration: int, s
 # --- usage --------------------------------------------------------------------------------------
 
 
+def usage_params(
+    guild_id: int, member_id: int, keys: tuple[str, str], global_keys: tuple[str, str]
+) -> dict[str, Any]:
+    """Arguments of the usage statement: the server's (day, month) period keys, and the operator's
+    UTC ones (empty keys match no ledger row, so those figures read 0)."""
+    return {
+        "guild": guild_id,
+        "member": member_id,
+        "day": keys[0],
+        "month": keys[1],
+        "global_day": global_keys[0],
+        "global_month": global_keys[1],
+    }
+
+
 def day_usage(rows: Iterable[Row]) -> list[DayUsage]:
     """`daily_usage`'s answer from rows selecting `day_key, videos, credits`."""
     return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]

@@ -64,6 +64,7 @@ from bot.storage.rows import (
     preferences_from_row,
     preferences_params,
     render_time_params,
+    usage_params,
     usage_report_from_rows,
     versioned_limits_from_rows,
     video_choice,
@@ -973,15 +974,7 @@ async def _usage(
     keys: tuple[str, str],
     global_keys: tuple[str, str],
 ) -> UsageSnapshot:
-    params = {
-        "guild": guild_id,
-        "member": member_id,
-        "day": keys[0],
-        "month": keys[1],
-        "global_day": global_keys[0],
-        "global_month": global_keys[1],
-    }
-    (row,) = await _fetch(db, _USAGE_SQL, params)
+    (row,) = await _fetch(db, _USAGE_SQL, usage_params(guild_id, member_id, keys, global_keys))
     return UsageSnapshot(**{name: row[name] for name in row.keys()})  # noqa: SIM118 (a Row iterates values)
 
 
@@ -999,15 +992,7 @@ async def _usage_and_interaction(
     interaction_id: int | None,
 ) -> tuple[UsageSnapshot, bool]:
     """The usage snapshot and whether a job already has `interaction_id`, in one statement."""
-    params = {
-        "guild": guild_id,
-        "member": member_id,
-        "day": keys[0],
-        "month": keys[1],
-        "global_day": global_keys[0],
-        "global_month": global_keys[1],
-        "interaction": interaction_id,
-    }
+    params = {**usage_params(guild_id, member_id, keys, global_keys), "interaction": interaction_id}
     (row,) = await _fetch(db, _USAGE_AND_INTERACTION_SQL, params)
     values = {name: row[name] for name in row.keys() if name != "taken"}  # noqa: SIM118
     return UsageSnapshot(**values), bool(row["taken"])
