@@ -365,8 +365,10 @@ class _RecentlyReturned:
     def __init__(self) -> None:
         self._returned: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
 
-    async def reset(self, conn: Connection) -> None:
-        """The pool's `reset`, called with each connection given back in a usable state."""
+    def returned(self, conn: Connection) -> None:
+        """`conn` was just given back after a call that went through. (Not the pool's `reset`
+        hook: with one, psycopg-pool hands connections back through a background task, and the
+        next call waits for it or opens another connection.)"""
         self._returned[conn] = time.monotonic()
 
     async def check(self, conn: Connection) -> None:
@@ -408,6 +410,7 @@ class PostgresStore:
         self._lost: set[str] = set()
         self._busy_timeout_ms = BUSY_TIMEOUT_MS
         self._down_since: float | None = None  # monotonic time the database stopped answering
+        self._recently_returned = _RecentlyReturned()
 
     @classmethod
     async def open(
@@ -456,7 +459,6 @@ class PostgresStore:
             configure=configure,
             # A connection the server dropped (restart, failover) is replaced instead of handed out.
             check=recently_returned.check,
-            reset=recently_returned.reset,
             timeout=_CONNECT_TIMEOUT_SECONDS,
             name="kling-store",
         )
@@ -470,6 +472,7 @@ class PostgresStore:
             ) from exc
         store = cls(pool, label, clock, url)
         store._busy_timeout_ms = busy_timeout_ms
+        store._recently_returned = recently_returned
         return store
 
     async def close(self) -> None:
@@ -613,6 +616,7 @@ class PostgresStore:
         try:
             async with self._pool.connection() as conn:
                 yield conn
+            self._recently_returned.returned(conn)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if not _is_unreachable(exc):
                 raise
