@@ -752,8 +752,9 @@ class PostgresStore:
                 1,
             )
             params["lease"] = lease
-        async with self._transaction() as conn:
-            rows = await _fetch(conn, sql, params)
+        # One statement, its own transaction in autocommit (triggers included): no BEGIN and COMMIT
+        # round trips around it.
+        rows = await self._fetch(sql, params)
         if rows and (to is JobState.QUEUED or to in TERMINAL_STATES):
             await self._release(job_id)  # nothing left to do for its owner
         return _job_from_row(rows[0]) if rows else None
@@ -763,8 +764,7 @@ class PostgresStore:
         if not fields:
             return await self.get_job(job_id)
         sql = f"UPDATE jobs SET updated_at = %(now)s{assignments} WHERE id = %(id)s RETURNING {_SELECT_JOB}"
-        async with self._transaction() as conn:
-            rows = await _fetch(conn, sql, {**fields, "now": self._clock(), "id": job_id})
+        rows = await self._fetch(sql, {**fields, "now": self._clock(), "id": job_id})  # one statement
         return _job_from_row(rows[0]) if rows else None
 
     async def jobs_in_states(self, states: Iterable[JobState]) -> list[Job]:
