@@ -16,14 +16,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from bot.config import load_settings
 from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits
 from bot.storage import ACTIVE_STATES, JobState, SqliteStore, StorageBusy, StorageUnavailable, open_store
+from bot.storage import postgres as postgres_module
 from bot.storage.postgres import PostgresStore, postgres_migrations, redact_url
 from bot.storage.sqlite import Migration, bundled_migrations
-from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, admit_in_flight, allow, new_job
 from tests.postgres_cluster import PostgresCluster, free_port
 
 pytestmark = pytest.mark.usefixtures("postgres_cluster")
@@ -91,13 +93,7 @@ async def test_upgrading_a_populated_database_keeps_every_job_in_flight(
     with second_database(postgres_cluster) as scratch_url:
         scratch = await PostgresStore.open(scratch_url)
         try:
-            for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-                admitted = await scratch.admit_job(
-                    new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-                )
-                assert admitted.job is not None
-                if state is not JobState.QUEUED:
-                    await scratch.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+            await admit_in_flight(scratch)
             await scratch.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
             await scratch.reset_member_usage(GUILD, 2002, 900.0)
             jobs = await scratch.history(GUILD, limit=100)
@@ -232,13 +228,7 @@ async def test_migrate_copies_a_sqlite_database_with_jobs_in_flight_and_verifies
     source = tmp_path / "bot.sqlite3"
     lite = await SqliteStore.open(source)
     try:
-        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-            admitted = await lite.admit_job(
-                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-            )
-            assert admitted.job is not None
-            if state is not JobState.QUEUED:
-                await lite.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        await admit_in_flight(lite)
         # A follow-up job pointing at its parent, and a tie on created_at that only insertion order breaks.
         # Its member's language goes along (migration 007).
         child = dataclasses.replace(new_job(90), parent_job_id="job-5", created_at=1_001.0, locale="zh-CN")
@@ -294,5 +284,34 @@ async def test_without_global_caps_servers_admit_without_waiting_for_each_other(
             assert admitted.job is not None
             other.execute("SELECT pg_advisory_unlock_all()")
         assert (await store.admit_job(new_job(3), allow, global_caps=True)).job is not None
+    finally:
+        await store.close()
+
+
+async def test_a_connection_given_back_a_moment_ago_is_lent_without_asking_the_server_first(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg-pool's stock check is an empty query before each loan: one more round trip per call.
+    checks: list[object] = []
+    stock_check = AsyncConnectionPool.check_connection
+
+    async def counted(conn: Any) -> None:
+        checks.append(conn)
+        await stock_check(conn)
+
+    monkeypatch.setattr(AsyncConnectionPool, "check_connection", staticmethod(counted))
+    monkeypatch.setattr(postgres_module, "_FRESH_CONNECTION_SECONDS", 60.0)  # however slow the machine
+    store = await PostgresStore.open(postgres_url)
+    try:
+        await store.get_limits(GUILD)
+        first = len(checks)
+        assert first >= 1  # a connection never handed back yet is checked
+        for _ in range(5):
+            await store.get_limits(GUILD)
+        assert len(checks) == first
+        # One handed back longer ago than that (the server may have restarted since) is checked.
+        monkeypatch.setattr(postgres_module, "_FRESH_CONNECTION_SECONDS", 0.0)
+        await store.get_limits(GUILD)
+        assert len(checks) == first + 1
     finally:
         await store.close()
