@@ -29,7 +29,7 @@ async def test_a_refusal_is_written_in_the_members_language(
 
     translated = catalogs().lookup(locale, ONLY_MANAGERS)
     assert translated is not None
-    # The permission's name too, as Discord's settings show it in that language ("サーバー管理").
+    # The permission by the name the member's Discord shows in its settings ("サーバー管理").
     permission = catalogs().lookup(locale, "Manage Server")
     assert permission is not None and permission != "Manage Server"
     assert text == translated.format(permission=permission)
