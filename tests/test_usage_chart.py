@@ -263,3 +263,16 @@ def test_a_font_counts_only_when_it_has_every_glyph(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(chart_fonts, "scan_system_fonts", lambda: 0)
     assert chart_fonts.font_families("Spent 1,200") == [chart_fonts.DEFAULT_FAMILY]
     assert chart_fonts.font_families("使用済み") is None  # an unreadable file covers nothing
+
+
+def test_the_font_report_names_the_font_of_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_cjk_font()
+    report = usage_chart.font_report(TODAY)
+    assert set(report) == {"ja", "zh-CN"}
+    assert all(
+        families and families[0] == chart_fonts.DEFAULT_FAMILY and len(families) == 2
+        for families in report.values()
+    )
+    monkeypatch.setattr(chart_fonts, "installed_fonts", lambda: [])
+    monkeypatch.setattr(chart_fonts, "scan_system_fonts", lambda: 0)
+    assert usage_chart.font_report(TODAY) == {"ja": None, "zh-CN": None}

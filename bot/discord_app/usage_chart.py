@@ -27,10 +27,10 @@ from matplotlib.ticker import FuncFormatter
 
 from bot.discord_app import chart_fonts
 from bot.discord_app.formatting import Locale
-from bot.discord_app.i18n import N_, babel_locale, t
+from bot.discord_app.i18n import N_, SHIPPED_LOCALES, babel_locale, t
 from bot.discord_app.usage_report import projection_text
 from bot.quota.models import LimitUnit
-from bot.quota.spending import SpendingWindow, last_day_of_month
+from bot.quota.spending import SpendingWindow, last_day_of_month, spending_window
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,16 @@ def chart_texts(window: SpendingWindow, labelled: list[date], locale: Locale = N
         if english
         else projection_text(window.projection, window.unit, locale),
     )
+
+
+def font_report(today: date) -> dict[str, list[str] | None]:
+    """For `python -m bot check`: each shipped language -> the font families its chart is drawn
+    with (None: no installed font has its glyphs, so its chart is drawn in English)."""
+    window = spending_window([], today=today, days=30, unit=LimitUnit.CREDITS, daily_limit=1, monthly_limit=1)
+    return {
+        locale: chart_fonts.font_families(chart_texts(window, [today], locale).joined(), locale)
+        for locale in SHIPPED_LOCALES
+    }
 
 
 def _families_for(
