@@ -8,8 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     METRICS_PORT=9100
 
-# Chinese and Japanese glyphs for the /usage chart (Droid Sans Fallback, Apache-2.0, 1.8 MB; Noto
-# CJK would be over 50 MB). Without a CJK font the chart is drawn in English for those members.
+# Chinese and Japanese glyphs for the /usage chart (Droid Sans Fallback, Apache-2.0, 7 MB installed;
+# Noto CJK would be over 50 MB). Without a CJK font the chart is drawn in English for those members.
 # Pinned to bookworm's version, like the base image: bump both together.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-droid-fallback=1:6.0.1r16-1.1 \
