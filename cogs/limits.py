@@ -130,6 +130,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
             current=await services.store.get_versioned_limits(guild_id),
             fallback_model=services.settings.DEFAULT_MODEL,
             budget=self._budget,
+            locale=interaction.locale,
         )
         view.message = await interaction.followup.send(**view.parts(), ephemeral=True, wait=True)
 

@@ -47,6 +47,23 @@ async def test_translated_commands_fit_discords_limits(shipped: Catalogs, locale
 
 
 @pytest.mark.parametrize("locale", sorted(SHIPPED_LOCALES))
+def test_translated_panel_texts_fit_discords_limits(shipped: Catalogs, locale: str) -> None:
+    """`/limits panel`'s buttons, selects, presets and forms: Discord refuses the whole message (or
+    the form) when one text is too long, so every language must fit (label 80, option 100, modal
+    title 45, input label 45, placeholder 100)."""
+    from bot.discord_app.limits_panel import panel_strings
+
+    problems = []
+    checked = list(panel_strings())
+    assert len(checked) > 50
+    for msgid, limit in checked:
+        for text in (msgid, shipped.lookup(locale, msgid)):
+            if text is not None and not 1 <= len(text) <= limit:
+                problems.append(f"{msgid!r} -> {text!r} is over {limit} characters")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("locale", sorted(SHIPPED_LOCALES))
 def test_translations_keep_the_fields_they_fill_in(shipped: Catalogs, locale: str) -> None:
     wrong = [
         msgid for msgid, text in shipped.by_locale.get(locale, {}).items() if _fields(msgid) != _fields(text)

@@ -12,6 +12,11 @@ with `Store.set_limits_if_version`. When someone changed the settings meanwhile 
 
 A form is a small declarative `PanelForm`; a field whose option `LimitsForm` does not (yet) know is
 left out, so fields added to `/limits set` appear here by adding one `FormField` line.
+
+Every text a moderator reads here is a message id (`N_`) shown in the language of the moderator who
+touched the panel last (`interaction.locale`); custom ids never change, so they stay in English.
+`panel_strings()` lists those texts with Discord's limit for each, which a test checks in every
+shipped language.
 """
 
 from __future__ import annotations
@@ -19,17 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.discord_app.access import Refusal, is_moderator
+from bot.discord_app.formatting import Locale
+from bot.discord_app.i18n import N_, language, t
 from bot.discord_app.limit_presets import PRESETS, apply_preset, preset_named
 from bot.discord_app.limit_settings import (
     MESSAGE_CHANNEL_TYPES,
+    NOTHING_CHANGED,
     ChannelChoice,
     LimitsForm,
     LimitsUpdate,
@@ -63,18 +71,38 @@ PANEL_TIMEOUT = 14 * 60.0
 SELECT_MAX = 25
 CUSTOM_ID_PREFIX = "panel"
 
-STALE = (
+STALE = N_(
     "⚠️ Someone changed these settings since this panel showed them, so nothing was saved. "
     "The panel now shows the current settings; make your change again if you still want it."
 )
-NOT_A_MODERATOR = (
+NOT_A_MODERATOR = N_(
     "Only members with **Manage Server** can change these settings (this panel was opened by <@{opener}>). "
     "Nothing changed."
 )
-FIRST_RUN = (
+FIRST_RUN = N_(
     "👋 This server has no video settings yet. Pick a preset to start from (everything can be changed "
     "afterwards), or start from scratch."
 )
+OTHER_SERVER = N_("This panel belongs to another server; nothing changed.")
+NOT_YOUR_FORM = N_("This form belongs to the moderator who opened it; nothing changed.")
+FORM_UNCHANGED = N_("Nothing changed: the form was sent as it was.")
+CLOSED = N_("This panel has closed; run `/limits panel` again to change settings.")
+PANEL_TITLE = N_("Video settings of this server")
+PANEL_FOOTER = N_("Changes save at once and are posted to the mod-log. Only you see this panel.")
+#: A refusal whose own words don't already say nothing changed.
+REFUSED = N_("❌ {refusal} Nothing changed.")
+BAD_DURATION = N_(
+    "Nothing was changed. **default_duration**: {typed} isn't a whole number of seconds; type one like 5, "
+    "or none."
+)
+
+#: Discord's limits for the texts of components: button labels, select option labels and
+#: descriptions, placeholders, modal titles and text input labels.
+BUTTON_LABEL_MAX = 80
+OPTION_TEXT_MAX = 100
+PLACEHOLDER_MAX = 100
+MODAL_TITLE_MAX = 45
+INPUT_LABEL_MAX = 45
 
 
 class Page(StrEnum):
@@ -88,11 +116,12 @@ class Page(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FormField:
-    """One text field of a form: `option` is the `/limits set` option (a `LimitsForm` field)."""
+    """One text field of a form: `option` is the `/limits set` option (a `LimitsForm` field); the
+    label and placeholder are message ids."""
 
     option: str
     label: str  # at most 45 characters
-    placeholder: str = "a number, or none for no limit"
+    placeholder: str = N_("a number, or none for no limit")
     max_length: int = 20
 
 
@@ -104,8 +133,8 @@ CustomApply = Callable[[GuildLimits, dict[str, str], Model], LimitsUpdate]
 @dataclass(frozen=True, slots=True)
 class PanelForm:
     key: str
-    button: str
-    title: str  # at most 45 characters
+    button: str  # message id
+    title: str  # message id, at most 45 characters
     fields: tuple[FormField, ...]
     #: For fields `/limits set` doesn't take (e.g. the server defaults of `/defaults server`).
     apply_custom: CustomApply | None = None
@@ -143,13 +172,18 @@ class PanelForm:
 
         def change(limits: GuildLimits) -> LimitsUpdate:
             after, notes = limits, []
+            note_values: dict[str, object] = {}
             if form != LimitsForm():
                 first = apply_form(limits, form, budget=budget)
                 after, notes = first.limits, list(first.notes)
+                note_values |= first.note_values
             if custom_edited and apply_custom is not None:
                 second = apply_custom(after, custom, fallback_model)
                 after, notes = second.limits, [*notes, *second.notes]
-            return LimitsUpdate(after, describe_changes(limits, after), tuple(notes))
+                note_values |= second.note_values
+            return LimitsUpdate(
+                after, describe_changes(limits, after), tuple(notes), before=limits, note_values=note_values
+            )
 
         return change
 
@@ -165,10 +199,7 @@ def server_defaults_change(limits: GuildLimits, typed: dict[str, str], fallback_
     try:
         duration = None if duration_text is None else int(duration_text.lower().removesuffix("s").strip())
     except ValueError:
-        raise Refusal(
-            f"Nothing was changed. **default_duration**: {(duration_text or '')[:20]!r} isn't a whole "
-            "number of seconds; type one like 5, or none."
-        ) from None
+        raise Refusal(BAD_DURATION, typed=repr((duration_text or "")[:20])) from None
     wanted = Typed(
         model=value("default_model"),
         mode=value("default_mode"),
@@ -181,44 +212,46 @@ def server_defaults_change(limits: GuildLimits, typed: dict[str, str], fallback_
         else read_preferences(wanted, limits, fallback_model=fallback_model)
     )
     after = GuildLimits.model_validate(with_server_defaults(limits, preferences).model_dump())
-    return LimitsUpdate(after, describe_changes(limits, after))
+    return LimitsUpdate(after, describe_changes(limits, after), before=limits)
 
 
 FORMS: tuple[PanelForm, ...] = (
     PanelForm(
         "budget",
-        "Budget…",
-        "Budget",
+        N_("Budget…"),
+        N_("Budget"),
         (
-            FormField("unit", "Limits count videos or credits", "videos or credits", 10),
-            FormField("guild_daily", "Server per day"),
-            FormField("guild_monthly", "Server per month"),
-            FormField("member_daily", "Each member per day"),
-            FormField("member_monthly", "Each member per month"),
+            FormField("unit", N_("Limits count videos or credits"), N_("videos or credits"), 10),
+            FormField("guild_daily", N_("Server per day")),
+            FormField("guild_monthly", N_("Server per month")),
+            FormField("member_daily", N_("Each member per day")),
+            FormField("member_monthly", N_("Each member per month")),
         ),
     ),
     PanelForm(
         "pace",
-        "Pace & time…",
-        "Pace and time zone",
+        N_("Pace & time…"),
+        N_("Pace and time zone"),
         (
-            FormField("member_concurrent", "Videos in progress per member"),
-            FormField("member_cooldown", "Wait between a member's videos", "30s, 5m, 1h30m, or 0"),
-            FormField("guild_concurrent", "Videos rendering at once (more wait)"),
-            FormField("max_duration", "Longest video in seconds"),
-            FormField("timezone", "Time zone for resets", "e.g. Europe/Paris or UTC", 60),
+            FormField("member_concurrent", N_("Videos in progress per member")),
+            FormField("member_cooldown", N_("Wait between a member's videos"), N_("30s, 5m, 1h30m, or 0")),
+            FormField("guild_concurrent", N_("Videos rendering at once (more wait)")),
+            FormField("max_duration", N_("Longest video in seconds")),
+            FormField("timezone", N_("Time zone for resets"), N_("e.g. Europe/Paris or UTC"), 60),
         ),
     ),
     PanelForm(
         "defaults",
-        "Defaults…",
-        "Confirmation and server defaults",
+        N_("Defaults…"),
+        N_("Confirmation and server defaults"),
         (
-            FormField("confirm_above_credits", "Ask members to confirm above (credits)"),
-            FormField("default_model", "Default model", "e.g. kling-v2-6, or none", 40),
-            FormField("default_mode", "Default mode", "std, pro or 4k, or none", 10),
-            FormField("default_duration", "Default duration in seconds", "e.g. 5, or none", 10),
-            FormField("default_aspect_ratio", "Default aspect ratio", "16:9, 9:16 or 1:1, or none", 10),
+            FormField("confirm_above_credits", N_("Ask members to confirm above (credits)")),
+            FormField("default_model", N_("Default model"), N_("e.g. kling-v2-6, or none"), 40),
+            FormField("default_mode", N_("Default mode"), N_("std, pro or 4k, or none"), 10),
+            FormField("default_duration", N_("Default duration in seconds"), N_("e.g. 5, or none"), 10),
+            FormField(
+                "default_aspect_ratio", N_("Default aspect ratio"), N_("16:9, 9:16 or 1:1, or none"), 10
+            ),
         ),
         apply_custom=server_defaults_change,
     ),
@@ -243,16 +276,41 @@ def typed_changes(prefilled: dict[str, str], typed: dict[str, str]) -> dict[str,
 # --- what each select means -------------------------------------------------------------------------
 
 
-def models_change(values: Sequence[str]) -> Callable[[GuildLimits], LimitsUpdate]:
-    chosen = set(values)
-    text = "all" if chosen >= {model.value for model in Model} else ", ".join(sorted(chosen))
-    return lambda limits: apply_form(limits, LimitsForm(allowed_models=text or "none"))
+@dataclass(frozen=True, slots=True)
+class AllowedPicker:
+    """A "members may use" multi-select (models, modes): its values, and the `/limits set` option
+    the picked ones are typed into ("all" when every value is picked, so new ones are allowed too)."""
+
+    key: str  # the custom id's last part
+    option: str  # the `LimitsForm` option, which is also the `GuildLimits` field
+    placeholder: str  # message id
+    values: tuple[str, ...]
+    #: Option descriptions (message ids) by value.
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def change(self, picked: Sequence[str]) -> Callable[[GuildLimits], LimitsUpdate]:
+        chosen = set(picked)
+        text = "all" if chosen >= set(self.values) else ", ".join(sorted(chosen))
+        typed: dict[str, Any] = {self.option: text or "none"}
+        return lambda limits: apply_form(limits, LimitsForm(**typed))
+
+    def allows(self, limits: GuildLimits, value: str) -> bool:
+        allowed = getattr(limits, self.option)
+        return allowed is None or value in {item.value for item in allowed}
 
 
-def modes_change(values: Sequence[str]) -> Callable[[GuildLimits], LimitsUpdate]:
-    chosen = set(values)
-    text = "all" if chosen >= {mode.value for mode in Mode} else ", ".join(sorted(chosen))
-    return lambda limits: apply_form(limits, LimitsForm(allowed_modes=text or "none"))
+MODEL_PICKER = AllowedPicker(
+    "models", "allowed_models", N_("Models members may use"), tuple(model.value for model in Model)
+)
+MODE_PICKER = AllowedPicker(
+    "modes",
+    "allowed_modes",
+    N_("Modes members may use"),
+    tuple(mode.value for mode in Mode),
+    {Mode.K4.value: N_("Also needs 4K switched on (More ▸)")},
+)
+models_change = MODEL_PICKER.change
+modes_change = MODE_PICKER.change
 
 
 def toggle_change(option: str) -> Callable[[GuildLimits], LimitsUpdate]:
@@ -298,6 +356,7 @@ class LimitsPanel(discord.ui.View):
         current: VersionedLimits,
         fallback_model: Model = Model.V1,
         budget: OperatorBudget | None = None,
+        locale: Locale = None,
         timeout: float = PANEL_TIMEOUT,
     ) -> None:
         super().__init__(timeout=timeout)
@@ -311,42 +370,44 @@ class LimitsPanel(discord.ui.View):
         #: The operator's caps: forms refuse server caps above its ceiling, as `/limits set` does,
         #: and the settings shown include the ceiling, as `/limits show` does.
         self.budget = budget
+        #: The language of the moderator who touched the panel last: it is shown in theirs.
+        self.locale = locale
         self.limits = current.limits
         self.version = current.version
         self.page = Page.SETUP if current.first_run else Page.RULES
-        self.status = FIRST_RUN if current.first_run else ""
+        self.status = t(locale, FIRST_RUN) if current.first_run else ""
         self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
         self.lay_out()
 
     # --- showing ---------------------------------------------------------------------------------
     def embed(self) -> discord.Embed:
-        embed = limits_embed(self.limits, title="Video settings of this server", budget=self.budget)
-        embed.set_footer(text="Changes save at once and are posted to the mod-log. Only you see this panel.")
+        embed = limits_embed(self.limits, title=PANEL_TITLE, budget=self.budget, locale=self.locale)
+        embed.set_footer(text=t(self.locale, PANEL_FOOTER))
         return embed
 
     def lay_out(self) -> None:
         self.clear_items()
-        limits = self.limits
+        limits, locale = self.limits, self.locale
         if self.page is Page.SETUP:
-            self.add_item(_PresetSelect(row=0))
-            self.add_item(_PageButton("Start from scratch", Page.RULES, row=1))
-            self.add_item(_RefreshButton(row=1))
+            self.add_item(_PresetSelect(locale, row=0))
+            self.add_item(_PageButton(START_FROM_SCRATCH, Page.RULES, locale, row=1))
+            self.add_item(_RefreshButton(locale, row=1))
         elif self.page is Page.RULES:
-            self.add_item(_ChannelsSelect(limits, row=0))
-            self.add_item(_ExemptRolesSelect(limits, row=1))
-            self.add_item(_ModelsSelect(limits, row=2))
-            self.add_item(_ModesSelect(limits, row=3))
+            self.add_item(_ChannelsSelect(limits, locale, row=0))
+            self.add_item(_ExemptRolesSelect(limits, locale, row=1))
+            self.add_item(_AllowedSelect(MODEL_PICKER, limits, locale, row=2))
+            self.add_item(_AllowedSelect(MODE_PICKER, limits, locale, row=3))
             for form in available_forms()[:3]:
-                self.add_item(_FormButton(form, row=4))
-            self.add_item(_PageButton("More ▸", Page.MORE, row=4))
-            self.add_item(_RefreshButton(row=4))
+                self.add_item(_FormButton(form, locale, row=4))
+            self.add_item(_PageButton(MORE, Page.MORE, locale, row=4))
+            self.add_item(_RefreshButton(locale, row=4))
         else:
-            self.add_item(_ModlogSelect(limits, row=0))
-            self.add_item(_PresetSelect(row=1))
-            self.add_item(_ToggleButton("allow_audio", "Sound", limits.allow_audio, row=2))
-            self.add_item(_ToggleButton("allow_4k", "4K", limits.allow_4k, row=2))
-            self.add_item(_PageButton("◂ Back", Page.RULES, row=2))
-            self.add_item(_RefreshButton(row=2))
+            self.add_item(_ModlogSelect(limits, locale, row=0))
+            self.add_item(_PresetSelect(locale, row=1))
+            self.add_item(_ToggleButton("allow_audio", limits.allow_audio, locale, row=2))
+            self.add_item(_ToggleButton("allow_4k", limits.allow_4k, locale, row=2))
+            self.add_item(_PageButton(BACK, Page.RULES, locale, row=2))
+            self.add_item(_RefreshButton(locale, row=2))
 
     def parts(self) -> dict[str, Any]:
         return {"content": self.status[:1900], "embed": self.embed(), "view": self}
@@ -366,11 +427,12 @@ class LimitsPanel(discord.ui.View):
         `default_member_permissions` only hides the command. A custom id can be replayed from another
         server, whose settings this panel must never touch."""
         if interaction.guild_id != self.guild_id:
-            await refuse(interaction, "This panel belongs to another server; nothing changed.")
+            await refuse(interaction, OTHER_SERVER)
             return False
         if is_moderator(interaction.permissions):
+            self.locale = interaction.locale
             return True
-        await refuse(interaction, NOT_A_MODERATOR.format(opener=self.opener_id))
+        await refuse(interaction, NOT_A_MODERATOR, opener=self.opener_id)
         return False
 
     # --- changing --------------------------------------------------------------------------------
@@ -398,22 +460,22 @@ class LimitsPanel(discord.ui.View):
         current = await self.store.get_versioned_limits(self.guild_id)
         if current.version != self.version:
             self.adopt(current)
-            return STALE
+            return t(self.locale, STALE)
         try:
             update = change(current.limits)
             if update.changed and check is not None:
                 await check(update)
         except MemberRefusal as exc:
-            return _refusal_text(str(exc))
+            return _refusal_text(exc, self.locale)
         if not update.changed:
-            return "Nothing changed: those were already the settings."
+            return t(self.locale, NOTHING_CHANGED)
         version = await self.store.set_limits_if_version(self.guild_id, update.limits, current.version)
         if version is None:  # saved by someone else between the read and the write
             self.adopt(await self.store.get_versioned_limits(self.guild_id))
-            return STALE
+            return t(self.locale, STALE)
         self.adopt(VersionedLimits(update.limits, version))
         self.modlog.limits_changed(self.guild_id, moderator_id, update.summary())
-        return update_text(update)
+        return update_text(update, self.locale)
 
     async def refresh(self, interaction: discord.Interaction[Any], *, page: Page | None = None) -> None:
         await interaction.response.defer()
@@ -433,13 +495,14 @@ class LimitsPanel(discord.ui.View):
     async def on_timeout(self) -> None:
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(
-                    content="This panel has closed; run `/limits panel` again to change settings.", view=None
-                )
+                await self.message.edit(content=t(self.locale, CLOSED), view=None)
 
 
-def _refusal_text(text: str) -> str:
-    return f"❌ {text}" if "othing" in text else f"❌ {text} Nothing changed."
+def _refusal_text(refusal: MemberRefusal, locale: Locale) -> str:
+    """The refusal in the moderator's language; "Nothing changed." is added unless its English
+    words already say so."""
+    text = refusal.render(language(locale))
+    return f"❌ {text}" if "othing" in str(refusal) else t(locale, REFUSED, refusal=text)
 
 
 def _panel(item: discord.ui.Item[Any]) -> LimitsPanel:
@@ -454,19 +517,56 @@ def _custom_id(*parts: str) -> str:
 
 # --- components -----------------------------------------------------------------------------------
 
+START_FROM_SCRATCH = N_("Start from scratch")
+MORE = N_("More ▸")
+BACK = N_("◂ Back")
+REFRESH = N_("Refresh")
+PRESET_PLACEHOLDER = N_("Start from a preset…")
+CHANNELS_PLACEHOLDER = N_("Channels for /video (none picked: any channel)")
+TOO_MANY_CHANNELS = N_("Over 25 channels listed: use /limits channels")
+ROLES_PLACEHOLDER = N_("Exempt roles: skip the member limits (none picked)")
+TOO_MANY_ROLES = N_("Over 25 exempt roles: use /limits roles")
+MODLOG_PLACEHOLDER = N_("Mod-log channel (none picked: no mod-log)")
+#: A toggle's label by (option, switched on): whole phrases, so a translation words each its own way.
+TOGGLE_LABELS = {
+    ("allow_audio", True): N_("Sound: allowed"),
+    ("allow_audio", False): N_("Sound: off"),
+    ("allow_4k", True): N_("4K: allowed"),
+    ("allow_4k", False): N_("4K: off"),
+}
+
+
+def panel_strings() -> Iterator[tuple[str, int]]:
+    """Every message id a moderator reads on a component of the panel, its presets and its forms,
+    with Discord's limit for it: `tests/test_translations.py` checks each translation against it."""
+    for label in (START_FROM_SCRATCH, MORE, BACK, REFRESH, *TOGGLE_LABELS.values()):
+        yield label, BUTTON_LABEL_MAX
+    placeholders = (PRESET_PLACEHOLDER, CHANNELS_PLACEHOLDER, TOO_MANY_CHANNELS, ROLES_PLACEHOLDER)
+    for placeholder in (*placeholders, TOO_MANY_ROLES, MODLOG_PLACEHOLDER):
+        yield placeholder, PLACEHOLDER_MAX
+    for picker in (MODEL_PICKER, MODE_PICKER):
+        yield picker.placeholder, PLACEHOLDER_MAX
+        for description in picker.descriptions.values():
+            yield description, OPTION_TEXT_MAX
+    for preset in PRESETS:
+        yield preset.name, OPTION_TEXT_MAX
+        yield preset.summary, OPTION_TEXT_MAX
+    for form in FORMS:
+        yield form.button, BUTTON_LABEL_MAX
+        yield form.title, MODAL_TITLE_MAX
+        for form_field in form.fields:
+            yield form_field.label, INPUT_LABEL_MAX
+            yield form_field.placeholder, PLACEHOLDER_MAX
+
 
 class _ChannelsSelect(discord.ui.ChannelSelect[LimitsPanel]):
-    def __init__(self, limits: GuildLimits, *, row: int) -> None:
+    def __init__(self, limits: GuildLimits, locale: Locale, *, row: int) -> None:
         listed = sorted(limits.allowed_channels)
         too_many = len(listed) > SELECT_MAX
         super().__init__(
             custom_id=_custom_id("channels"),
             channel_types=sorted(MESSAGE_CHANNEL_TYPES, key=lambda kind: kind.value),
-            placeholder=(
-                "Over 25 channels listed: use /limits channels"
-                if too_many
-                else "Channels for /video (none picked: any channel)"
-            ),
+            placeholder=t(locale, TOO_MANY_CHANNELS if too_many else CHANNELS_PLACEHOLDER),
             min_values=0,
             max_values=SELECT_MAX,
             default_values=[] if too_many else [discord.Object(channel) for channel in listed],
@@ -480,16 +580,12 @@ class _ChannelsSelect(discord.ui.ChannelSelect[LimitsPanel]):
 
 
 class _ExemptRolesSelect(discord.ui.RoleSelect[LimitsPanel]):
-    def __init__(self, limits: GuildLimits, *, row: int) -> None:
+    def __init__(self, limits: GuildLimits, locale: Locale, *, row: int) -> None:
         roles = sorted(limits.exempt_roles)
         too_many = len(roles) > SELECT_MAX
         super().__init__(
             custom_id=_custom_id("exempt_roles"),
-            placeholder=(
-                "Over 25 exempt roles: use /limits roles"
-                if too_many
-                else "Exempt roles: skip the member limits (none picked)"
-            ),
+            placeholder=t(locale, TOO_MANY_ROLES if too_many else ROLES_PLACEHOLDER),
             min_values=0,
             max_values=SELECT_MAX,
             default_values=[] if too_many else [discord.Object(role) for role in roles],
@@ -502,61 +598,40 @@ class _ExemptRolesSelect(discord.ui.RoleSelect[LimitsPanel]):
         await _panel(self).apply(interaction, lambda limits: set_exempt_roles(limits, ids))
 
 
-class _ModelsSelect(discord.ui.Select[LimitsPanel]):
-    def __init__(self, limits: GuildLimits, *, row: int) -> None:
-        allowed = limits.allowed_models
+class _AllowedSelect(discord.ui.Select[LimitsPanel]):
+    """The models or modes members may use (an `AllowedPicker`), the allowed ones pre-selected."""
+
+    def __init__(self, picker: AllowedPicker, limits: GuildLimits, locale: Locale, *, row: int) -> None:
         options = [
             discord.SelectOption(
-                label=model.value, value=model.value, default=allowed is None or model in allowed
+                label=value,
+                value=value,
+                description=t(locale, picker.descriptions[value]) if value in picker.descriptions else None,
+                default=picker.allows(limits, value),
             )
-            for model in Model
+            for value in picker.values
         ][:SELECT_MAX]
         super().__init__(
-            custom_id=_custom_id("models"),
-            placeholder="Models members may use",
+            custom_id=_custom_id(picker.key),
+            placeholder=t(locale, picker.placeholder),
             min_values=1,
             max_values=len(options),
             options=options,
             row=row,
         )
+        self.picker = picker
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _panel(self).apply(interaction, models_change(self.values))
-
-
-class _ModesSelect(discord.ui.Select[LimitsPanel]):
-    def __init__(self, limits: GuildLimits, *, row: int) -> None:
-        allowed = limits.allowed_modes
-        descriptions = {Mode.K4: "Also needs 4K switched on (More ▸)"}
-        options = [
-            discord.SelectOption(
-                label=mode.value,
-                value=mode.value,
-                description=descriptions.get(mode),
-                default=allowed is None or mode in allowed,
-            )
-            for mode in Mode
-        ]
-        super().__init__(
-            custom_id=_custom_id("modes"),
-            placeholder="Modes members may use",
-            min_values=1,
-            max_values=len(options),
-            options=options,
-            row=row,
-        )
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _panel(self).apply(interaction, modes_change(self.values))
+        await _panel(self).apply(interaction, self.picker.change(self.values))
 
 
 class _ModlogSelect(discord.ui.ChannelSelect[LimitsPanel]):
-    def __init__(self, limits: GuildLimits, *, row: int) -> None:
+    def __init__(self, limits: GuildLimits, locale: Locale, *, row: int) -> None:
         current = limits.modlog_channel_id
         super().__init__(
             custom_id=_custom_id("modlog"),
             channel_types=[discord.ChannelType.text, discord.ChannelType.news],
-            placeholder="Mod-log channel (none picked: no mod-log)",
+            placeholder=t(locale, MODLOG_PLACEHOLDER),
             min_values=0,
             max_values=1,
             default_values=[] if current is None else [discord.Object(current)],
@@ -575,12 +650,16 @@ class _ModlogSelect(discord.ui.ChannelSelect[LimitsPanel]):
 
 
 class _PresetSelect(discord.ui.Select[LimitsPanel]):
-    def __init__(self, *, row: int) -> None:
+    def __init__(self, locale: Locale, *, row: int) -> None:
         super().__init__(
             custom_id=_custom_id("preset"),
-            placeholder="Start from a preset…",
+            placeholder=t(locale, PRESET_PLACEHOLDER),
             options=[
-                discord.SelectOption(label=preset.name, value=preset.key, description=preset.summary[:100])
+                discord.SelectOption(
+                    label=t(locale, preset.name),
+                    value=preset.key,
+                    description=t(locale, preset.summary)[:OPTION_TEXT_MAX],
+                )
                 for preset in PRESETS
             ],
             row=row,
@@ -595,10 +674,10 @@ class _PresetSelect(discord.ui.Select[LimitsPanel]):
 
 
 class _ToggleButton(discord.ui.Button[LimitsPanel]):
-    def __init__(self, option: str, label: str, on: bool, *, row: int) -> None:
+    def __init__(self, option: str, on: bool, locale: Locale, *, row: int) -> None:
         super().__init__(
             custom_id=_custom_id("toggle", option),
-            label=f"{label}: {'allowed' if on else 'off'}",
+            label=t(locale, TOGGLE_LABELS[option, on]),
             style=discord.ButtonStyle.success if on else discord.ButtonStyle.secondary,
             row=row,
         )
@@ -609,9 +688,12 @@ class _ToggleButton(discord.ui.Button[LimitsPanel]):
 
 
 class _PageButton(discord.ui.Button[LimitsPanel]):
-    def __init__(self, label: str, page: Page, *, row: int) -> None:
+    def __init__(self, label: str, page: Page, locale: Locale, *, row: int) -> None:
         super().__init__(
-            custom_id=_custom_id("page", page.value), label=label, style=discord.ButtonStyle.primary, row=row
+            custom_id=_custom_id("page", page.value),
+            label=t(locale, label),
+            style=discord.ButtonStyle.primary,
+            row=row,
         )
         self.page = page
 
@@ -620,10 +702,10 @@ class _PageButton(discord.ui.Button[LimitsPanel]):
 
 
 class _RefreshButton(discord.ui.Button[LimitsPanel]):
-    def __init__(self, *, row: int) -> None:
+    def __init__(self, locale: Locale, *, row: int) -> None:
         super().__init__(
             custom_id=_custom_id("refresh"),
-            label="Refresh",
+            label=t(locale, REFRESH),
             emoji="🔄",
             style=discord.ButtonStyle.secondary,
             row=row,
@@ -634,10 +716,10 @@ class _RefreshButton(discord.ui.Button[LimitsPanel]):
 
 
 class _FormButton(discord.ui.Button[LimitsPanel]):
-    def __init__(self, form: PanelForm, *, row: int) -> None:
+    def __init__(self, form: PanelForm, locale: Locale, *, row: int) -> None:
         super().__init__(
             custom_id=_custom_id("form", form.key),
-            label=form.button,
+            label=t(locale, form.button),
             style=discord.ButtonStyle.primary,
             row=row,
         )
@@ -649,13 +731,15 @@ class _FormButton(discord.ui.Button[LimitsPanel]):
 
 
 class SettingsForm(discord.ui.Modal):
-    """A form of `PanelForm` fields, pre-filled with the settings the panel shows."""
+    """A form of `PanelForm` fields, pre-filled with the settings the panel shows, in the language
+    of the moderator who opened it."""
 
     def __init__(self, panel: LimitsPanel, form: PanelForm, *, opener_id: int) -> None:
         # discord.py finds a submitted modal by its custom id alone: the opener and the panel in it
         # keep two moderators' forms apart.
+        locale = panel.locale
         super().__init__(
-            title=form.title,
+            title=t(locale, form.title),
             custom_id=_custom_id("form", form.key, str(opener_id), f"{id(panel):x}"),
             timeout=PANEL_TIMEOUT,
         )
@@ -664,23 +748,23 @@ class SettingsForm(discord.ui.Modal):
         self.opener_id = opener_id
         self.prefilled: dict[str, str] = {}
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
-        for field in form.available():
-            text = option_text(panel.limits, field.option)
-            self.prefilled[field.option] = text
+        for form_field in form.available():
+            text = option_text(panel.limits, form_field.option)
+            self.prefilled[form_field.option] = text
             text_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
-                label=field.label,
-                custom_id=field.option,
-                default=text[: field.max_length],
-                placeholder=field.placeholder,
+                label=t(locale, form_field.label),
+                custom_id=form_field.option,
+                default=text[: form_field.max_length],
+                placeholder=t(locale, form_field.placeholder),
                 required=False,
-                max_length=field.max_length,
+                max_length=form_field.max_length,
             )
-            self.inputs[field.option] = text_input
+            self.inputs[form_field.option] = text_input
             self.add_item(text_input)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id != self.opener_id:
-            await refuse(interaction, "This form belongs to the moderator who opened it; nothing changed.")
+            await refuse(interaction, NOT_YOUR_FORM)
             return False
         return await self.panel.interaction_check(interaction)
 
@@ -689,7 +773,7 @@ class SettingsForm(discord.ui.Modal):
         change = self.form.change(self.prefilled, typed, self.panel.fallback_model, self.panel.budget)
         if change is None:
             await interaction.response.defer()
-            self.panel.status = "Nothing changed: the form was sent as it was."
+            self.panel.status = t(self.panel.locale, FORM_UNCHANGED)
             await self.panel.show(interaction)
             return
         await self.panel.apply(interaction, change)

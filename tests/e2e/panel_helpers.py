@@ -10,9 +10,10 @@ from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, SentInterac
 from tests.e2e.scenario_helpers import FOLLOWUP, embed_text
 
 
-async def open_panel(fake: FakeDiscord, user: FakeUser) -> dict[str, Any]:
-    """Run `/limits panel`; the private panel message (as the fake stores it, kept up to date)."""
-    sent = await fake.send_slash_command("limits", {}, user=user, subcommand=["panel"])
+async def open_panel(fake: FakeDiscord, user: FakeUser, *, locale: str = "en-US") -> dict[str, Any]:
+    """Run `/limits panel` from a Discord client in `locale`; the private panel message (as the fake
+    stores it, kept up to date)."""
+    sent = await fake.send_slash_command("limits", {}, user=user, subcommand=["panel"], locale=locale)
     call = await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200, 10.0)
     assert int(call.json.get("flags") or 0) & EPHEMERAL, "the panel must be private"
     return fake.messages[int(call.response["id"])]
@@ -25,6 +26,16 @@ async def settled(sent: SentInteraction) -> None:
     if ack.json.get("type") == 6:
         edit = await sent.original_edit()
         assert edit.status == 200, edit.response
+
+
+def components(message: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The panel's components by custom id."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for row in message.get("components") or []:
+        for item in row.get("components") or []:
+            if item.get("custom_id"):
+                found[item["custom_id"]] = item
+    return found
 
 
 def form_id(fake: FakeDiscord, form: str) -> str:

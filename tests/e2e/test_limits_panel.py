@@ -12,44 +12,17 @@ import pytest
 from PIL import Image
 
 from tests.e2e.fake_discord import (
-    EPHEMERAL,
     MEMBER_PERMISSIONS,
     FakeDiscord,
-    FakeUser,
     Permission,
     SentInteraction,
 )
 from tests.e2e.harness import BotHarness
+from tests.e2e.panel_helpers import components, form_id, modal_defaults, open_panel, settled, shown_settings
 from tests.e2e.scenario_helpers import FOLLOWUP, delivered_upload, embed_text, ephemeral_refusal, run_video
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
-
-
-async def open_panel(fake: FakeDiscord, user: FakeUser) -> dict[str, Any]:
-    """Run `/limits panel`; the private panel message (as the fake stores it, kept up to date)."""
-    sent = await fake.send_slash_command("limits", {}, user=user, subcommand=["panel"])
-    call = await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200, 10.0)
-    assert int(call.json.get("flags") or 0) & EPHEMERAL, "the panel must be private"
-    return fake.messages[int(call.response["id"])]
-
-
-def components(message: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    found: dict[str, Mapping[str, Any]] = {}
-    for row in message.get("components") or []:
-        for item in row.get("components") or []:
-            if item.get("custom_id"):
-                found[item["custom_id"]] = item
-    return found
-
-
-async def settled(sent: SentInteraction) -> None:
-    """The interaction was answered and, unless it was refused, the panel edited."""
-    ack = await sent.response()
-    assert ack.status == 200, ack.response
-    if ack.json.get("type") == 6:
-        edit = await sent.original_edit()
-        assert edit.status == 200, edit.response
 
 
 async def pick(
@@ -62,31 +35,11 @@ async def pick(
     return sent
 
 
-def form_id(fake: FakeDiscord, form: str) -> str:
-    """The custom id of the form last shown (it carries the opener and the panel)."""
-    return [key for key in fake.modals if key.startswith(f"panel:form:{form}:")][-1]
-
-
 async def submit(fake: FakeDiscord, panel: Mapping[str, Any], form: str, fields: dict[str, str]) -> None:
     opened = await fake.send_component_click(panel, f"panel:form:{form}", user=fake.owner)
     ack = await opened.response()
     assert ack.json["type"] == 9, "the button should open a form"
     await settled(await fake.send_modal_submit(ack.json["data"]["custom_id"], fields, user=fake.owner))
-
-
-def modal_defaults(fake: FakeDiscord, custom_id: str) -> dict[str, str]:
-    modal, _origin = fake.modals[custom_id]
-    values: dict[str, str] = {}
-    for row in modal["components"]:
-        for item in row.get("components") or [row.get("component") or {}]:
-            values[item["custom_id"]] = item.get("value") or ""
-    return values
-
-
-async def shown_settings(fake: FakeDiscord) -> str:
-    sent = await fake.send_slash_command("limits", {}, user=fake.owner, subcommand=["show"])
-    call = await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200, 10.0)
-    return embed_text(call.json)
 
 
 def modlog_texts(fake: FakeDiscord) -> list[str]:
