@@ -338,7 +338,14 @@ def inspect_image(data: bytes, *, label: str) -> ImageInfo:
     return ImageInfo(width=width, height=height, format=kind)
 
 
-def check_frame_pair(start: ImageInfo, end: ImageInfo) -> str | None:
+#: `check_frame_pair`'s warning, shown in the member's language.
+FRAME_SHAPES_DIFFER = N_(
+    "Heads-up: the end frame ({end}) has a different shape from the start frame "
+    "({start}), so the video may stretch or crop one of them."
+)
+
+
+def check_frame_pair(start: ImageInfo, end: ImageInfo) -> Text | None:
     """A warning when the end frame's shape differs from the start frame's.
 
     Flagged, not refused: AceData accepts such pairs, but the video will stretch or crop one frame
@@ -346,9 +353,8 @@ def check_frame_pair(start: ImageInfo, end: ImageInfo) -> str | None:
     """
     if abs(end.aspect - start.aspect) / start.aspect <= FRAME_ASPECT_TOLERANCE:
         return None
-    return (
-        f"Heads-up: the end frame ({end.width}×{end.height}) has a different shape from the start frame "
-        f"({start.width}×{start.height}), so the video may stretch or crop one of them."
+    return Text(
+        FRAME_SHAPES_DIFFER, {"end": f"{end.width}×{end.height}", "start": f"{start.width}×{start.height}"}
     )
 
 

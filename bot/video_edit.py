@@ -30,6 +30,8 @@ from typing import Any
 import av
 from PIL import Image
 
+from bot.refusals import N_
+
 #: How far before the end to seek for the last frame (keyframes are at most a couple of seconds apart).
 _TAIL_SECONDS = 3.0
 #: Samples per AAC frame (AAC-LC always codes 1024).
@@ -41,7 +43,8 @@ VideoSource = bytes | str | os.PathLike[str]
 
 
 class VideoUnreadable(Exception):
-    """The bytes are not a video PyAV can decode. `str()` is what the member reads."""
+    """The bytes are not a video PyAV can decode. `str()` is what the member reads, in English: a
+    message id (marked with `N_`) shown in their language by the Discord side."""
 
 
 def _open(source: VideoSource) -> Any:
@@ -50,14 +53,14 @@ def _open(source: VideoSource) -> Any:
             return av.open(io.BytesIO(source), mode="r")
         return av.open(os.fspath(source), mode="r")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise VideoUnreadable("I couldn't read that video file.") from exc
+        raise VideoUnreadable(N_("I couldn't read that video file.")) from exc
 
 
 def last_frame(source: VideoSource) -> Image.Image:
     """The last decodable frame of the first video stream."""
     with contextlib.closing(_open(source)) as container:
         if not container.streams.video:
-            raise VideoUnreadable("That file has no video in it.")
+            raise VideoUnreadable(N_("That file has no video in it."))
         stream = container.streams.video[0]
         last = None
         try:
@@ -68,9 +71,9 @@ def last_frame(source: VideoSource) -> Image.Image:
                 last = frame
         except av.error.FFmpegError as exc:
             if last is None:
-                raise VideoUnreadable("I couldn't decode the frames of that video.") from exc
+                raise VideoUnreadable(N_("I couldn't decode the frames of that video.")) from exc
         if last is None:
-            raise VideoUnreadable("That video has no frame I can decode.")
+            raise VideoUnreadable(N_("That video has no frame I can decode."))
         image: Image.Image = last.to_image()
         return image.convert("RGB")
 
@@ -85,7 +88,7 @@ def duration_seconds(source: VideoSource) -> float:
     """Length of the video stream in seconds (from packet timestamps, which every MP4 has)."""
     with contextlib.closing(_open(source)) as container:
         if not container.streams.video:
-            raise VideoUnreadable("That file has no video in it.")
+            raise VideoUnreadable(N_("That file has no video in it."))
         return _stream_end(container, container.streams.video[0])
 
 
@@ -142,7 +145,7 @@ class _Probe:
 def _probe(source: VideoSource) -> _Probe:
     with contextlib.closing(_open(source)) as container:
         if not container.streams.video:
-            raise VideoUnreadable("One of the shots has no video in it.")
+            raise VideoUnreadable(N_("One of the shots has no video in it."))
         video = container.streams.video[0]
         sound = container.streams.audio[0] if container.streams.audio else None
         ctx = video.codec_context
@@ -189,7 +192,7 @@ def stitch_to(videos: Sequence[VideoSource], output: str | os.PathLike[str]) -> 
 
 def _stitch(videos: Sequence[VideoSource], target: Any) -> None:
     if not videos:
-        raise VideoUnreadable("There is nothing to stitch.")
+        raise VideoUnreadable(N_("There is nothing to stitch."))
     try:
         probes = [_probe(video) for video in videos]
         copy_video = all(probe.video == probes[0].video for probe in probes)
@@ -201,7 +204,7 @@ def _stitch(videos: Sequence[VideoSource], target: Any) -> None:
                     joiner.add(container, probe)
             joiner.finish()
     except av.error.FFmpegError as exc:
-        raise VideoUnreadable("I couldn't join those videos.") from exc
+        raise VideoUnreadable(N_("I couldn't join those videos.")) from exc
 
 
 class _Joiner:

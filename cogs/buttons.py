@@ -149,7 +149,9 @@ class NextShotModal(JobForm):
                 return
             png = await asyncio.to_thread(video_edit.last_frame_png, video.path)
         except video_edit.VideoUnreadable as exc:
-            await refuse(interaction, texts.FRAME_UNREADABLE, reason=str(exc).rstrip("."))
+            await refuse(
+                interaction, texts.FRAME_UNREADABLE, reason=texts.unreadable_reason(interaction.locale, exc)
+            )
             return
         finally:
             if video is not None:
@@ -278,7 +280,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_
             await refuse(interaction, texts.SHOT_GONE, number=exc.number)
             return
         except video_edit.VideoUnreadable as exc:
-            await refuse(interaction, texts.STORY_UNREADABLE, reason=str(exc).rstrip("."))
+            await refuse(
+                interaction, texts.STORY_UNREADABLE, reason=texts.unreadable_reason(interaction.locale, exc)
+            )
             return
         try:
             await interaction.followup.send(

@@ -88,7 +88,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
                 # A mod-log the bot can't post in would stay silent: refuse it now, nothing saved.
                 problem = await self.bot.services.modlog.probe(guild_id, new_modlog, interaction.user.id)
                 if problem:
-                    raise Refusal(problem)
+                    raise Refusal.of(problem)
             if update.changed:
                 await self.bot.services.store.set_limits(guild_id, update.limits)
         if not update.changed:

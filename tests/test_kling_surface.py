@@ -46,7 +46,7 @@ def test_uncited_references_are_cited_naturally_after_the_frames() -> None:
     # The start frame is image 1, so the references are images 2 and 3.
     assert request.prompt == "a fox dances. Use <<<image_2>>> and <<<image_3>>> as references."
     note = prompt_note(order, request)
-    assert note is not None and "Use <<<image_2>>> and <<<image_3>>> as references." in note
+    assert note is not None and "Use <<<image_2>>> and <<<image_3>>> as references." in str(note)
 
 
 def test_a_base_video_is_cited_as_the_video_to_edit() -> None:

@@ -299,3 +299,51 @@ def test_every_panel_text_is_listed_for_the_limits_check() -> None:
     every_shown |= {text for preset in ENGLISH_PRESETS for text in preset}
     every_shown |= {"Sound: off", "4K: off", "Also needs 4K switched on (More ▸)"}
     assert every_shown <= listed
+
+
+class _Refused(_Interaction):
+    """A member without Manage Server pressing the panel: the refusal is all they get."""
+
+    def __init__(self, locale: str) -> None:
+        super().__init__(locale)
+        self.permissions = discord.Permissions.none()
+        self.sent: list[str] = []
+        self.response = SimpleNamespace(is_done=lambda: False, send_message=self._send)
+
+    async def _send(self, text: str, **kwargs: Any) -> None:
+        self.sent.append(text)
+
+
+async def test_a_member_without_manage_server_is_refused_in_their_language(store: Store) -> None:
+    panel = await _panel(store, "en-US", first_run=False)
+    refused = _Refused("ja")
+    assert not await panel.interaction_check(cast(Any, refused))
+    assert refused.sent == [
+        "この設定を変更できるのは **サーバー管理** 権限を持つメンバーだけです"
+        f"（このパネルを開いたのは <@{MODERATOR}> です）。何も変更していません。"
+    ]
+    assert panel.locale == "en-US"  # the panel stays in its moderator's language
+
+
+async def test_a_stale_panel_and_a_closed_one_say_so_in_the_moderators_language(store: Store) -> None:
+    panel = await _panel(store, "zh-CN", first_run=False)
+    current = await store.get_versioned_limits(GUILD)
+    assert await store.set_limits_if_version(GUILD, GuildLimits(member_daily=1), current.version)
+    interaction = _Interaction("zh-CN")
+    await panel.apply(
+        cast(Any, interaction),
+        lambda limits: apply_preset(limits, preset_named("art"), moderator_role_ids=[]),
+    )
+    assert interaction.edits[-1]["content"].startswith(
+        "⚠️ 此面板显示这些设置之后，有人更改了它们，所以没有保存任何内容。"
+    )
+    assert (await store.get_limits(GUILD)).member_daily == 1
+
+    edited: list[dict[str, Any]] = []
+
+    async def edit(**parts: Any) -> None:
+        edited.append(parts)
+
+    panel.message = cast(Any, SimpleNamespace(edit=edit))
+    await panel.on_timeout()
+    assert edited == [{"content": "此面板已关闭；要更改设置，请再次运行 `/限额 面板`。", "view": None}]

@@ -207,7 +207,7 @@ def test_frames_of_the_same_shape_are_not_flagged() -> None:
 def test_frames_of_different_shapes_are_flagged_not_refused() -> None:
     warning = media.check_frame_pair(ImageInfo(1920, 1080, "PNG"), ImageInfo(1080, 1920, "PNG"))
     assert warning is not None
-    assert "1080×1920" in warning and "1920×1080" in warning
+    assert "1080×1920" in str(warning) and "1920×1080" in str(warning)
 
 
 async def test_download_returns_the_bytes(cdn: Cdn, http: httpx.AsyncClient) -> None:

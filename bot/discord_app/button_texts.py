@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.discord_app.i18n import N_
+import discord
+
+from bot.discord_app.i18n import N_, t
 
 NO_JOB = N_("I can't find that job any more.")
 NOT_EXTENDABLE = N_("Videos made with {model} can't be extended.")
@@ -44,3 +46,10 @@ SHOT_GONE = N_(
     "I couldn't download shot {number} any more, so I can't stitch this story. Nothing was charged."
 )
 STITCHED = N_("🧵 **{count} shots** stitched into one video ({seconds:g} s).")
+
+
+def unreadable_reason(locale: discord.Locale | str | None, error: Exception) -> str:
+    """Why a video couldn't be decoded (`bot.video_edit.VideoUnreadable`, a marked English sentence)
+    as the `{reason}` inside FRAME_UNREADABLE / STORY_UNREADABLE: in the reader's language, without
+    its full stop."""
+    return t(locale, str(error)).rstrip(".。")

@@ -372,11 +372,14 @@ def failure_text(
     error_code: str | None, error_message: str | None, trace_id: str | None, locale: str | None = None
 ) -> str:
     """Plain words for a failed job: what happened, what to do, that nothing was counted. The
-    service's reason is quoted as it came (the service writes it in English)."""
+    service's reason is quoted as it came (the service writes it in English); the bot's own reasons
+    are translated."""
     words = _failure_words(error_code)
     parts = [t(locale, words.explanation)]
     if words.quotes_reason and error_message and error_message.strip():
-        parts.append(t(locale, SERVICE_REASON, reason=neutralise(error_message.strip(), REASON_LIMIT)))
+        # A reason the bot wrote (bot.kling.tasks.NO_VIDEO) is in the catalogs; the service's stays as is.
+        reason = t(locale, error_message.strip())
+        parts.append(t(locale, SERVICE_REASON, reason=neutralise(reason, REASON_LIMIT)))
     if words.advice:
         parts.append(t(locale, words.advice))
     parts.append(t(locale, NOT_CHARGED))
@@ -406,6 +409,6 @@ def failure_embed(job: Job) -> discord.Embed:
 
 
 def failure_title(error_code: str | None, locale: str | None = None) -> str:
-    """A short name for why a job failed ("The video took too long"), e.g. for the mod-log (which
-    is for moderators and stays English)."""
+    """A short name for why a job failed ("The video took too long"), e.g. for the mod-log (in the
+    server's language)."""
     return t(locale, _failure_words(error_code).title)

@@ -22,6 +22,7 @@ from bot.discord_app.confirmation import allowance_name, ask_to_confirm
 from bot.discord_app.i18n import N_, t
 from bot.discord_app.job_files import keep_frames
 from bot.discord_app.modlog import Attempt
+from bot.discord_app.permission_names import PERMISSION_NAMES, bold_names
 from bot.discord_app.replies import refuse
 from bot.discord_app.services import Services
 from bot.jobs.orders import AttachmentRef, VideoOrder, prompt_note
@@ -44,10 +45,7 @@ TOO_BUSY = N_(
 
 #: What the bot needs in the channel to show progress and deliver a video.
 REQUIRED_CHANNEL_PERMISSIONS = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "embed_links": "Embed Links",
-    "attach_files": "Attach Files",
+    name: PERMISSION_NAMES[name] for name in ("view_channel", "send_messages", "embed_links", "attach_files")
 }
 
 
@@ -219,7 +217,7 @@ async def launch(
         return
     missing = missing_permissions(interaction) if interaction.guild_id is not None else []
     if missing:
-        await refuse(interaction, MISSING_PERMISSIONS, permissions="**, **".join(missing))
+        await refuse(interaction, MISSING_PERMISSIONS, permissions=bold_names(missing))
         return
     # A refusal (bot.refusals.MemberRefusal) from here on propagates to the one error handler,
     # which answers privately whether or not the interaction was acknowledged yet.
@@ -270,6 +268,7 @@ async def launch(
                 member_id=requester.member_id,
                 request=request,
                 reason=str(exc),
+                refusal=exc.text,
                 at=time.time(),
                 rule_channel_id=requester.parent_channel_id,
                 is_moderator=requester.is_moderator,
@@ -288,9 +287,9 @@ async def launch(
         await keep_frames(services.video_service.http, interaction, order)
     services.messenger.register(job.id, interaction)
     await services.messenger.progress(job, force=True)
-    notes = list(preflight.warnings)
+    notes = [t(job.locale, "{note}", note=warning) for warning in preflight.warnings]
     if note := prompt_note(order, request):
-        notes.append(note)
+        notes.append(t(job.locale, "{note}", note=note))
     notes.extend(cost_notes(admission.decision, interaction.locale))
     if notes:
         with contextlib.suppress(discord.HTTPException):

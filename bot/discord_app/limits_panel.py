@@ -490,7 +490,7 @@ class LimitsPanel(discord.ui.View):
         if channel_id is not None and channel_id != self.limits.modlog_channel_id:
             problem = await self.modlog.probe(self.guild_id, channel_id, moderator_id)
             if problem:
-                raise Refusal(problem)
+                raise Refusal.of(problem)
 
     async def on_timeout(self) -> None:
         if self.message is not None:

@@ -44,7 +44,7 @@ from bot.kling.models import (
 )
 from bot.kling.storyboard import storyboard_text
 from bot.quota.text import clean_prompt
-from bot.refusals import N_
+from bot.refusals import N_, Text
 
 #: Why elements are off unless the operator turns them on (kling-api.md §9).
 ELEMENTS_CLOSED = N_(
@@ -323,8 +323,16 @@ def build_request(
     return request
 
 
-def prompt_note(order: VideoOrder, request: VideoRequest) -> str | None:
-    """What to tell the member when the bot wrote into their prompt (citing their references)."""
+#: The note after admission when references were cited for the member (`prompt_note`).
+CITED_FOR_YOU = N_(
+    "Kling only uses the references a prompt cites, so I added `{added}` "
+    "to your prompt (the full prompt is on the progress message)."
+)
+
+
+def prompt_note(order: VideoOrder, request: VideoRequest) -> Text | None:
+    """What to tell the member when the bot wrote into their prompt (citing their references), in
+    their language when shown. What was added is quoted as sent: the prompt goes to Kling in English."""
     order, _ = with_inline_flags(order)
     if order.multi_shot or not order.prompt or not request.prompt:
         return None
@@ -333,10 +341,7 @@ def prompt_note(order: VideoOrder, request: VideoRequest) -> str | None:
         return None
     added = request.prompt[len(typed.rstrip()) :].lstrip(". ")
     # In code formatting: the `_` of `<<<image_1>>>` would otherwise turn into italics.
-    return (
-        f"Kling only uses the references a prompt cites, so I added `{added.replace('`', '')}` "
-        "to your prompt (the full prompt is on the progress message)."
-    )
+    return Text(CITED_FOR_YOU, {"added": added.replace("`", "")})
 
 
 def _problem_from_validation(error: object) -> Problem:

@@ -21,7 +21,7 @@ from bot.quota.costs import CostTable
 from bot.quota.models import Decision, GuildLimits, OperatorBudget, UsageSnapshot
 from bot.quota.periods import next_resets, period_keys
 from bot.quota.policy import evaluate, server_policy_refusal
-from bot.refusals import N_, MemberRefusal
+from bot.refusals import N_, MemberRefusal, Text
 from bot.storage.base import Admission, NewJob, Store
 
 #: How long saved defaults are trusted from memory; a change made through the bot applies at once.
@@ -76,7 +76,8 @@ class Requester:
 class Preflight:
     """What checking the attachments found that the member should know (not refusals)."""
 
-    warnings: list[str] = field(default_factory=list)
+    #: Shown in the member's language (`Text`), after admission.
+    warnings: list[Text] = field(default_factory=list)
     #: The request with what was measured (the reference video's length), when one was given.
     request: VideoRequest | None = None
 
@@ -157,7 +158,7 @@ class VideoService:
         infos: dict[str, media.ImageInfo] = {}
         for label, ref in order.images:
             infos[label] = await self._inspect(label, ref)
-        warnings = []
+        warnings: list[Text] = []
         if "start_image" in infos and "end_image" in infos:
             warning = media.check_frame_pair(infos["start_image"], infos["end_image"])
             if warning:

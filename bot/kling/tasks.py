@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.kling.errors import as_text, parse_error_body
+from bot.refusals import N_
+
+#: The bot's own reason for a task that ended without a video: a failure message quotes it, so it is
+#: marked for translation (a reason the service wrote stays as it wrote it).
+NO_VIDEO = N_("The task finished without a video.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +139,7 @@ def parse_task_record(record: object, task_id: str) -> TaskStatus:
             **origin,
         )
     if record.get("finished_at") is not None:
-        return Failed(
-            task_id, code=None, message="The task finished without a video.", trace_id=trace_id, **origin
-        )
+        return Failed(task_id, code=None, message=NO_VIDEO, trace_id=trace_id, **origin)
     return Running(task_id, state=state, trace_id=trace_id, **origin)
 
 

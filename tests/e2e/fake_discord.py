@@ -239,6 +239,9 @@ class FakeGuild:
     channels: list[FakeChannel]
     members: dict[int, FakeMember]
     joined_at: str = field(default_factory=_now_iso)
+    #: The server's "Community" language (Server Settings → Community), sent in GUILD_CREATE and as
+    #: every interaction's `guild_locale`; set it before the bot connects.
+    preferred_locale: str = "en-US"
 
     @property
     def text_channel(self) -> FakeChannel:
@@ -284,7 +287,7 @@ class FakeGuild:
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "premium_progress_bar_enabled": False,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "max_members": 500000,
             "max_video_channel_users": 25,
             "joined_at": self.joined_at,
@@ -1306,8 +1309,8 @@ class FakeDiscord:
                     app_permissions &= ~CHANNEL_ACCESS
             payload.update(
                 guild_id=str(guild.id),
-                guild={"id": str(guild.id), "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
+                guild_locale=guild.preferred_locale,
                 member=member.payload(permissions=member_permissions),
                 app_permissions=str(app_permissions),
                 authorizing_integration_owners={"0": str(guild.id)},
