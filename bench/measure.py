@@ -11,7 +11,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tests.e2e.fake_discord import RestCall
@@ -113,6 +113,16 @@ def posted_result_for(call: RestCall) -> int | None:
     content = call.json.get("content") if isinstance(call.json, dict) else None
     match = _MENTION.match(content or "")
     return int(match[1]) if match else None
+
+
+def result_edit_of(call: RestCall, tokens: Container[str], messages: Mapping[str, str]) -> str | None:
+    """The interaction token of the job whose message `call` edited with its video (a 200 PATCH
+    carrying a file, through the job's interaction webhook or its channel message), else None.
+    `messages` maps a job's message id to its token."""
+    if call.method != "PATCH" or not call.files or call.status != 200:
+        return None
+    parts = call.path.split("/")
+    return parts[3] if len(parts) > 3 and parts[3] in tokens else messages.get(parts[-1])
 
 
 def build_traces(

@@ -106,8 +106,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _commit() -> str | None:
-    """The checked-out commit (with "+" when the work tree has changes), or None outside git."""
+def current_commit(*, dirty: str = "+") -> str | None:
+    """The checked-out commit (followed by `dirty` when tracked files differ from it), or None
+    outside git."""
     root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(
@@ -116,7 +117,7 @@ def _commit() -> str | None:
             text=True,
             check=True,
         ).stdout.strip()
-        dirty = subprocess.run(
+        changed = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
@@ -124,12 +125,17 @@ def _commit() -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
-    return head + ("+" if dirty else "")
+    return head + (dirty if changed else "")
+
+
+def reproduce(command: str) -> list[str]:
+    """The "Reproduce with" lines under a table's first line, ending with a blank line."""
+    return ["Reproduce with:", "", "```sh", command, "```", ""]
 
 
 def results_section(command: str, settings: Mapping[str, str], summaries: Sequence[Summary]) -> str:
     machine = f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {sys.version.split()[0]}, {platform.system()}"
-    commit = _commit()
+    commit = current_commit()
     if commit:
         machine += f", commit {commit}"
     listed = ", ".join(f"`{name}={value}`" for name, value in settings.items())
@@ -137,12 +143,7 @@ def results_section(command: str, settings: Mapping[str, str], summaries: Sequen
         [
             f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine}.",
             "",
-            "Reproduce with:",
-            "",
-            "```sh",
-            command,
-            "```",
-            "",
+            *reproduce(command),
             f"Settings: {listed}.",
             "",
             results_table(summaries),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shlex
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import httpx
 import psutil
 from aiohttp import web
 
+from bench import traced_bot
 from bench.measure import (
     BASELINE_AGENT,
     SDK_POLL_SECONDS,
@@ -42,13 +44,21 @@ from bench.measure import (
     is_prompt,
     posted_result_for,
     prompt_for,
+    result_edit_of,
     summarize,
 )
 from bench.report import results_section, write_results
 from bot.kling.models import Action, VideoRequest
 from bot.quota.models import GuildLimits
 from bot.storage import open_store
-from tests.e2e.fake_discord import FakeDiscord, FakeUser, RateLimits, SentInteraction
+from tests.e2e.fake_discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeUser,
+    RateLimits,
+    SentInteraction,
+)
 from tests.e2e.harness import REPO_ROOT, BotHarness
 from tests.fakes.acedata import FakeAceData, FakeTask, RecordedRequest
 
@@ -73,6 +83,9 @@ class BenchSettings:
     # The bot receives AceData's task callbacks (CALLBACK_PUBLIC_URL) on a free local port; the fake
     # AceData calls back the moment a task ends.
     callbacks: bool = False
+    # Run the bot under tracemalloc (bench/traced_bot.py), with heap snapshots written here as its
+    # RSS grows: for finding what holds memory, not for timing.
+    trace_memory: Path | None = None
 
     def bot_env(self) -> dict[str, str]:
         """Production-like values; the harness's short test intervals are all overridden."""
@@ -107,6 +120,22 @@ class VariedRenderAceData(FakeAceData):
             task = next(reversed(self.tasks.values()))
             task.render_seconds = self.render_seconds * self._random.uniform(1 - self.spread, 1 + self.spread)
         return response
+
+
+async def snapshot_heap_as_it_grows(
+    pid: int, sampler: ResourceSampler, *, step: float = 8 * 2**20, most: int = 8
+) -> None:
+    """Ask the traced bot (bench/traced_bot.py) for a heap snapshot each time its peak RSS has grown
+    by `step` since the last one, at most every 5 s and `most` times (a snapshot itself takes
+    memory, which would call for the next). A snapshot stops the bot for a moment, so this starts
+    once every /video is sent (an interaction waiting for it would miss Discord's 3 s)."""
+    last, taken = 0.0, 0
+    while taken < most:
+        if sampler.peak_rss >= last + step:
+            last, taken = sampler.peak_rss, taken + 1
+            os.kill(pid, signal.SIGUSR1)
+            await asyncio.sleep(5.0)
+        await asyncio.sleep(0.5)
 
 
 class ResourceSampler:
@@ -157,34 +186,38 @@ async def allow_every_job_at_once(database: Path, guild_id: int) -> None:
         await store.close()
 
 
+#: A delivered job of the benchmark's kind, long past (its period counts toward no quota); the
+#: placeholder is the driver's: "?" for SQLite, "%s" for PostgreSQL.
+HISTORY_SQL = (
+    "INSERT INTO jobs (id, guild_id, channel_id, member_id, request, cost, size_limit, day_key,"
+    " month_key, state, created_at, updated_at, submitted_at, finished_at, delivered_at)"
+    " VALUES ({p}, {p}, 1, 1, {p}, 1, 1, '2000-01-01', '2000-01', 'delivered', {p}, {p}, {p}, {p}, {p})"
+)
+
+
+def history_rows(
+    guild_id: int, count: int, render: float, spread: float, *, seed: int
+) -> Iterator[tuple[object, ...]]:
+    """`count` rows for `HISTORY_SQL`: delivered jobs two months ago, each rendered for `render`
+    seconds × (1 ± spread)."""
+    rng = random.Random(seed)
+    request = VideoRequest(action=Action.TEXT2VIDEO, prompt="an earlier video").to_json()
+    start = time.time() - 86400 * 60
+    for index in range(count):
+        submitted = start + index * 600
+        took = render * rng.uniform(1 - spread, 1 + spread)
+        yield (
+            uuid.uuid4().hex, guild_id, request, submitted, submitted + took,
+            submitted, submitted + took, submitted + took + 1,
+        )  # fmt: skip
+
+
 def seed_history(database: Path, guild_id: int, settings: BenchSettings) -> None:
     """Delivered jobs of the benchmark's kind, as a server that has used the bot for a while has: the
-    poller learns how long such renders take from them. Their periods are long past, so they count
-    toward no quota."""
-    rng = random.Random(7)
-    request = VideoRequest(action=Action.TEXT2VIDEO, prompt="an earlier video").to_json()
-    now = time.time() - 86400 * 60
-    with sqlite3.connect(database) as db:
-        for index in range(settings.history):
-            submitted = now + index * 600
-            render = settings.render_seconds * rng.uniform(
-                1 - settings.render_spread, 1 + settings.render_spread
-            )
-            db.execute(
-                "INSERT INTO jobs (id, guild_id, channel_id, member_id, request, cost, size_limit, day_key,"
-                " month_key, state, created_at, updated_at, submitted_at, finished_at, delivered_at)"
-                " VALUES (?, ?, 1, 1, ?, 1, 1, '2000-01-01', '2000-01', 'delivered', ?, ?, ?, ?, ?)",
-                (
-                    uuid.uuid4().hex,
-                    guild_id,
-                    request,
-                    submitted,
-                    submitted + render,
-                    submitted,
-                    submitted + render,
-                    submitted + render + 1,
-                ),
-            )
+    poller learns how long such renders take from them."""
+    rows = history_rows(guild_id, settings.history, settings.render_seconds, settings.render_spread, seed=7)
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.executemany(HISTORY_SQL.format(p="?"), rows)
 
 
 class PerTaskPollingClient:
@@ -227,9 +260,16 @@ class PerTaskPollingClient:
 
 
 async def inject(
-    discord: FakeDiscord, members: Sequence[FakeUser], rate: float
+    discord: FakeDiscord,
+    members: Sequence[FakeUser],
+    rate: float,
+    *,
+    guilds: Sequence[FakeGuild] = (),
+    channels: Sequence[FakeChannel] = (),
 ) -> list[tuple[float, SentInteraction]]:
-    """Send one /video per member at a steady rate; the wall-clock time just before each."""
+    """Send one /video per member at a steady rate; the wall-clock time just before each. Job i goes
+    to `guilds[i % len(guilds)]` and `channels[i % len(channels)]` when given (else the fake's
+    default server and its text channel)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = []
@@ -238,9 +278,14 @@ async def inject(
         if delay > 0:
             await asyncio.sleep(delay)
         at = time.time()
-        sent.append(
-            (at, await discord.send_slash_command("video", {"prompt": prompt_for(index)}, user=member))
+        interaction = await discord.send_slash_command(
+            "video",
+            {"prompt": prompt_for(index)},
+            user=member,
+            guild=guilds[index % len(guilds)] if guilds else None,
+            channel=channels[index % len(channels)] if channels else None,
         )
+        sent.append((at, interaction))
     return sent
 
 
@@ -277,10 +322,7 @@ async def wait_for_deliveries(
             if member is not None and member in by_member:
                 delivered.add(by_member[member])
                 continue
-            if call.method != "PATCH" or not call.files or call.status != 200:
-                continue
-            parts = call.path.split("/")
-            key = parts[3] if parts[3] in by_token else by_message.get(parts[-1])
+            key = result_edit_of(call, by_token, by_message)
             if key is not None:
                 delivered.add(key)
         if len(delivered) == len(sent):
@@ -314,10 +356,15 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
                 "CALLBACK_HOST": "127.0.0.1",
                 "CALLBACK_PORT": str(port),
             }
-        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=env)
+        argv: tuple[str, ...] = (sys.executable, "-m", "bot")
+        if settings.trace_memory is not None:
+            env[traced_bot.SNAPSHOT_DIR] = str(settings.trace_memory)
+            argv = (sys.executable, "-m", "bench.traced_bot")
+        harness = BotHarness(workdir, discord=discord, acedata=acedata, env=env, argv=argv)
         await allow_every_job_at_once(harness.database_path, discord.guild.id)
         seed_history(harness.database_path, discord.guild.id, settings)
         baseline_run: asyncio.Task[BaselineResult] | None = None
+        heap_snapshots: asyncio.Task[None] | None = None
         load_before = os.getloadavg()
         try:
             process = await harness.start(timeout=60)
@@ -325,6 +372,8 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
             members = [discord.add_member(discord.guild, f"bench-member-{i}") for i in range(jobs)]
             sampler = ResourceSampler(process.pid)
             sampler.start()
+            if settings.trace_memory is not None:
+                os.kill(process.pid, signal.SIGUSR1)  # just started: later growth is measured from here
             mark = discord.mark()
             began = time.monotonic()
             print(f"{jobs} jobs: sending at {settings.rate:g}/s", file=sys.stderr, flush=True)
@@ -334,6 +383,8 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
                     PerTaskPollingClient(acedata, rate=settings.rate).run(jobs, deadline=horizon)
                 )
             sent = await inject(discord, members, settings.rate)
+            if settings.trace_memory is not None:
+                heap_snapshots = asyncio.create_task(snapshot_heap_as_it_grows(process.pid, sampler))
             deadline = time.monotonic() + settings.render_seconds + settings.margin_seconds
             longest = settings.render_seconds * (1 + settings.render_spread)
             await wait_for_deliveries(
@@ -352,6 +403,8 @@ async def run_once(jobs: int, settings: BenchSettings, workdir: Path) -> Summary
         finally:
             if baseline_run is not None and not baseline_run.done():
                 baseline_run.cancel()
+            if heap_snapshots is not None:
+                heap_snapshots.cancel()
             await harness.stop()
         injected = [
             Injected(index, s.token, at, s.state.original_message_id, members[index].id)
@@ -416,6 +469,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the fake puts a channel's message create, edit and delete in one bucket",
     )
+    parser.add_argument(
+        "--trace-memory",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run the bot under tracemalloc, heap snapshots into DIR (see bench/traced_bot.py)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to update")
     parser.add_argument("--section", default="results", help="which marked section of --output to replace")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -434,6 +494,7 @@ async def run_all(args: argparse.Namespace) -> list[Summary]:
         history=args.history,
         baseline=not args.no_baseline,
         shared_channel_bucket=args.shared_channel_bucket,
+        trace_memory=args.trace_memory,
     )
     summaries = []
     for jobs in args.jobs:

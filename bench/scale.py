@@ -33,25 +33,22 @@ import argparse
 import asyncio
 import contextlib
 import os
-import random
 import shlex
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
 
-from bench.measure import Injected, Summary, build_traces, prompt_for, summarize
-from bench.run import ResourceSampler, VariedRenderAceData
+from bench.measure import Injected, Summary, build_traces, prompt_for, result_edit_of, summarize
+from bench.report import current_commit, reproduce
+from bench.run import HISTORY_SQL, ResourceSampler, VariedRenderAceData, history_rows, inject
 from bench.storage_latency import write_section
-from bot.kling.models import Action, VideoRequest
 from bot.quota.models import GuildLimits
 from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord, FakeGuild, FakeUser, RateLimits, SentInteraction
@@ -124,21 +121,7 @@ class SetupResult:
 
 def measured_commit() -> str:
     """The commit measured (with `+ uncommitted changes` when tracked files differ from it)."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" + uncommitted changes" if dirty else "")
+    return current_commit(dirty=" + uncommitted changes") or "unknown"
 
 
 def shard_of(guild_id: int) -> int:
@@ -161,26 +144,6 @@ def _load() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
-def _history_rows(guild_id: int, render: float, spread: float) -> Iterator[tuple[object, ...]]:
-    rng = random.Random(guild_id)
-    request = VideoRequest(action=Action.TEXT2VIDEO, prompt="an earlier video").to_json()
-    start = time.time() - 86400 * 60
-    for index in range(HISTORY_PER_SERVER):
-        submitted = start + index * 600
-        took = render * rng.uniform(1 - spread, 1 + spread)
-        yield (
-            uuid.uuid4().hex, guild_id, request, submitted, submitted + took,
-            submitted, submitted + took, submitted + took + 1,
-        )  # fmt: skip
-
-
-_HISTORY_SQL = (
-    "INSERT INTO jobs (id, guild_id, channel_id, member_id, request, cost, size_limit, day_key,"
-    " month_key, state, created_at, updated_at, submitted_at, finished_at, delivered_at)"
-    " VALUES ({p}, {p}, 1, 1, {p}, 1, 1, '2000-01-01', '2000-01', 'delivered', {p}, {p}, {p}, {p}, {p})"
-)
-
-
 async def prepare_database(
     guilds: Sequence[FakeGuild], render: float, spread: float, *, path: Path, url: str | None
 ) -> None:
@@ -192,13 +155,17 @@ async def prepare_database(
             await store.set_limits(guild.id, GuildLimits(member_concurrent=None, guild_concurrent=None))
     finally:
         await store.close()
-    rows = [row for guild in guilds for row in _history_rows(guild.id, render, spread)]
+    rows = [
+        row
+        for guild in guilds
+        for row in history_rows(guild.id, HISTORY_PER_SERVER, render, spread, seed=guild.id)
+    ]
     if url is None:
         with contextlib.closing(sqlite3.connect(path)) as lite, lite:
-            lite.executemany(_HISTORY_SQL.format(p="?"), rows)
+            lite.executemany(HISTORY_SQL.format(p="?"), rows)
     else:
         with psycopg.connect(url) as server:
-            server.cursor().executemany(_HISTORY_SQL.format(p="%s"), rows)
+            server.cursor().executemany(HISTORY_SQL.format(p="%s"), rows)
 
 
 @contextlib.asynccontextmanager
@@ -220,10 +187,7 @@ def _delivered_tokens(discord: FakeDiscord, sent: Sequence[SentInteraction], sin
     by_message = {str(s.state.original_message_id): s.token for s in sent}
     counts: dict[str, int] = {}
     for call in discord.calls[since:]:
-        if call.method != "PATCH" or not call.files or call.status != 200:
-            continue
-        parts = call.path.split("/")
-        key = parts[3] if len(parts) > 3 and parts[3] in by_token else by_message.get(parts[-1])
+        key = result_edit_of(call, by_token, by_message)
         if key is not None:
             counts[key] = counts.get(key, 0) + 1
     return counts
@@ -364,7 +328,7 @@ async def run_setup(
                 file=sys.stderr,
                 flush=True,
             )
-            sent = await _inject_to_servers(discord, members, guilds, settings.rate)
+            sent = await inject(discord, members, settings.rate, guilds=guilds)
             sent_all.set()
             deadline = time.monotonic() + render * (1 + settings.render_spread) + settings.margin_seconds
             await wait_for_deliveries(
@@ -422,26 +386,6 @@ async def run_setup(
         )
 
 
-async def _inject_to_servers(
-    discord: FakeDiscord, members: Sequence[FakeUser], guilds: Sequence[FakeGuild], rate: float
-) -> list[tuple[float, SentInteraction]]:
-    """As bench.run.inject, each member in their own server (job i in server i % 2): one /video per
-    member at a steady rate, with the wall-clock time just before each."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    sent = []
-    for index, member in enumerate(members):
-        delay = start + index / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        at = time.time()
-        interaction = await discord.send_slash_command(
-            "video", {"prompt": prompt_for(index)}, user=member, guild=guilds[index % SHARDS]
-        )
-        sent.append((at, interaction))
-    return sent
-
-
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
 
@@ -460,12 +404,7 @@ def table(results: Sequence[SetupResult], command: str) -> str:
         f"one after the other in one invocation, on {os.cpu_count()} CPUs shared with other work "
         "(the bots, both fakes and the driver on the same CPUs).",
         "",
-        "Reproduce with:",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
+        *reproduce(command),
         header,
         "|---|---|" + "---:|" * len(results),
         row("Load average before (1 / 5 / 15 min)", "", lambda r: r.load_before),

@@ -76,6 +76,14 @@ class Metrics:
 METRICS = Metrics()
 
 
+def _endpoint(path: str) -> str:
+    """The label of an AceData path: its API endpoints by name (`/kling/videos`, `/kling/tasks`),
+    anything else (a result file the same host serves) as `other`, so that a path carrying a task or
+    file id never makes a new series per job."""
+    parts = path.split("/")
+    return path if len(parts) == 3 and parts[1] == "kling" and parts[2] else "other"
+
+
 class MeteredTransport(httpx.AsyncBaseTransport):
     """Counts and times requests to the given hosts (AceData's); other traffic passes unrecorded."""
 
@@ -89,7 +97,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host.lower() not in self._hosts:
             return await self._inner.handle_async_request(request)
-        endpoint = request.url.path
+        endpoint = _endpoint(request.url.path)
         started = time.perf_counter()
         try:
             response = await self._inner.handle_async_request(request)

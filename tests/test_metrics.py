@@ -44,6 +44,24 @@ async def test_acedata_requests_are_counted_timed_and_errors_classified() -> Non
     assert value(metrics, "kling_acedata_requests_total", endpoint="/video.mp4", status="200") == 0
 
 
+async def test_files_the_acedata_host_serves_share_one_label_instead_of_one_series_per_job() -> None:
+    metrics = Metrics(CollectorRegistry())
+    async with httpx.AsyncClient(transport=MeteredTransport(answering(200), ["api.test"], metrics)) as ok:
+        for task in range(3):
+            await ok.get(f"https://api.test/files/task-{task}.mp4")
+        await ok.post("https://api.test/kling/tasks", json={})
+    assert value(metrics, "kling_acedata_requests_total", endpoint="other", status="200") == 3
+    assert value(metrics, "kling_acedata_requests_total", endpoint="/files/task-0.mp4", status="200") == 0
+    assert value(metrics, "kling_acedata_requests_total", endpoint="/kling/tasks", status="200") == 1
+    endpoints = {
+        sample.labels["endpoint"]
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if "endpoint" in sample.labels
+    }
+    assert endpoints == {"other", "/kling/tasks"}
+
+
 def test_discord_429_warnings_are_counted_and_other_warnings_are_not() -> None:
     metrics = Metrics(CollectorRegistry())
     handler = Discord429Counter.install(metrics)

@@ -386,3 +386,33 @@ async def test_a_thread_counts_as_its_allowed_parent_channel(idle_pipeline: Pipe
     elsewhere = replace(requester(2), channel_id=99)
     with pytest.raises(Refused, match="<#7>"):
         await idle_pipeline.service.admit(elsewhere, video_request())
+
+
+async def test_many_start_calls_at_once_make_a_few_passes_and_start_every_job(
+    idle_pipeline: Pipeline, fake_acedata: FakeAceData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A thousand /video at once each ask to start the server's queue; the calls that come while a
+    # pass waits for the lock are served by that pass instead of each queuing behind it (holding
+    # their interaction and request until their turn).
+    fake_acedata.render_seconds = None
+    await idle_pipeline.store.set_limits(42, GuildLimits(member_concurrent=None, guild_concurrent=None))
+    jobs = []
+    for member in range(40):
+        admission = await idle_pipeline.service.admit(requester(2000 + member), video_request())
+        assert admission.job is not None
+        jobs.append(admission.job.id)
+    passes = 0
+    read_limits = idle_pipeline.store.get_limits
+
+    async def counting(guild_id: int) -> GuildLimits:
+        nonlocal passes
+        passes += 1
+        return await read_limits(guild_id)
+
+    monkeypatch.setattr(idle_pipeline.store, "get_limits", counting)
+    await asyncio.gather(*(idle_pipeline.runner.start_queued(42) for _ in jobs))
+    assert passes <= 2, passes
+    for job_id in jobs:
+        job = await wait_for_state(idle_pipeline.store, job_id, {JobState.RUNNING})
+        assert job.task_id
+    assert creates(fake_acedata) == len(jobs)

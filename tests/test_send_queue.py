@@ -354,6 +354,63 @@ async def test_a_429_closes_its_bucket_and_a_global_one_closes_every_bot_token_r
     await queue.close()
 
 
+async def test_a_global_429_pauses_every_bot_token_lane_for_retry_after_not_the_route_reset() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    # Discord's global 429: the route's own bucket headers may ride along (here it resets in 0.5 s),
+    # but the whole token waits Retry-After.
+    queue.observe(
+        "PATCH",
+        "/api/v10/channels/1/messages/2",
+        429,
+        {
+            "Retry-After": "3",
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+            "X-RateLimit-Reset-After": "0.5",
+        },
+    )
+    waiting = [
+        asyncio.ensure_future(queue.send("a", Priority.FINAL, Lane.channel(1), recorder(log, "edit"))),
+        asyncio.ensure_future(queue.send("b", Priority.FINAL, Lane.create(2), recorder(log, "create"))),
+        asyncio.ensure_future(queue.send("c", Priority.TIDY, Lane.delete(3), recorder(log, "delete"))),
+    ]
+    clock.now += 0.5 + queue.margin
+    queue._wake.set()
+    await asyncio.sleep(0.05)
+    assert log == []  # the route reset is no reason to send: the global pause is 3 s
+    clock.now += 2.5
+    queue._wake.set()
+    await asyncio.gather(*waiting)
+    assert sorted(log) == ["create", "delete", "edit"]
+    await queue.close()
+
+
+async def test_windows_that_count_nothing_are_forgotten_so_one_per_job_does_not_pile_up() -> None:
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    # A job's interaction webhook each: a window per token, as every job of a long-lived bot has.
+    for job in range(30):
+        await queue.send(f"job-{job}", Priority.FINAL, Lane.webhook(f"token-{job}"), recorder(log, "sent"))
+    assert len(log) == 30 and queue.windows() == 30
+    # A closed bucket (a 429) is remembered until it opens, whatever else is forgotten.
+    clock.now += 40.0
+    queue.observe("PATCH", "/api/v10/channels/7/messages/1", 429, {"Retry-After": "30"})
+    clock.now += 21.0  # a minute since the queue began: the next request prunes
+    await queue.send("later", Priority.FINAL, Lane.webhook("token-later"), recorder(log, "later"))
+    assert log[-1] == "later"
+    assert queue.windows() == 2  # the 429'd channel, and the one just used
+    blocked = asyncio.ensure_future(queue.send("c", Priority.FINAL, Lane.channel(7), recorder(log, "closed")))
+    await asyncio.sleep(0.05)
+    assert log[-1] == "later"  # the channel's bucket is still closed
+    clock.now += 10.0
+    queue._wake.set()
+    await blocked
+    await queue.close()
+
+
 async def test_odd_headers_teach_nothing() -> None:
     queue = SendQueue(clock=Clock())
     queue.observe("PATCH", "/api/v10/channels/1/messages/2", 200, {"X-RateLimit-Limit": "nan"})

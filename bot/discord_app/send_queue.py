@@ -65,6 +65,9 @@ _MAX_LEARNED_PER = 60.0
 _MAX_LEARNED_LIMIT = 50
 #: When a 429 gives no usable wait.
 _DEFAULT_RETRY = 1.0
+#: How often windows that count nothing are forgotten: every interaction token and channel the bot
+#: ever wrote to has one, so kept forever they would grow with every job the process shows.
+_PRUNE_EVERY = 60.0
 
 
 class Route(enum.StrEnum):
@@ -200,6 +203,10 @@ class Window:
     def take(self, now: float) -> None:
         self._times.append(now)
 
+    def idle(self, now: float) -> bool:
+        """Nothing counted in the window and not closed: it says nothing a fresh one would not."""
+        return self.used(now) == 0 and self.closed_until <= now
+
     def absorb(self, other: Window) -> None:
         """Count `other`'s events too (two routes turned out to share one bucket)."""
         self._times = deque(sorted([*self._times, *other._times]))
@@ -259,6 +266,7 @@ class SendQueue:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._pruned_at = clock()
         self.sent = 0
         self.dropped = 0
         self.rate_limited = 0  # 429 answers seen (the goal is none)
@@ -410,13 +418,18 @@ class SendQueue:
 
     def _rate_limited(self, lane: Lane | None, path: str, headers: Mapping[str, str], now: float) -> None:
         self.rate_limited += 1
-        wait = _number(headers.get("x-ratelimit-reset-after"))
-        if wait is None:
-            wait = _number(headers.get("retry-after"))
-        wait = _DEFAULT_RETRY if wait is None else min(wait, _MAX_LEARNED_PER)
         is_global = headers.get("x-ratelimit-global", "").lower() == "true" or (
             headers.get("x-ratelimit-scope", "").lower() == "global"
         )
+        # A global 429 may still carry the route bucket's own Reset-After; how long the whole token
+        # waits is Retry-After. A route's 429 says it in both; Reset-After has the finer grain.
+        first, second = ("retry-after", "x-ratelimit-reset-after")
+        if not is_global:
+            first, second = second, first
+        wait = _number(headers.get(first))
+        if wait is None:
+            wait = _number(headers.get(second))
+        wait = _DEFAULT_RETRY if wait is None else min(wait, _MAX_LEARNED_PER)
         if is_global:
             self._global.closed_until = max(self._global.closed_until, now + wait + self.margin)
             log.warning("Discord global rate limit hit; bot-token requests wait %.1f s", wait)
@@ -445,6 +458,16 @@ class SendQueue:
             if not request.done.done():
                 request.done.cancel()
         self._waiting.clear()
+
+    def prune(self, now: float) -> None:
+        """Forget the lane windows that count nothing (a new one starts from the route's budget)."""
+        self._pruned_at = now
+        for key in [key for key, window in self._windows.items() if window.idle(now)]:
+            del self._windows[key]
+
+    def windows(self) -> int:
+        """How many lane windows are kept (for tests)."""
+        return len(self._windows)
 
     def _bucket_name(self, route: Route) -> str:
         # Until Discord names its bucket, a route is its own bucket, as Discord documents it.
@@ -520,6 +543,8 @@ class SendQueue:
             if self._progress.get(request.job_id) is request:
                 del self._progress[request.job_id]
             now = self.clock()
+            if now - self._pruned_at >= _PRUNE_EVERY:
+                self.prune(now)
             lane, send = request.options[option]
             self._lane_window(lane).take(now)
             if lane.bot_token:

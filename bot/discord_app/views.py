@@ -47,6 +47,14 @@ def custom_id(action: JobAction, job_id: str) -> str:
     return f"kling:{action.value}:{job_id}"
 
 
+def _sent_only(view: discord.ui.View) -> discord.ui.View:
+    """The view, stopped: it is only sent, never kept. Its clicks are answered by the dynamic items
+    of `cogs/buttons.py`; a view still listening would be kept by discord.py's view store for every
+    message it was sent on, for the life of the process (1,000 results held 1,000 views)."""
+    view.stop()
+    return view
+
+
 def _button(
     key: str,
     action: JobAction,
@@ -96,7 +104,7 @@ def result_view(
     if can_extend:
         view.add_item(_button("extend", JobAction.EXTEND, job_id, emoji="⏩", locale=locale))
     view.add_item(_delete_button(job_id, locale))
-    return view
+    return _sent_only(view)
 
 
 def _delete_button(job_id: str, locale: str | None) -> discord.ui.Button[discord.ui.View]:
@@ -111,10 +119,10 @@ def failure_view(job_id: str, locale: str | None = None) -> discord.ui.View:
     view.add_item(_button("try_again", JobAction.RERUN, job_id, emoji="🔁", locale=locale))
     view.add_item(_button("remix", JobAction.REMIX, job_id, emoji="✏️", locale=locale))
     view.add_item(_delete_button(job_id, locale))
-    return view
+    return _sent_only(view)
 
 
 def queued_view(job_id: str, locale: str | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(_button("cancel", JobAction.CANCEL, job_id, locale=locale))
-    return view
+    return _sent_only(view)

@@ -77,6 +77,7 @@ class JobRunner:
         self._delivery_slots = asyncio.Semaphore(max(1, max_concurrent_deliveries))
         self.delivery_retry_delays = tuple(delivery_retry_delays)
         self._start_locks: dict[int, asyncio.Lock] = {}
+        self._start_waiting: set[int] = set()  # guilds with a start_queued pass waiting for the lock
         #: Set whenever a job starts running, so the poller wakes up for it at once.
         self.new_work = asyncio.Event()
         #: The job's callback address for AceData, when the bot can receive callbacks.
@@ -185,9 +186,21 @@ class JobRunner:
 
     # --- queue ----------------------------------------------------------------------------
     async def start_queued(self, guild_id: int) -> None:
-        """Start as many of the guild's queued jobs as its running cap allows, oldest first."""
+        """Start as many of the guild's queued jobs as its running cap allows, oldest first.
+
+        Calls that come while a pass is waiting for the guild's lock return at once: that pass has
+        not read the queue yet, so it starts their jobs too. A thousand /video at once then make a
+        few passes instead of a thousand queued behind one lock, each holding its caller (and the
+        caller's interaction and request) until its turn."""
+        if guild_id in self._start_waiting:
+            return
         lock = self._start_locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
+        self._start_waiting.add(guild_id)
+        try:
+            await lock.acquire()
+        finally:
+            self._start_waiting.discard(guild_id)
+        try:
             limits = await self.store.get_limits(guild_id)
             # While the circuit is open (AceData out of balance or down) queued jobs wait.
             while self.circuit is None or self.circuit.may_submit():
@@ -200,6 +213,8 @@ class JobRunner:
                 self.spawn(self.submit(job), name=f"submit-{job.id}", job_id=job.id)
             for queued in await self.store.history(guild_id, states=[JobState.QUEUED], limit=50):
                 self.spawn(self.notifier.progress(queued), name=f"queue-progress-{queued.id}")
+        finally:
+            lock.release()
 
     async def _on_circuit(self, event: CircuitEvent) -> None:
         """Creates may go again (closed, or one trial): start the jobs that waited in every queue."""
