@@ -76,6 +76,7 @@ from bot.storage.rows import (
 )
 from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
 from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import ledger_figure as _ledger
 from bot.storage.rows import sql_states as _sql_states
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, Migration, StorageUnavailable, bundled_migrations
 
@@ -176,13 +177,6 @@ SELECT EXISTS (
 # The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules): period
 # figures are primary-key lookups in the ledger (this backend's migration 008), what is in progress
 # is counted over the server's active jobs only.
-def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
-    return (
-        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
-        f"AND member_id = {member} AND period = {period}), 0)"
-    )
-
-
 _G, _M = "%(guild)s::bigint", "%(member)s::bigint"
 _USAGE_SQL = f"""
 WITH reset AS (

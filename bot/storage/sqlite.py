@@ -71,6 +71,7 @@ from bot.storage.rows import (
 )
 from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
 from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import ledger_figure as _ledger
 from bot.storage.rows import sql_states as _sql_states
 
 log = logging.getLogger(__name__)
@@ -350,13 +351,6 @@ def _assignments(fields: Mapping[str, Any]) -> str:
 # names. Period figures are primary-key lookups in the ledger (migration 003), which triggers keep in
 # step with the job rows; what is in progress is counted over the server's active jobs only
 # (index on guild, state); the cooldown reads the member's newest job through their index.
-def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
-    return (
-        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
-        f"AND member_id = {member} AND period = {period}), 0)"
-    )
-
-
 _USAGE_SQL = f"""
 WITH reset AS (
     SELECT COALESCE(MAX(reset_at), 0.0) AS at
