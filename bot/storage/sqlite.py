@@ -8,8 +8,10 @@ write. Across processes that database lock is what serialises writers. The reade
 and answers single statements (each sees one consistent WAL snapshot), so `/history` and friends do
 not queue behind a writer waiting for the lock.
 
-Every SQL statement of the bot lives in this module and in the numbered migration files beside it,
-so another backend can implement `bot.storage.base.Store` without touching callers.
+Every SQL statement of the bot lives in this module and in the numbered migration files beside it
+(bot/storage/rows.py holds what both backends share outside their SQL, and the one ledger lookup
+both dialects write alike), so another backend can implement `bot.storage.base.Store` without
+touching callers.
 """
 
 from __future__ import annotations
