@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from bot.discord_app.i18n import t
 from bot.discord_app.limit_settings import LimitsForm, apply_form
 from bot.discord_app.limits_text import SERVER_DEFAULTS, describe_limits
+from bot.discord_app.saved_defaults import Typed, describe, read_preferences
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.validation_problems import FIELD_OPTIONS, problem_from_validation
 from bot.kling.capabilities import RequestRefused
 from bot.kling.models import PROMPT_MAX, AspectRatio, Mode, Model
-from bot.quota.models import GuildLimits, UsageSnapshot
+from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.quota.policy import evaluate
 from bot.refusals import MemberRefusal, Wait
 from bot.wording import format_elapsed, format_wait
@@ -232,3 +233,29 @@ def test_range_and_time_zone_refusals_are_translated(form: LimitsForm, english: 
         assert CJK.search(shown), shown
         for words in ("out of range", "videos at once", "videos or credits", "I don't know"):
             assert words not in shown, shown
+
+
+# --- /defaults: lists in the reader's language --------------------------------------------------
+def _refusal_text(locale: str | None, typed: Typed, limits: GuildLimits) -> str:
+    with pytest.raises(MemberRefusal) as refused:
+        read_preferences(typed, limits, fallback_model=Model.V1)
+    return t(locale, "{r}", r=refused.value.text)
+
+
+def test_a_described_default_keeps_english_commas_and_uses_the_readers_list() -> None:
+    saved = Preferences(model=Model.V1, mode=Mode.PRO, duration=10)
+    english = describe(saved, None)
+    assert english.count(", ") == 2 and "、" not in english
+    japanese = describe(saved, "ja")
+    assert ", " not in japanese and "、" in japanese, japanese
+
+
+@pytest.mark.parametrize("locale", [None, *LOCALES])
+def test_a_refused_default_lists_what_may_be_picked_in_the_readers_words(locale: str | None) -> None:
+    limits = GuildLimits(allowed_models=frozenset({Model.V1, Model.V1_6}))
+    text = _refusal_text(locale, Typed(model="kling-v3"), limits)
+    assert f"`{Model.V1.value}`" in text and f"`{Model.V1_6.value}`" in text, text
+    if locale is None:
+        assert " or `" in text, text
+    else:
+        assert " or " not in text and CJK.search(text), text

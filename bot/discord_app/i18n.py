@@ -94,6 +94,16 @@ def babel_locale(locale: discord.Locale | str | None) -> str:
     return SHIPPED_LOCALES.get(code, "en")
 
 
+def join_parts(locale: discord.Locale | str | None, parts: list[str]) -> str:
+    """Parts of one description ("model X, mode pro, 10 s") joined as the reader's language lists
+    them: English keeps its plain commas; Japanese and Chinese use their own list (Babel's CLDR
+    data: "、" and their "and")."""
+    code = str(locale) if locale is not None else ""
+    if code not in SHIPPED_LOCALES or len(parts) <= 1:
+        return ", ".join(parts)
+    return format_list(parts, style="standard", locale=SHIPPED_LOCALES[code])
+
+
 def t(locale: discord.Locale | str | None, msgid: str, **values: Any) -> str:
     """`msgid` in `locale` (English when there is no translation), with `{name}` fields filled in.
     A value may be a `bot.refusals.Text`, `AnyOf`, `Term` or `Lines`, shown in the same language."""

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_app.access import Refusal
-from bot.discord_app.i18n import N_, t
+from bot.discord_app.i18n import N_, join_parts, t
 from bot.discord_app.video_choices import allowed_models, servable_durations, servable_modes
 from bot.jobs.inline_flags import resolve_model
 from bot.kling.models import AspectRatio, Mode, Model
 from bot.quota.models import GuildLimits, Preferences
+from bot.refusals import AnyOf, Text
 
 NOTHING_GIVEN = N_("Pick at least one of model, mode, duration or aspect_ratio to save.")
 UNKNOWN_MODEL = N_("`{value}` isn't a model I know. Pick one from the list as you type.")
@@ -56,8 +57,9 @@ class Typed:
         return self == Typed()
 
 
-def _join(items: list[str]) -> str:
-    return ", ".join(f"`{item}`" for item in items) if items else "none"
+def _choices(items: list[str]) -> AnyOf | Text:
+    """What may be picked, read as a list in the member's language ("`a`, `b` or `c`")."""
+    return AnyOf(f"`{item}`" for item in items) if items else Text(NONE)
 
 
 def read_preferences(typed: Typed, limits: GuildLimits, *, fallback_model: Model) -> Preferences:
@@ -71,7 +73,7 @@ def read_preferences(typed: Typed, limits: GuildLimits, *, fallback_model: Model
             raise Refusal(UNKNOWN_MODEL, value=typed.model[:40])
         allowed = allowed_models(limits)
         if model not in allowed:
-            raise Refusal(MODEL_NOT_ALLOWED, model=model.value, allowed=_join([m.value for m in allowed]))
+            raise Refusal(MODEL_NOT_ALLOWED, model=model.value, allowed=_choices([m.value for m in allowed]))
     checked_model = model or fallback_model
     mode: Mode | None = None
     if typed.mode:
@@ -85,7 +87,7 @@ def read_preferences(typed: Typed, limits: GuildLimits, *, fallback_model: Model
                 MODE_NOT_ALLOWED,
                 model=checked_model.value,
                 mode=mode.value,
-                allowed=_join([m.value for m in modes]),
+                allowed=_choices([m.value for m in modes]),
             )
     if typed.duration is not None:
         lengths = servable_durations(limits, checked_model, mode)
@@ -127,7 +129,7 @@ def describe(preferences: Preferences, locale: Locale = None) -> str:
         else None,
     ]
     shown = [p for p in parts if p]
-    return ", ".join(shown) if shown else t(locale, NONE)
+    return join_parts(locale, shown) if shown else t(locale, NONE)
 
 
 def show_text(mine: Preferences, server: Preferences, *, fallback_model: Model, locale: Locale = None) -> str:
