@@ -19,6 +19,7 @@ from bot.discord_app.saved_defaults import (
     Typed,
     describe,
     read_preferences,
+    server_defaults_summary,
     show_text,
     with_server_defaults,
 )
@@ -134,7 +135,7 @@ class DefaultsCog(commands.GroupCog, group_name="defaults", group_description="Y
         await store.set_limits(guild_id, with_server_defaults(limits, saved))
         self.bot.services.video_service.forget_preferences(guild_id)
         self.bot.services.modlog.limits_changed(
-            guild_id, interaction.user.id, f"Server defaults: {saved.describe()}"
+            guild_id, interaction.user.id, lambda locale: server_defaults_summary(saved, locale)
         )
         text = t(interaction.locale, SAVED_SERVER, what=describe(saved, interaction.locale))
         await interaction.response.send_message(text, ephemeral=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import zoneinfo
 from collections import defaultdict
@@ -18,6 +19,7 @@ from bot.discord_app.access import Refusal, moderator_only
 from bot.discord_app.i18n import t
 from bot.discord_app.limit_settings import (
     NOTHING_CHANGED,
+    RESET_DONE,
     ChannelChoice,
     LimitsForm,
     LimitsUpdate,
@@ -94,7 +96,7 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         if not update.changed:
             text = t(interaction.locale, NOTHING_CHANGED)
         else:
-            self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, update.summary())
+            self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, update.summary)
             text = update_text(update, interaction.locale)
         embed = limits_embed(update.limits, budget=self._budget, locale=interaction.locale)
         await interaction.followup.send(text, embed=embed, ephemeral=True)
@@ -232,10 +234,11 @@ class LimitsCog(commands.GroupCog, group_name="limits", group_description="Video
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild_id(interaction)
         await self.bot.services.store.reset_member_usage(guild_id, member.id, time.time())
-        self.bot.services.modlog.limits_changed(guild_id, interaction.user.id, reset_summary(member.id))
+        self.bot.services.modlog.limits_changed(
+            guild_id, interaction.user.id, functools.partial(reset_summary, member.id)
+        )
         await interaction.followup.send(
-            f"Done: {member.mention}'s earlier videos no longer count toward their own daily and monthly "
-            "limits. (The server's totals are unchanged.)",
+            t(interaction.locale, RESET_DONE, member=member.mention),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -4,7 +4,7 @@ and the status line after a change, in Japanese and Simplified Chinese, and Engl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -80,8 +80,8 @@ class _ModLog:
     def __init__(self) -> None:
         self.posted: list[str] = []
 
-    def limits_changed(self, guild_id: int, moderator_id: int, summary: str) -> None:
-        self.posted.append(summary)
+    def limits_changed(self, guild_id: int, moderator_id: int, summary: Callable[[str | None], str]) -> None:
+        self.posted.append(summary(None))  # an English server
 
 
 class _Interaction:

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.discord_app.i18n import t
-from bot.discord_app.limit_settings import LimitsForm, apply_form
+from bot.discord_app.limit_settings import LimitsForm, apply_form, reset_summary
 from bot.discord_app.limits_text import SERVER_DEFAULTS, describe_limits
-from bot.discord_app.saved_defaults import Typed, describe, read_preferences
+from bot.discord_app.saved_defaults import Typed, describe, read_preferences, server_defaults_summary
 from bot.jobs.orders import AttachmentRef, VideoOrder, build_request
 from bot.jobs.validation_problems import FIELD_OPTIONS, problem_from_validation
 from bot.kling.capabilities import RequestRefused
@@ -259,3 +259,22 @@ def test_a_refused_default_lists_what_may_be_picked_in_the_readers_words(locale:
         assert " or `" in text, text
     else:
         assert " or " not in text and CJK.search(text), text
+
+
+# --- mod-log settings entries: in the server's language -----------------------------------------
+def test_a_settings_entry_is_worded_in_the_mod_logs_language() -> None:
+    update = apply_form(GuildLimits(), LimitsForm(member_daily="5"))
+    assert update.summary() == update.summary(None) == "; ".join(update.changes)
+    assert "Each member per day" in update.summary()
+    for locale in LOCALES:
+        shown = update.summary(locale)
+        assert CJK.search(shown) and "Each member per day" not in shown and "5" in shown, shown
+        assert "<@42>" in reset_summary(42, locale) and CJK.search(reset_summary(42, locale))
+    assert reset_summary(42) == (
+        "reset the usage of <@42> (their earlier videos no longer count toward their own limits)"
+    )
+    saved = Preferences(model=Model.V1, mode=Mode.PRO)
+    assert server_defaults_summary(saved, None) == f"Server defaults: {saved.describe()}"
+    assert CJK.search(server_defaults_summary(saved, "ja")) and "Server defaults" not in (
+        server_defaults_summary(saved, "ja")
+    )

@@ -115,9 +115,9 @@ class LimitsUpdate:
     def changed(self) -> bool:
         return bool(self.changes)
 
-    def summary(self) -> str:
-        """One line for the mod-log."""
-        return "; ".join(change.replace("\n", ", ") for change in self.changes)
+    def summary(self, locale: Locale = None) -> str:
+        """One line for the mod-log, in the mod-log's language (the server's, not the moderator's)."""
+        return "; ".join(change.replace("\n", ", ") for change in change_lines(self, locale))
 
 
 # --- /limits set ---------------------------------------------------------------------------------
@@ -599,5 +599,15 @@ def update_text(update: LimitsUpdate, locale: Locale = None) -> str:
     return truncate("\n".join(lines), 1900)
 
 
-def reset_summary(member_id: int) -> str:
-    return f"reset the usage of <@{member_id}> (their earlier videos no longer count toward their own limits)"
+RESET_SUMMARY = N_(
+    "reset the usage of {member} (their earlier videos no longer count toward their own limits)"
+)
+RESET_DONE = N_(
+    "Done: {member}'s earlier videos no longer count toward their own daily and monthly limits. "
+    "(The server's totals are unchanged.)"
+)
+
+
+def reset_summary(member_id: int, locale: Locale = None) -> str:
+    """The mod-log line of `/limits reset-member`, in the mod-log's language."""
+    return t(locale, RESET_SUMMARY, member=f"<@{member_id}>")

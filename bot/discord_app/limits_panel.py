@@ -474,7 +474,7 @@ class LimitsPanel(discord.ui.View):
             self.adopt(await self.store.get_versioned_limits(self.guild_id))
             return t(self.locale, STALE)
         self.adopt(VersionedLimits(update.limits, version))
-        self.modlog.limits_changed(self.guild_id, moderator_id, update.summary())
+        self.modlog.limits_changed(self.guild_id, moderator_id, update.summary)
         return update_text(update, self.locale)
 
     async def refresh(self, interaction: discord.Interaction[Any], *, page: Page | None = None) -> None:

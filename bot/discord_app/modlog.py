@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -328,8 +329,11 @@ class ModLog:
     def job_started(self, job: Job) -> None:
         self._post_job(job, Outcome.STARTED)
 
-    def limits_changed(self, guild_id: int, moderator_id: int, changes: str) -> None:
-        self._post(guild_id, settings_entry(moderator_id, changes, self.locale_of(guild_id)))
+    def limits_changed(self, guild_id: int, moderator_id: int, changes: Callable[[Locale], str]) -> None:
+        """`changes` words the change in a given language: the entry is in the server's language,
+        which may differ from the moderator's."""
+        locale = self.locale_of(guild_id)
+        self._post(guild_id, settings_entry(moderator_id, changes(locale), locale))
 
     def request_refused(self, attempt: Attempt) -> None:
         async def post() -> None:

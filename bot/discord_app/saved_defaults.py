@@ -34,6 +34,8 @@ CLEARED_SERVER = N_("The server's defaults are cleared; members get {model} unle
 SHOW = N_("**Your defaults:** {mine}\n**This server's defaults:** {server}\n**Otherwise:** {fallback}")
 SHOW_HINT = N_("Change yours with `/defaults set`; moderators change the server's with `/defaults server`.")
 NONE = N_("none")
+#: The same words as `/limits show`'s line (one message id, one translation).
+SERVER_DEFAULTS_LINE = N_("Server defaults")
 DESCRIBE_MODEL = N_("model **{model}**")
 DESCRIBE_MODE = N_("mode **{mode}**")
 DESCRIBE_DURATION = N_("**{seconds} s**")
@@ -130,6 +132,13 @@ def describe(preferences: Preferences, locale: Locale = None) -> str:
     ]
     shown = [p for p in parts if p]
     return join_parts(locale, shown) if shown else t(locale, NONE)
+
+
+def server_defaults_summary(saved: Preferences, locale: Locale = None) -> str:
+    """The mod-log line of `/defaults server`, in the mod-log's language (English as it always was)."""
+    if locale is None:
+        return f"Server defaults: {saved.describe()}"
+    return f"{t(locale, SERVER_DEFAULTS_LINE)}: {describe(saved, locale)}"
 
 
 def show_text(mine: Preferences, server: Preferences, *, fallback_model: Model, locale: Locale = None) -> str:
