@@ -36,7 +36,7 @@ from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.costs import CostTable
 from bot.quota.models import GuildLimits, LimitUnit, OperatorBudget
 from bot.storage import JobState, SqliteStore, open_store
-from bot.storage.sqlite import bundled_migrations, split_statements
+from bot.storage.sqlite import DERIVED_TABLES, bundled_migrations, split_statements
 
 GUILD = 111_111_111_111_111_111
 NOW = 1_795_564_800.0 - 3_600  # 2026-11-24 23:00 UTC: late in the month, so the month is full
@@ -82,15 +82,6 @@ def _fill(path: Path, rows: int, *, start: int = 0) -> None:
 
 
 _TRIGGERED_FILL = 60_000
-_DERIVED_TABLES = (
-    "usage_ledger",
-    "usage_by_model_day",
-    "usage_by_member_day",
-    "usage_by_model_month",
-    "usage_by_member_month",
-    "job_counts_by_guild",
-    "job_counts_by_member",
-)
 
 
 @contextlib.contextmanager
@@ -111,7 +102,7 @@ def _without_ledger_triggers(path: Path) -> Iterator[None]:
     finally:
         with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
             db.execute("BEGIN")
-            for table in _DERIVED_TABLES:
+            for table in DERIVED_TABLES:
                 db.execute(f"DELETE FROM {table}")
             for sql in backfill:
                 db.execute(sql)

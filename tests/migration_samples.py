@@ -9,6 +9,7 @@ from bot.quota.models import Decision, UsageSnapshot
 from bot.storage import (
     JobState,
     NewJob,
+    Store,
 )
 
 GUILD = 42
@@ -49,3 +50,12 @@ IN_FLIGHT: list[tuple[JobState, dict[str, Any]]] = [
     (JobState.DELIVERED, {"task_id": "task-5", "submitted_at": 1_000.0, "finished_at": 1_090.0}),
     (JobState.FAILED, {"error_code": "content_rejected", "error_message": "Refused by moderation."}),
 ]
+
+
+async def admit_in_flight(store: Store) -> None:
+    """Admit the jobs of IN_FLIGHT (`job-1`, `job-2`, …, models alternating) and leave each in its state."""
+    for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
+        admitted = await store.admit_job(new_job(number, model=Model.V3 if number % 2 else Model.V1), allow)
+        assert admitted.job is not None
+        if state is not JobState.QUEUED:
+            await store.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)

@@ -37,6 +37,15 @@ def _run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _only_the_secrets_set(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """No setting in the environment but the two secrets, and no .env file (the folder is empty)."""
+    monkeypatch.chdir(folder)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
+    monkeypatch.setenv("ACEDATA_API_TOKEN", ACEDATA_SECRET)
+
+
 def test_empty_environment_stops_the_bot_naming_discord_token(tmp_path: Path) -> None:
     result = _run_bot(tmp_path)
     assert result.returncode != 0
@@ -54,11 +63,7 @@ def test_blank_secret_is_named_and_no_secret_value_is_printed(tmp_path: Path) ->
 def test_settings_read_contract_names_and_hide_secrets(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
-    monkeypatch.setenv("ACEDATA_API_TOKEN", ACEDATA_SECRET)
+    _only_the_secrets_set(monkeypatch, tmp_path)
     monkeypatch.setenv("DISCORD_API_BASE", "http://127.0.0.1:9/api/v10/")
     monkeypatch.setenv("DEV_GUILD_ID", "")
     monkeypatch.setenv("POLL_INTERVAL_SECONDS", "2.5")
@@ -153,11 +158,7 @@ def test_shard_and_metrics_settings_are_checked_at_start(
     shard_ids: list[int] | None,
     problem: str | None,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
-    monkeypatch.setenv("ACEDATA_API_TOKEN", ACEDATA_SECRET)
+    _only_the_secrets_set(monkeypatch, tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     if problem is None:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,8 @@ from bot.storage import (
     open_store,
 )
 from bot.storage.sqlite import Migration, apply_migrations, bundled_migrations, split_statements
-from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, admit_in_flight, allow, new_job
+from tests.sqlite_writer import write_lock_held
 
 
 def user_version(path: Path) -> int:
@@ -69,13 +69,7 @@ async def populate_v1(path: Path) -> Contents:
     scratch = path.with_name(f"scratch-{path.name}")
     store = await SqliteStore.open(scratch)
     try:
-        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-            admission = await store.admit_job(
-                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-            )
-            assert admission.job is not None
-            if state is not JobState.QUEUED:
-                await store.transition(admission.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        await admit_in_flight(store)
         await store.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
         await store.reset_member_usage(GUILD, 2002, 900.0)
         contents = Contents(
@@ -334,18 +328,6 @@ def empty_wal_database(path: Path) -> Path:
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
     return path
-
-
-@contextlib.contextmanager
-def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
-    """Another process writing: a raw connection inside BEGIN IMMEDIATE (a RESERVED lock in rollback mode)."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield other
-        finally:
-            with contextlib.suppress(sqlite3.OperationalError):  # released early by the test
-                other.execute("ROLLBACK")
 
 
 async def test_switching_to_wal_waits_for_a_writer_instead_of_failing_at_once(tmp_path: Path) -> None:

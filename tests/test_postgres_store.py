@@ -23,7 +23,7 @@ from bot.quota.models import GuildLimits
 from bot.storage import ACTIVE_STATES, JobState, SqliteStore, StorageBusy, StorageUnavailable, open_store
 from bot.storage.postgres import PostgresStore, postgres_migrations, redact_url
 from bot.storage.sqlite import Migration, bundled_migrations
-from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, allow, new_job
+from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, admit_in_flight, allow, new_job
 from tests.postgres_cluster import PostgresCluster, free_port
 
 pytestmark = pytest.mark.usefixtures("postgres_cluster")
@@ -91,13 +91,7 @@ async def test_upgrading_a_populated_database_keeps_every_job_in_flight(
     with second_database(postgres_cluster) as scratch_url:
         scratch = await PostgresStore.open(scratch_url)
         try:
-            for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-                admitted = await scratch.admit_job(
-                    new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-                )
-                assert admitted.job is not None
-                if state is not JobState.QUEUED:
-                    await scratch.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+            await admit_in_flight(scratch)
             await scratch.set_limits(GUILD, GuildLimits(guild_daily=10.0, blocked_words=("gore",)))
             await scratch.reset_member_usage(GUILD, 2002, 900.0)
             jobs = await scratch.history(GUILD, limit=100)
@@ -232,13 +226,7 @@ async def test_migrate_copies_a_sqlite_database_with_jobs_in_flight_and_verifies
     source = tmp_path / "bot.sqlite3"
     lite = await SqliteStore.open(source)
     try:
-        for number, (state, fields) in enumerate(IN_FLIGHT, start=1):
-            admitted = await lite.admit_job(
-                new_job(number, model=Model.V3 if number % 2 else Model.V1), allow
-            )
-            assert admitted.job is not None
-            if state is not JobState.QUEUED:
-                await lite.transition(admitted.job.id, expect=[JobState.QUEUED], to=state, **fields)
+        await admit_in_flight(lite)
         # A follow-up job pointing at its parent, and a tie on created_at that only insertion order breaks.
         # Its member's language goes along (migration 007).
         child = dataclasses.replace(new_job(90), parent_job_id="job-5", created_at=1_001.0, locale="zh-CN")

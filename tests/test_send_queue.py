@@ -26,6 +26,18 @@ def recorder(log: list[str], name: str) -> Callable[[], Awaitable[str]]:
     return send
 
 
+async def full_channel() -> tuple[Clock, SendQueue, list[str], Lane]:
+    """A queue on a fake clock whose channel 1 budget five results used up (`filler0` … `filler4` in
+    the log): what is sent to that lane next waits for the window to pass."""
+    clock = Clock()
+    queue = SendQueue(clock=clock)
+    log: list[str] = []
+    lane = Lane.channel(1)
+    for i in range(5):
+        await queue.send(f"filler{i}", Priority.FINAL, lane, recorder(log, f"filler{i}"))
+    return clock, queue, log, lane
+
+
 def test_a_window_allows_limit_events_per_period_sliding() -> None:
     window = Window(2, 5.0)
     assert window.free_at(0.0) == 0.0
@@ -37,12 +49,7 @@ def test_a_window_allows_limit_events_per_period_sliding() -> None:
 
 
 async def test_the_order_is_finals_then_logs_then_progress_each_oldest_first() -> None:
-    clock = Clock()
-    queue = SendQueue(clock=clock)
-    log: list[str] = []
-    lane = Lane.channel(1)
-    for i in range(5):  # the channel's budget is used up: everything below waits in line
-        await queue.send(f"filler{i}", Priority.FINAL, lane, recorder(log, f"filler{i}"))
+    clock, queue, log, lane = await full_channel()  # everything below waits in line
     waiting = []
     for name, job, priority in [
         ("progress-a", "a", Priority.PROGRESS),
@@ -63,13 +70,7 @@ async def test_the_order_is_finals_then_logs_then_progress_each_oldest_first() -
 
 
 async def test_a_newer_progress_edit_replaces_the_waiting_one_and_keeps_its_place() -> None:
-    clock = Clock()
-    queue = SendQueue(clock=clock)
-    log: list[str] = []
-    lane = Lane.channel(1)
-    # Fill the channel's budget so everything below has to wait in line.
-    for i in range(5):
-        await queue.send(f"filler{i}", Priority.FINAL, lane, recorder(log, f"filler{i}"))
+    clock, queue, log, lane = await full_channel()  # everything below has to wait in line
     first = asyncio.ensure_future(queue.send("a", Priority.PROGRESS, lane, recorder(log, "a-old")))
     other = asyncio.ensure_future(queue.send("b", Priority.PROGRESS, lane, recorder(log, "b")))
     await asyncio.sleep(0.01)
@@ -87,12 +88,7 @@ async def test_a_newer_progress_edit_replaces_the_waiting_one_and_keeps_its_plac
 
 
 async def test_a_final_drops_the_jobs_waiting_and_later_progress_and_overtakes_the_rest() -> None:
-    clock = Clock()
-    queue = SendQueue(clock=clock)
-    log: list[str] = []
-    lane = Lane.channel(1)
-    for i in range(5):
-        await queue.send(f"filler{i}", Priority.FINAL, lane, recorder(log, f"filler{i}"))
+    clock, queue, log, lane = await full_channel()
     waiting = [
         asyncio.ensure_future(queue.send(job, Priority.PROGRESS, lane, recorder(log, f"progress-{job}")))
         for job in ("a", "b", "c")

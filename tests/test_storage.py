@@ -12,7 +12,7 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from bot.storage import (
 )
 from bot.storage.postgres import PostgresStore
 from tests.postgres_cluster import PostgresCluster
+from tests.sqlite_writer import write_lock_held
 from tests.storage_backends import Backend
 from tests.storage_samples import (
     DAY,
@@ -93,17 +94,6 @@ def count_rows(path: Path, table: str = "jobs") -> int:
 async def pragma(db: Any, name: str) -> Any:
     (row,) = await db.execute_fetchall(f"PRAGMA {name}")
     return row[0]
-
-
-@contextlib.contextmanager
-def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
-    """Another process's view: a raw connection holding the database write lock."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield other
-        finally:
-            other.execute("ROLLBACK")
 
 
 # --- opening ------------------------------------------------------------------------------------

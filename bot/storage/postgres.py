@@ -29,8 +29,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -38,11 +37,10 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.storage.base import (
     ACTIVE_STATES,
-    MUTABLE_JOB_FIELDS,
     RELEASED_STATES,
     TERMINAL_STATES,
     Admission,
@@ -55,11 +53,30 @@ from bot.storage.base import (
     StateTotal,
     StorageBusy,
     UsageReport,
-    UsageRow,
     VersionedLimits,
     VideoChoice,
 )
 from bot.storage.rollup_window import usage_window
+from bot.storage.rows import FAILURE_STATES as _FAILURE_STATES
+from bot.storage.rows import IN_FLIGHT_STATES as _IN_FLIGHT_STATES
+from bot.storage.rows import SELECT_JOB as _SELECT_JOB
+from bot.storage.rows import (
+    SELECT_JOB_QUALIFIED,
+    assignments,
+    day_usage,
+    ledger_problems,
+    limits_from_rows,
+    limits_params,
+    preferences_from_row,
+    preferences_params,
+    render_time_params,
+    usage_report_from_rows,
+    versioned_limits_from_rows,
+    video_choice,
+)
+from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
+from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import sql_states as _sql_states
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, Migration, StorageUnavailable, bundled_migrations
 
 log = logging.getLogger(__name__)
@@ -99,7 +116,6 @@ def postgres_migrations() -> list[Migration]:
 
 # --- rows ---------------------------------------------------------------------------------------
 
-_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
 # The global (UTC) period keys are not written here (the columns exist, from migration 003, so
 # `migrate` can copy them): this backend's ledger trigger (migration 008) computes the UTC day and
@@ -109,27 +125,10 @@ _NEW_JOB_COLUMNS = tuple(
     for field in dataclasses.fields(NewJob)
     if field.name not in {"story_parent_id", "global_day_key", "global_month_key"}
 )
-_SELECT_JOB = ", ".join(_JOB_COLUMNS)
-
-
-def _job_from_row(row: Row) -> Job:
-    values = {name: row[name] for name in _JOB_COLUMNS}
-    values["request"] = VideoRequest.from_json(values["request"])
-    values["state"] = JobState(values["state"])
-    return Job(**values)
-
-
-def _sql_states(states: Iterable[JobState]) -> str:
-    """A literal list of our own enum values (never user input), for fixed state sets in SQL text."""
-    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
 
 
 def _assignments(fields: Mapping[str, Any]) -> str:
-    unknown = set(fields) - MUTABLE_JOB_FIELDS
-    if unknown:
-        allowed = ", ".join(sorted(MUTABLE_JOB_FIELDS))
-        raise ValueError(f"Only {allowed} can be set on a job, not {', '.join(sorted(unknown))}.")
-    return "".join(f", {name} = %({name})s" for name in fields)
+    return assignments(fields, "%({name})s")
 
 
 _GUILD_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-guild:' || %s::text, 0))"
@@ -158,7 +157,6 @@ _LEASE_SERVER_KEEPALIVES = {
     "tcp_user_timeout": 9000,
 }
 _TASK_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('kling-task:' || %s, 0))"
-_FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
 #: The states in which a job has an owner (an advisory lock held by one live process).
 _OWNED_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING, JobState.SUCCEEDED})
 #: Whether some job in flight has no owner: no process holds its advisory lock (pg_locks shows a
@@ -173,8 +171,6 @@ SELECT EXISTS (
              WHERE held.locktype = 'advisory' AND held.objsubid = 1 AND held.granted
                AND ((held.classid::bigint << 32) | held.objid::bigint) = {_job_key("jobs.id")})
 ) AS orphans"""
-_IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
-_STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
 
 
 # The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules): period
@@ -833,19 +829,10 @@ class PostgresStore:
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
         # Per-state counts kept by migration 008's trigger: at most nine rows, whatever the history.
-        clauses: list[str] = ["guild_id = %s::bigint"]
-        params: list[Any] = [guild_id]
-        table = "job_counts_by_guild"
-        if member_id is not None:
-            table = "job_counts_by_member"
-            clauses.append("member_id = %s::bigint")
-            params.append(member_id)
-        if states is not None:
-            clauses.append("state = ANY(%s::text[])")
-            params.append([JobState(state).value for state in states])
-        rows = await self._fetch(
-            f"SELECT COALESCE(SUM(jobs), 0) AS n FROM {table} WHERE {' AND '.join(clauses)}", params
-        )
+        # They have the jobs' guild, member and state columns, so history's filter reads them as well.
+        table = "job_counts_by_guild" if member_id is None else "job_counts_by_member"
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._fetch(f"SELECT COALESCE(SUM(jobs), 0) AS n FROM {table} WHERE {where}", params)
         return int(rows[0]["n"])
 
     async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
@@ -856,7 +843,7 @@ class PostgresStore:
                  ORDER BY created_at DESC, seq DESC LIMIT %s""",
             (guild_id, max(limit, 0)),
         )
-        return [VideoChoice(job_id=row["id"], model=row["model"] or "", prompt=row["prompt"]) for row in rows]
+        return [video_choice(row) for row in rows]
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
@@ -869,13 +856,7 @@ class PostgresStore:
                        AND state IN {_sql_states(_STATES_WITH_RENDER_TIME)}
                        AND finished_at >= submitted_at
                      ORDER BY finished_at DESC LIMIT %(sample)s) AS recent""",
-            {
-                "guild": guild_id,
-                "model": Model(model).value,
-                "mode": Mode(mode).value,
-                "duration": duration,
-                "sample": max(sample, 0),
-            },
+            render_time_params(guild_id, model, mode, duration, sample),
         )
         average = rows[0]["average"]
         return None if average is None else float(average)
@@ -896,29 +877,10 @@ class PostgresStore:
             return await _usage(conn, guild_id, member_id, day_key, month_key, global_keys=global_keys)
 
     async def ledger_consistency(self) -> list[str]:
-        def by_key(rows: list[Row]) -> dict[tuple[Any, ...], tuple[int, float]]:
-            return {
-                (row["scope"], row["guild_id"], row["member_id"], row["period"]): (
-                    int(row["videos"]),
-                    float(row["credits"]),
-                )
-                for row in rows
-            }
-
-        stored = by_key(
-            await self._fetch("SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger")
+        stored = await self._fetch(
+            "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
         )
-        expected = by_key(await self._fetch(_LEDGER_FROM_JOBS_SQL))
-        problems = []
-        for key in sorted(stored.keys() | expected.keys(), key=str):
-            videos, credits = stored.get(key, (0, 0.0))
-            want_videos, want_credits = expected.get(key, (0, 0.0))
-            if videos != want_videos or abs(credits - want_credits) > 1e-6:
-                problems.append(
-                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
-                    f"{want_videos} / {want_credits}"
-                )
-        return problems
+        return ledger_problems(stored, await self._fetch(_LEDGER_FROM_JOBS_SQL))
 
     async def reset_member_usage(self, guild_id: int, member_id: int, now: float) -> None:
         params = {"guild": guild_id, "member": member_id, "now": now}
@@ -951,25 +913,7 @@ class PostgresStore:
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._fetch(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
-        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
-        for row in rows:
-            groups[row["kind"]].append(
-                UsageRow(
-                    key=row["key"],
-                    videos=int(row["videos"]),
-                    credits=float(row["credits"]),
-                    failures=int(row["failures"]),
-                )
-            )
-        (total,) = groups["total"]
-        return UsageReport(
-            since=since,
-            total_videos=total.videos,
-            total_credits=total.credits,
-            failures=total.failures,
-            by_model=groups["model"],
-            by_member=groups["member"],
-        )
+        return usage_report_from_rows(rows, since)
 
     async def state_totals(self) -> list[StateTotal]:
         rows = await self._fetch(
@@ -980,7 +924,7 @@ class PostgresStore:
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._fetch("SELECT limits FROM guild_limits WHERE guild_id = %s", (guild_id,))
-        return GuildLimits.model_validate_json(rows[0]["limits"]) if rows else GuildLimits()
+        return limits_from_rows(rows)
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
         async with self._transaction() as conn:
@@ -997,20 +941,11 @@ class PostgresStore:
         rows = await self._fetch(
             "SELECT limits, updated_at FROM guild_limits WHERE guild_id = %s", (guild_id,)
         )
-        if not rows:
-            return VersionedLimits(GuildLimits(), 0.0)
-        return VersionedLimits(
-            GuildLimits.model_validate_json(rows[0]["limits"]), float(rows[0]["updated_at"])
-        )
+        return versioned_limits_from_rows(rows)
 
     async def set_limits_if_version(self, guild_id: int, limits: GuildLimits, version: float) -> float | None:
         # As in SQLite: updated_at is the version and only grows; compare and set in one statement.
-        params = {
-            "guild": guild_id,
-            "limits": limits.model_dump_json(),
-            "now": self._clock(),
-            "expected": version,
-        }
+        params = limits_params(guild_id, limits, self._clock(), version)
         async with self._transaction() as conn:
             if version == 0.0:
                 rows = await _fetch(
@@ -1042,14 +977,14 @@ class PostgresStore:
                     ORDER BY period COLLATE "C"''',
                 (guild_id, first_day),
             )
-            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+            return day_usage(rows)
         rows = await self._fetch(
             f"""SELECT day_key, COUNT(*) AS videos, COALESCE(SUM(cost), 0.0) AS credits FROM jobs
                  WHERE guild_id = %s AND created_at >= %s AND state NOT IN {_sql_states(RELEASED_STATES)}
                  GROUP BY day_key ORDER BY day_key""",
             (guild_id, since),
         )
-        return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+        return day_usage(rows)
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
         rows = await self._fetch(
@@ -1065,16 +1000,7 @@ class PostgresStore:
             "WHERE guild_id = %s AND member_id = %s",
             (guild_id, member_id),
         )
-        if not rows:
-            return Preferences()
-        row = rows[0]
-        # A value this version no longer knows (a retired model) is dropped, not an error.
-        return Preferences(
-            model=_known(Model, row["model"]),
-            mode=_known(Mode, row["mode"]),
-            duration=int(row["duration"]) if row["duration"] is not None else None,
-            aspect_ratio=_known(AspectRatio, row["aspect_ratio"]),
-        )
+        return preferences_from_row(rows[0]) if rows else Preferences()
 
     async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
         async with self._transaction() as conn:
@@ -1093,15 +1019,7 @@ class PostgresStore:
                    ON CONFLICT (guild_id, member_id) DO UPDATE SET
                        model = excluded.model, mode = excluded.mode, duration = excluded.duration,
                        aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
-                (
-                    guild_id,
-                    member_id,
-                    preferences.model.value if preferences.model else None,
-                    preferences.mode.value if preferences.mode else None,
-                    preferences.duration,
-                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
-                    self._clock(),
-                ),
+                preferences_params(guild_id, member_id, preferences, self._clock()),
             )
 
     async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
@@ -1113,7 +1031,7 @@ class PostgresStore:
                       FROM story_links JOIN chain ON story_links.job_id = chain.id
                      WHERE chain.depth < %(limit)s::integer - 1
                 )
-                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                SELECT {SELECT_JOB_QUALIFIED}
                   FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
             {"job": job_id, "limit": limit},
         )
@@ -1126,16 +1044,6 @@ class PostgresStore:
             "SELECT job_id, parent_id FROM story_links WHERE job_id = ANY(%s::text[])", (list(job_ids),)
         )
         return {str(row["job_id"]): str(row["parent_id"]) for row in rows}
-
-
-_E = TypeVar("_E", bound=Enum)
-
-
-def _known(enum: type[_E], value: object) -> _E | None:
-    try:
-        return enum(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _is_unreachable(exc: BaseException) -> bool:

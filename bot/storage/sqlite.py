@@ -25,18 +25,16 @@ import time
 import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
-from bot.kling.models import AspectRatio, Mode, Model, VideoRequest
+from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits, Preferences, UsageSnapshot
 from bot.storage.base import (
     ACTIVE_STATES,
-    MUTABLE_JOB_FIELDS,
     RELEASED_STATES,
     Admission,
     AdmitRule,
@@ -48,11 +46,32 @@ from bot.storage.base import (
     StateTotal,
     StorageBusy,
     UsageReport,
-    UsageRow,
     VersionedLimits,
     VideoChoice,
 )
 from bot.storage.rollup_window import usage_window
+from bot.storage.rows import FAILURE_STATES as _FAILURE_STATES
+from bot.storage.rows import IN_FLIGHT_STATES as _IN_FLIGHT_STATES
+from bot.storage.rows import SELECT_JOB as _SELECT_JOB
+from bot.storage.rows import (
+    SELECT_JOB_QUALIFIED,
+    assignments,
+    day_usage,
+    ledger_problems,
+    limits_from_rows,
+    limits_params,
+    new_job_row,
+    preferences_from_row,
+    preferences_params,
+    render_time_params,
+    usage_params,
+    usage_report_from_rows,
+    versioned_limits_from_rows,
+    video_choice,
+)
+from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
+from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import sql_states as _sql_states
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +97,18 @@ class StorageUnavailable(Exception):
 # --- migrations ---------------------------------------------------------------------------------
 
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+#: The tables triggers keep in step with the job rows: the usage ledger and per-day rollups of
+#: migration 003, the per-month rollups and per-state job counts of migration 008.
+DERIVED_TABLES = (
+    "usage_ledger",
+    "usage_by_model_day",
+    "usage_by_member_day",
+    "usage_by_model_month",
+    "usage_by_member_month",
+    "job_counts_by_guild",
+    "job_counts_by_member",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,34 +332,10 @@ async def _connect(path: Path, *, busy_timeout_ms: int, query_only: bool) -> aio
 
 # --- rows ---------------------------------------------------------------------------------------
 
-_JOB_COLUMNS = tuple(field.name for field in dataclasses.fields(Job))
 # The story link lives in its own table (story_links), written in the same transaction.
 _NEW_JOB_COLUMNS = tuple(
     field.name for field in dataclasses.fields(NewJob) if field.name != "story_parent_id"
 )
-_SELECT_JOB = ", ".join(_JOB_COLUMNS)
-
-
-# RETURNING hands back a REAL column's whole-number value as an int (SQLite stores it compactly and
-# skips the conversion a SELECT does), so float fields are converted here.
-_FLOAT_COLUMNS = frozenset(
-    name for name, hint in typing.get_type_hints(Job).items() if hint in (float, float | None)
-)
-
-
-def _job_from_row(row: sqlite3.Row) -> Job:
-    values = {name: row[name] for name in _JOB_COLUMNS}
-    for name in _FLOAT_COLUMNS:
-        if values[name] is not None:
-            values[name] = float(values[name])
-    values["request"] = VideoRequest.from_json(values["request"])
-    values["state"] = JobState(values["state"])
-    return Job(**values)
-
-
-def _sql_states(states: Iterable[JobState]) -> str:
-    """A literal list of our own enum values (never user input), for fixed state sets in SQL text."""
-    return "(" + ", ".join(f"'{state.value}'" for state in sorted(states)) + ")"
 
 
 def _placeholders(count: int) -> str:
@@ -336,16 +343,7 @@ def _placeholders(count: int) -> str:
 
 
 def _assignments(fields: Mapping[str, Any]) -> str:
-    unknown = set(fields) - MUTABLE_JOB_FIELDS
-    if unknown:
-        allowed = ", ".join(sorted(MUTABLE_JOB_FIELDS))
-        raise ValueError(f"Only {allowed} can be set on a job, not {', '.join(sorted(unknown))}.")
-    return "".join(f", {name} = :{name}" for name in fields)
-
-
-_FAILURE_STATES = RELEASED_STATES - {JobState.CANCELLED}
-_IN_FLIGHT_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
-_STATES_WITH_RENDER_TIME = frozenset({JobState.SUCCEEDED, JobState.DELIVERED})
+    return assignments(fields, ":{name}")
 
 
 # The one usage computation, for admission and for `/quota` alike. Aliases are UsageSnapshot's field
@@ -596,13 +594,7 @@ class SqliteStore:
     # --- jobs -----------------------------------------------------------------------------
     async def admit_job(self, new: NewJob, rule: AdmitRule, *, global_caps: bool = True) -> Admission:
         # One writer at a time in SQLite: every admission is serialised whatever `global_caps` says.
-        values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
-        values |= {
-            "request": new.request.to_json(),
-            "state": JobState.QUEUED.value,
-            "updated_at": new.created_at,
-        }
-        columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
+        columns, values = new_job_row(new, _NEW_JOB_COLUMNS)
         async with self._write() as db:
             # The duplicate check rides in the usage statement: one round trip less while holding
             # the write lock.
@@ -776,18 +768,10 @@ class SqliteStore:
         self, guild_id: int, *, member_id: int | None = None, states: Sequence[JobState] | None = None
     ) -> int:
         # Per-state counts kept by migration 008's triggers: at most nine rows, whatever the history.
-        clauses: list[str] = ["guild_id = ?"]
-        params: list[Any] = [guild_id]
-        table = "job_counts_by_guild"
-        if member_id is not None:
-            table = "job_counts_by_member"
-            clauses.append("member_id = ?")
-            params.append(member_id)
-        if states is not None:
-            values = [JobState(state).value for state in states]
-            clauses.append(f"state IN {_placeholders(len(values))}")
-            params.extend(values)
-        rows = await self._read(f"SELECT TOTAL(jobs) FROM {table} WHERE {' AND '.join(clauses)}", params)
+        # They have the jobs' guild, member and state columns, so history's filter reads them as well.
+        table = "job_counts_by_guild" if member_id is None else "job_counts_by_member"
+        where, params = self._history_filter(guild_id, member_id, states)
+        rows = await self._read(f"SELECT TOTAL(jobs) FROM {table} WHERE {where}", params)
         return int(rows[0][0])
 
     async def extendable_videos(self, guild_id: int, *, limit: int = 100) -> list[VideoChoice]:
@@ -799,7 +783,7 @@ class SqliteStore:
                  ORDER BY created_at DESC, rowid DESC LIMIT ?""",
             (guild_id, max(limit, 0)),
         )
-        return [VideoChoice(job_id=row[0], model=row[1] or "", prompt=row[2]) for row in rows]
+        return [video_choice(row) for row in rows]
 
     async def average_render_seconds(
         self, guild_id: int, model: Model, mode: Mode, duration: int, *, sample: int = 20
@@ -811,13 +795,7 @@ class SqliteStore:
                        AND state IN {_sql_states(_STATES_WITH_RENDER_TIME)}
                        AND finished_at >= submitted_at
                      ORDER BY finished_at DESC LIMIT :sample)""",
-            {
-                "guild": guild_id,
-                "model": Model(model).value,
-                "mode": Mode(mode).value,
-                "duration": duration,
-                "sample": max(sample, 0),
-            },
+            render_time_params(guild_id, model, mode, duration, sample),
         )
         average = rows[0][0]
         return None if average is None else float(average)
@@ -867,45 +845,14 @@ class SqliteStore:
                 )
 
     async def ledger_consistency(self) -> list[str]:
-        stored = {
-            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
-            for row in await self._read(
-                "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
-            )
-        }
-        expected = {
-            (row["scope"], row["guild_id"], row["member_id"], row["period"]): (row["videos"], row["credits"])
-            for row in await self._read(_LEDGER_FROM_JOBS_SQL)
-        }
-        problems = []
-        for key in sorted(stored.keys() | expected.keys(), key=str):
-            videos, credits = stored.get(key, (0, 0.0))
-            want_videos, want_credits = expected.get(key, (0, 0.0))
-            if videos != want_videos or abs(credits - want_credits) > 1e-6:
-                problems.append(
-                    f"{key}: ledger has {videos} videos / {credits} credits, jobs say "
-                    f"{want_videos} / {want_credits}"
-                )
-        return problems
+        stored = await self._read(
+            "SELECT scope, guild_id, member_id, period, videos, credits FROM usage_ledger"
+        )
+        return ledger_problems(stored, await self._read(_LEDGER_FROM_JOBS_SQL))
 
     async def usage_report(self, guild_id: int, since: float) -> UsageReport:
         rows = await self._read(_USAGE_REPORT_SQL, {"guild": guild_id, **usage_window(since).params()})
-        groups: dict[str, list[UsageRow]] = {"total": [], "model": [], "member": []}
-        for row in rows:
-            groups[row["kind"]].append(
-                UsageRow(
-                    key=row["key"], videos=row["videos"], credits=row["credits"], failures=row["failures"]
-                )
-            )
-        (total,) = groups["total"]
-        return UsageReport(
-            since=since,
-            total_videos=total.videos,
-            total_credits=total.credits,
-            failures=total.failures,
-            by_model=groups["model"],
-            by_member=groups["member"],
-        )
+        return usage_report_from_rows(rows, since)
 
     async def state_totals(self) -> list[StateTotal]:
         rows = await self._read("SELECT state, COUNT(*), TOTAL(cost) FROM jobs GROUP BY state ORDER BY state")
@@ -913,23 +860,18 @@ class SqliteStore:
 
     async def get_limits(self, guild_id: int) -> GuildLimits:
         rows = await self._read("SELECT limits FROM guild_limits WHERE guild_id = ?", (guild_id,))
-        return GuildLimits.model_validate_json(rows[0][0]) if rows else GuildLimits()
+        return limits_from_rows(rows)
 
     async def set_limits(self, guild_id: int, limits: GuildLimits) -> None:
         async with self._write() as db:
-            await _fetch(db, _SAVE_LIMITS_SQL, {**self._limits_row(guild_id, limits), "expected": None})
-
-    def _limits_row(self, guild_id: int, limits: GuildLimits) -> dict[str, Any]:
-        return {"guild": guild_id, "limits": limits.model_dump_json(), "now": self._clock()}
+            await _fetch(db, _SAVE_LIMITS_SQL, limits_params(guild_id, limits, self._clock(), None))
 
     async def get_versioned_limits(self, guild_id: int) -> VersionedLimits:
         rows = await self._read("SELECT limits, updated_at FROM guild_limits WHERE guild_id = ?", (guild_id,))
-        if not rows:
-            return VersionedLimits(GuildLimits(), 0.0)
-        return VersionedLimits(GuildLimits.model_validate_json(rows[0][0]), float(rows[0][1]))
+        return versioned_limits_from_rows(rows)
 
     async def set_limits_if_version(self, guild_id: int, limits: GuildLimits, version: float) -> float | None:
-        params = {**self._limits_row(guild_id, limits), "expected": version}
+        params = limits_params(guild_id, limits, self._clock(), version)
         async with self._write() as db:
             if version == 0.0:
                 # Never saved when read: only an insert is right; a row that appeared since is newer.
@@ -954,7 +896,7 @@ class SqliteStore:
                     ORDER BY period""",
                 (guild_id, first_day),
             )
-            return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+            return day_usage(rows)
         rows = await self._read(
             f"""SELECT day_key, COUNT(*) AS videos, TOTAL(cost) AS credits FROM jobs
                  WHERE guild_id = :guild AND created_at >= :since
@@ -962,7 +904,7 @@ class SqliteStore:
                  GROUP BY day_key ORDER BY day_key""",
             {"guild": guild_id, "since": since},
         )
-        return [DayUsage(row["day_key"], int(row["videos"]), float(row["credits"])) for row in rows]
+        return day_usage(rows)
 
     async def jobs_since(self, guild_id: int, since: float, *, limit: int = 10_000) -> list[Job]:
         rows = await self._read(
@@ -978,16 +920,7 @@ class SqliteStore:
             "WHERE guild_id = ? AND member_id = ?",
             (guild_id, member_id),
         )
-        if not rows:
-            return Preferences()
-        model, mode, duration, aspect = rows[0]
-        # A value this version no longer knows (a retired model) is dropped, not an error.
-        return Preferences(
-            model=_known(Model, model),
-            mode=_known(Mode, mode),
-            duration=int(duration) if duration is not None else None,
-            aspect_ratio=_known(AspectRatio, aspect),
-        )
+        return preferences_from_row(rows[0]) if rows else Preferences()
 
     async def set_member_defaults(self, guild_id: int, member_id: int, preferences: Preferences) -> None:
         async with self._write() as db:
@@ -1006,15 +939,7 @@ class SqliteStore:
                    ON CONFLICT (guild_id, member_id) DO UPDATE SET
                        model = excluded.model, mode = excluded.mode, duration = excluded.duration,
                        aspect_ratio = excluded.aspect_ratio, updated_at = excluded.updated_at""",
-                (
-                    guild_id,
-                    member_id,
-                    preferences.model.value if preferences.model else None,
-                    preferences.mode.value if preferences.mode else None,
-                    preferences.duration,
-                    preferences.aspect_ratio.value if preferences.aspect_ratio else None,
-                    self._clock(),
-                ),
+                preferences_params(guild_id, member_id, preferences, self._clock()),
             )
 
     async def story(self, job_id: str, *, limit: int = 50) -> list[Job]:
@@ -1026,7 +951,7 @@ class SqliteStore:
                       FROM story_links JOIN chain ON story_links.job_id = chain.id
                      WHERE chain.depth < :limit - 1
                 )
-                SELECT {", ".join(f"jobs.{c}" for c in _JOB_COLUMNS)}
+                SELECT {SELECT_JOB_QUALIFIED}
                   FROM chain JOIN jobs ON jobs.id = chain.id ORDER BY chain.depth DESC""",
             {"job": job_id, "limit": limit},
         )
@@ -1042,16 +967,6 @@ class SqliteStore:
         return {str(row[0]): str(row[1]) for row in rows}
 
 
-_E = TypeVar("_E", bound=Enum)
-
-
-def _known(enum: type[_E], value: object) -> _E | None:
-    try:
-        return enum(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 async def _usage(
     db: aiosqlite.Connection,
     guild_id: int,
@@ -1059,15 +974,7 @@ async def _usage(
     keys: tuple[str, str],
     global_keys: tuple[str, str],
 ) -> UsageSnapshot:
-    params = {
-        "guild": guild_id,
-        "member": member_id,
-        "day": keys[0],
-        "month": keys[1],
-        "global_day": global_keys[0],
-        "global_month": global_keys[1],
-    }
-    (row,) = await _fetch(db, _USAGE_SQL, params)
+    (row,) = await _fetch(db, _USAGE_SQL, usage_params(guild_id, member_id, keys, global_keys))
     return UsageSnapshot(**{name: row[name] for name in row.keys()})  # noqa: SIM118 (a Row iterates values)
 
 
@@ -1085,15 +992,7 @@ async def _usage_and_interaction(
     interaction_id: int | None,
 ) -> tuple[UsageSnapshot, bool]:
     """The usage snapshot and whether a job already has `interaction_id`, in one statement."""
-    params = {
-        "guild": guild_id,
-        "member": member_id,
-        "day": keys[0],
-        "month": keys[1],
-        "global_day": global_keys[0],
-        "global_month": global_keys[1],
-        "interaction": interaction_id,
-    }
+    params = {**usage_params(guild_id, member_id, keys, global_keys), "interaction": interaction_id}
     (row,) = await _fetch(db, _USAGE_AND_INTERACTION_SQL, params)
     values = {name: row[name] for name in row.keys() if name != "taken"}  # noqa: SIM118
     return UsageSnapshot(**values), bool(row["taken"])

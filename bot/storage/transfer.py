@@ -23,23 +23,14 @@ from pathlib import Path
 import psycopg
 
 from bot.storage.postgres import PostgresStore, redact_url
-from bot.storage.sqlite import SqliteStore, StorageUnavailable
+from bot.storage.sqlite import DERIVED_TABLES, SqliteStore, StorageUnavailable
 
 #: Copied first so foreign keys find their parents; other tables follow in name order.
 _FIRST_TABLES = ("jobs",)
 #: SQLite's usage ledger, /usage rollups and job counts (migrations 003 and 008) are derived from the
 #: jobs by triggers. PostgreSQL's own triggers (its migration 008) fill its rollups and counts as the
 #: jobs are copied, and it computes the ledger's figures from the job rows, so none are copied.
-_BOOKKEEPING_TABLES = {
-    "schema_version",
-    "usage_ledger",
-    "usage_by_model_day",
-    "usage_by_member_day",
-    "usage_by_model_month",
-    "usage_by_member_month",
-    "job_counts_by_guild",
-    "job_counts_by_member",
-}
+_BOOKKEEPING_TABLES = {"schema_version", *DERIVED_TABLES}
 
 
 class TransferError(Exception):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.fake_discord import EPHEMERAL, FakeDiscord, FakeUser, RestCall, SentInteraction
@@ -122,6 +124,30 @@ async def run_video(
     return sent
 
 
+def uploaded_by_dm(fake: FakeDiscord) -> Callable[[RestCall], bool]:
+    """A successful post of a video file into a member's DM channel."""
+
+    def matches(call: RestCall) -> bool:
+        return (
+            call.method == "POST"
+            and call.route == CHANNEL_POST
+            and bool(call.files)
+            and call.status == 200
+            and fake.dm_channel_by_id(int(call.path.split("/")[-2])) is not None
+        )
+
+    return matches
+
+
+async def video_sent_by_dm(fake: FakeDiscord, prompt: str) -> RestCall:
+    """`/video` made by the default member, whose result then has no way back to the channel (the
+    interaction token expired after launching, the channel refuses the bot): the upload by DM."""
+    sent = await run_video(fake, {"prompt": prompt})
+    await expire_after_launch(fake, sent)
+    fake.forbid_channel(int(sent.payload["channel_id"]))
+    return await fake.wait_for(uploaded_by_dm(fake), JOB_TIMEOUT)
+
+
 def paid_creates(acedata: FakeAceData) -> int:
     return len(acedata.requests_to(CREATE_PATH))
 
@@ -147,6 +173,43 @@ async def run_check(harness: BotHarness, **env: str) -> tuple[int, str]:
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, output.decode()
+
+
+def shard_of(guild_id: int, count: int = 2) -> int:
+    """The shard Discord routes a guild's events to (its id's timestamp bits, modulo the count)."""
+    return (guild_id >> 22) % count
+
+
+@asynccontextmanager
+async def sharded_bots(
+    folder: Path, discord: FakeDiscord, acedata: FakeAceData, database_url: str, *, count: int = 2
+) -> AsyncIterator[dict[int, BotHarness]]:
+    """`count` real bot processes on one database, process N serving shard N of `count`; started
+    on entry, stopped on exit, and (when the block passed) checked for leaked secrets."""
+    processes: dict[int, BotHarness] = {}
+    for shard in range(count):
+        workdir = folder / f"process-{shard}"
+        workdir.mkdir()
+        processes[shard] = BotHarness(
+            workdir,
+            discord=discord,
+            acedata=acedata,
+            env={
+                "DATABASE_URL": database_url,
+                "SHARD_COUNT": str(count),
+                "SHARD_IDS": str(shard),
+                "DEV_GUILD_ID": "",  # global commands: the fake serves them in every guild
+            },
+        )
+    try:
+        for shard in range(count):
+            await processes[shard].start()
+        yield processes
+    finally:
+        for harness in processes.values():
+            await harness.stop()
+    for harness in processes.values():
+        assert harness.leaked_secrets() == []
 
 
 async def private_answer(sent: SentInteraction) -> dict[str, Any]:

@@ -40,11 +40,16 @@ def _result_post(call: RestCall) -> bool:
     return call.method == "POST" and call.route == CHANNEL_POST and bool(call.files) and call.status == 200
 
 
-async def test_results_beyond_the_edit_bucket_are_posted_anew_and_the_old_messages_removed(
+async def busy_channel_bot(
     tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
-) -> None:
-    fake_acedata.render_seconds = None  # every task renders until the test finishes it
-    env = {"JOB_DEADLINE_SECONDS": "600", "TOKEN_HANDOFF_AFTER_SECONDS": "1", "POLL_INTERVAL_SECONDS": "0.5"}
+) -> BotHarness:
+    """A started bot that hands results to the channel's buckets after 1 s, with no concurrency
+    limits in the server, so every member's job renders at once."""
+    env = {
+        "JOB_DEADLINE_SECONDS": "600",
+        "TOKEN_HANDOFF_AFTER_SECONDS": "1",
+        "POLL_INTERVAL_SECONDS": "0.5",
+    }
     harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata, env=env)
     store = await open_store(harness.database_path)
     try:
@@ -54,6 +59,14 @@ async def test_results_beyond_the_edit_bucket_are_posted_anew_and_the_old_messag
     finally:
         await store.close()
     await harness.start()
+    return harness
+
+
+async def test_results_beyond_the_edit_bucket_are_posted_anew_and_the_old_messages_removed(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData
+) -> None:
+    fake_acedata.render_seconds = None  # every task renders until the test finishes it
+    harness = await busy_channel_bot(tmp_path, fake_discord, fake_acedata)
     try:
         members = [fake_discord.add_member(fake_discord.guild, f"busy-{i}") for i in range(JOBS)]
         sent = [
@@ -118,20 +131,7 @@ async def test_budgets_stricter_than_documented_are_learned_from_the_headers(
     fake_acedata.render_seconds = None
     limits = RateLimits(channel_limit=3, channel_per=4.0)
     async with FakeDiscord(rate_limits=limits) as fake_discord:
-        env = {
-            "JOB_DEADLINE_SECONDS": "600",
-            "TOKEN_HANDOFF_AFTER_SECONDS": "1",
-            "POLL_INTERVAL_SECONDS": "0.5",
-        }
-        harness = BotHarness(tmp_path, discord=fake_discord, acedata=fake_acedata, env=env)
-        store = await open_store(harness.database_path)
-        try:
-            await store.set_limits(
-                fake_discord.guild.id, GuildLimits(member_concurrent=None, guild_concurrent=None)
-            )
-        finally:
-            await store.close()
-        await harness.start()
+        harness = await busy_channel_bot(tmp_path, fake_discord, fake_acedata)
         try:
             members = [fake_discord.add_member(fake_discord.guild, f"strict-{i}") for i in range(8)]
             for i, member in enumerate(members):

@@ -13,17 +13,14 @@ import pytest
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
-    CHANNEL_POST,
     FOLLOWUP,
-    JOB_TIMEOUT,
     command,
     delivered_upload,
     embed_text,
     eventually,
-    expire_after_launch,
     job_actions,
     paid_creates,
-    run_video,
+    video_sent_by_dm,
 )
 from tests.fakes.acedata import FakeAceData
 
@@ -53,19 +50,7 @@ async def test_dm_jobs_link_to_the_dm_and_keep_the_servers_channel_rules(
         await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200)
 
     # A video made in #general whose channel became unusable: the result is sent by DM.
-    first = await run_video(fake, {"prompt": "a paper boat in rain"})
-    await expire_after_launch(fake, first)
-    fake.forbid_channel(general.id)
-    dm_post = await fake.wait_for(
-        lambda c: (
-            c.method == "POST"
-            and c.route == CHANNEL_POST
-            and bool(c.files)
-            and c.status == 200
-            and fake.dm_channel_by_id(int(c.path.split("/")[-2])) is not None
-        ),
-        JOB_TIMEOUT,
-    )
+    dm_post = await video_sent_by_dm(fake, "a paper boat in rain")
     fake.forbidden_channels.discard(general.id)
     dm_message = fake.messages[int(dm_post.response["id"])]
     dm_channel = int(dm_message["channel_id"])

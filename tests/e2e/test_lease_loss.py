@@ -12,15 +12,10 @@ import psycopg
 import pytest
 
 from tests.e2e.fake_discord import FakeDiscord, RestCall
-from tests.e2e.harness import BotHarness
-from tests.e2e.scenario_helpers import eventually, paid_creates, run_video
+from tests.e2e.scenario_helpers import eventually, paid_creates, run_video, shard_of, sharded_bots
 from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
-
-
-def shard_of(guild_id: int, count: int = 2) -> int:
-    return (guild_id >> 22) % count
 
 
 def carries_video(call: RestCall) -> bool:
@@ -41,24 +36,7 @@ async def test_a_lost_lock_connection_mid_delivery_stops_it_and_the_job_is_deliv
     tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData, postgres_url: str
 ) -> None:
     guild = fake_discord.guild
-    processes: dict[int, BotHarness] = {}
-    for shard in (0, 1):
-        folder = tmp_path / f"process-{shard}"
-        folder.mkdir()
-        processes[shard] = BotHarness(
-            folder,
-            discord=fake_discord,
-            acedata=fake_acedata,
-            env={
-                "DATABASE_URL": postgres_url,
-                "SHARD_COUNT": "2",
-                "SHARD_IDS": str(shard),
-                "DEV_GUILD_ID": "",
-            },
-        )
-    try:
-        for shard in (0, 1):
-            await processes[shard].start()
+    async with sharded_bots(tmp_path, fake_discord, fake_acedata, postgres_url) as processes:
         owner = processes[shard_of(guild.id)]
         assert owner.process is not None and owner.process.pid is not None
 
@@ -87,8 +65,3 @@ async def test_a_lost_lock_connection_mid_delivery_stops_it_and_the_job_is_deliv
         async with await psycopg.AsyncConnection.connect(postgres_url) as db:
             states = await (await db.execute("SELECT state FROM jobs")).fetchall()
         assert states == [("delivered",)]
-    finally:
-        for harness in processes.values():
-            await harness.stop()
-    for harness in processes.values():
-        assert harness.leaked_secrets() == []

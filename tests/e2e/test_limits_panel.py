@@ -18,7 +18,15 @@ from tests.e2e.fake_discord import (
     SentInteraction,
 )
 from tests.e2e.harness import BotHarness
-from tests.e2e.panel_helpers import components, form_id, modal_defaults, open_panel, settled, shown_settings
+from tests.e2e.panel_helpers import (
+    components,
+    form_id,
+    modal_defaults,
+    open_panel,
+    settled,
+    shown_settings,
+    submit,
+)
 from tests.e2e.scenario_helpers import FOLLOWUP, delivered_upload, embed_text, ephemeral_refusal, run_video
 from tests.fakes.acedata import FakeAceData
 
@@ -33,13 +41,6 @@ async def pick(
     )
     await settled(sent)
     return sent
-
-
-async def submit(fake: FakeDiscord, panel: Mapping[str, Any], form: str, fields: dict[str, str]) -> None:
-    opened = await fake.send_component_click(panel, f"panel:form:{form}", user=fake.owner)
-    ack = await opened.response()
-    assert ack.json["type"] == 9, "the button should open a form"
-    await settled(await fake.send_modal_submit(ack.json["data"]["custom_id"], fields, user=fake.owner))
 
 
 def modlog_texts(fake: FakeDiscord) -> list[str]:

@@ -12,7 +12,6 @@ from tests.e2e.fake_discord import FakeAttachment, FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
     CALLBACK,
-    CHANNEL_POST,
     FOLLOWUP,
     JOB_TIMEOUT,
     buttons,
@@ -21,10 +20,10 @@ from tests.e2e.scenario_helpers import (
     embed_text,
     ephemeral_refusal,
     eventually,
-    expire_after_launch,
     job_actions,
     paid_creates,
     run_video,
+    video_sent_by_dm,
 )
 from tests.fakes.acedata import FakeAceData, FakeTask
 from tests.images import png_bytes
@@ -220,19 +219,7 @@ async def test_buttons_on_a_result_sent_by_dm_work(
 ) -> None:
     fake_acedata.render_seconds = 1.5
     await bot_harness.start()
-    sent = await run_video(fake_discord, {"prompt": "a paper boat in rain"})
-    await expire_after_launch(fake_discord, sent)
-    fake_discord.forbid_channel(int(sent.payload["channel_id"]))
-    dm_post = await fake_discord.wait_for(
-        lambda c: (
-            c.method == "POST"
-            and c.route == CHANNEL_POST
-            and bool(c.files)
-            and c.status == 200
-            and fake_discord.dm_channel_by_id(int(c.path.split("/")[-2])) is not None
-        ),
-        JOB_TIMEOUT,
-    )
+    dm_post = await video_sent_by_dm(fake_discord, "a paper boat in rain")
     dm_message = fake_discord.messages[int(dm_post.response["id"])]
     job_id = job_actions(dm_message)["rerun"]
 

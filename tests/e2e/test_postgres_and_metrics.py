@@ -22,6 +22,8 @@ from tests.e2e.scenario_helpers import (
     eventually,
     paid_creates,
     run_video,
+    shard_of,
+    sharded_bots,
 )
 from tests.fakes.acedata import FakeAceData
 from tests.postgres_cluster import PostgresCluster, free_port
@@ -135,10 +137,6 @@ async def test_an_unreachable_database_url_fails_in_one_line_naming_the_setting(
 # --- two processes, one PostgreSQL ----------------------------------------------------------------
 
 
-def shard_of(guild_id: int, count: int = 2) -> int:
-    return (guild_id >> 22) % count
-
-
 async def test_two_processes_split_the_shards_and_the_survivor_delivers_a_killed_ones_job_once(
     tmp_path: Path, fake_discord: FakeDiscord, fake_acedata: FakeAceData, postgres_url: str
 ) -> None:
@@ -149,24 +147,7 @@ async def test_two_processes_split_the_shards_and_the_survivor_delivers_a_killed
         other_guild = fake_discord.add_guild("Other Server")
     other_member = fake_discord.add_member(other_guild, "other-tester")
 
-    processes: dict[int, BotHarness] = {}
-    for shard in (0, 1):
-        folder = tmp_path / f"process-{shard}"
-        folder.mkdir()
-        processes[shard] = BotHarness(
-            folder,
-            discord=fake_discord,
-            acedata=fake_acedata,
-            env={
-                "DATABASE_URL": postgres_url,
-                "SHARD_COUNT": "2",
-                "SHARD_IDS": str(shard),
-                "DEV_GUILD_ID": "",  # global commands: the fake serves them in every guild
-            },
-        )
-    try:
-        for shard in (0, 1):
-            await processes[shard].start()
+    async with sharded_bots(tmp_path, fake_discord, fake_acedata, postgres_url) as processes:
         assert set(fake_discord.shard_sessions) == {(0, 2), (1, 2)}
 
         fake_acedata.render_seconds = None  # renders until the test finishes it
@@ -198,11 +179,6 @@ async def test_two_processes_split_the_shards_and_the_survivor_delivers_a_killed
         uploads = [c.index for c in fake_discord.calls if c.files]
         assert len(uploads) == 2 and upload.index in uploads
         assert not fake_discord.find_calls("POST", CHANNEL_POST)
-    finally:
-        for harness in processes.values():
-            await harness.stop()
-    for harness in processes.values():
-        assert harness.leaked_secrets() == []
 
 
 # --- PostgreSQL going away -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tests.e2e.scenario_helpers import (
     job_actions,
     paid_creates,
     run_video,
+    video_sent_by_dm,
 )
 from tests.fakes.acedata import FakeAceData
 from tests.images import png_bytes, text_bytes
@@ -258,20 +259,7 @@ async def test_a_lost_channel_and_a_dead_token_send_the_result_by_dm(
 ) -> None:
     fake_acedata.render_seconds = 1.5
     await bot_harness.start()
-    sent = await run_video(fake_discord, {"prompt": "a paper boat in rain"})
-    await expire_after_launch(fake_discord, sent)
-    fake_discord.forbid_channel(int(sent.payload["channel_id"]))
-
-    dm_upload = await fake_discord.wait_for(
-        lambda c: (
-            c.method == "POST"
-            and c.route == CHANNEL_POST
-            and bool(c.files)
-            and c.status == 200
-            and fake_discord.dm_channel_by_id(int(c.path.split("/")[-2])) is not None
-        ),
-        JOB_TIMEOUT,
-    )
+    dm_upload = await video_sent_by_dm(fake_discord, "a paper boat in rain")
     assert dm_upload.files
     forbidden = [c for c in fake_discord.calls if c.status == 403]
     assert len(forbidden) <= 2  # one refused edit and one refused post, then the DM: no loop
