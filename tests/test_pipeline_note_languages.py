@@ -109,3 +109,26 @@ def test_why_a_video_could_not_be_decoded_inside_the_refusal() -> None:
     chinese = t("zh-CN", texts.STORY_UNREADABLE, reason=texts.unreadable_reason("zh-CN", error))
     assert chinese.startswith("我无法") and "（我无法读取那个视频文件）" in chinese
     assert not any(c.isascii() and c.isalpha() for c in japanese.split("/")[0])
+
+
+def test_a_missing_moderator_permission_and_a_bad_value_in_three_languages() -> None:
+    from bot.discord_app.error_handler import INVALID_VALUE, ONLY_WITH_PERMISSION
+    from bot.discord_app.permission_names import permission_names
+
+    needed = permission_names(["manage_guild", "manage_roles"])
+    assert t(None, ONLY_WITH_PERMISSION, permission=needed) == (
+        "Only members with **Manage Server, Manage Roles** can do that."
+    )
+    assert t("ja", ONLY_WITH_PERMISSION, permission=permission_names(["manage_guild"])) == (
+        "**サーバー管理** 権限を持つメンバーだけが実行できます。"
+    )
+    assert "**管理服务器**" in t("zh-CN", ONLY_WITH_PERMISSION, permission=permission_names(["manage_guild"]))
+    assert (
+        t(None, INVALID_VALUE, value="`abc`")
+        == "`abc` isn't a valid value there. Please pick or type it again."
+    )
+    assert (
+        t("ja", INVALID_VALUE, value="`abc`")
+        == "`abc` はここでは使えない値です。もう一度選ぶか入力してください。"
+    )
+    assert t("zh-CN", INVALID_VALUE, value="`abc`") == "`abc` 不是这里的有效值。请重新选择或输入。"

@@ -16,11 +16,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from bot.config import load_settings
 from bot.kling.models import Mode, Model
 from bot.quota.models import GuildLimits
 from bot.storage import ACTIVE_STATES, JobState, SqliteStore, StorageBusy, StorageUnavailable, open_store
+from bot.storage import postgres as postgres_module
 from bot.storage.postgres import PostgresStore, postgres_migrations, redact_url
 from bot.storage.sqlite import Migration, bundled_migrations
 from tests.migration_samples import DAY, GUILD, IN_FLIGHT, MEMBER, MONTH, admit_in_flight, allow, new_job
@@ -282,5 +284,34 @@ async def test_without_global_caps_servers_admit_without_waiting_for_each_other(
             assert admitted.job is not None
             other.execute("SELECT pg_advisory_unlock_all()")
         assert (await store.admit_job(new_job(3), allow, global_caps=True)).job is not None
+    finally:
+        await store.close()
+
+
+async def test_a_connection_given_back_a_moment_ago_is_lent_without_asking_the_server_first(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg-pool's stock check is an empty query before each loan: one more round trip per call.
+    checks: list[object] = []
+    stock_check = AsyncConnectionPool.check_connection
+
+    async def counted(conn: Any) -> None:
+        checks.append(conn)
+        await stock_check(conn)
+
+    monkeypatch.setattr(AsyncConnectionPool, "check_connection", staticmethod(counted))
+    monkeypatch.setattr(postgres_module, "_FRESH_CONNECTION_SECONDS", 60.0)  # however slow the machine
+    store = await PostgresStore.open(postgres_url)
+    try:
+        await store.get_limits(GUILD)
+        first = len(checks)
+        assert first >= 1  # a connection never handed back yet is checked
+        for _ in range(5):
+            await store.get_limits(GUILD)
+        assert len(checks) == first
+        # One handed back longer ago than that (the server may have restarted since) is checked.
+        monkeypatch.setattr(postgres_module, "_FRESH_CONNECTION_SECONDS", 0.0)
+        await store.get_limits(GUILD)
+        assert len(checks) == first + 1
     finally:
         await store.close()

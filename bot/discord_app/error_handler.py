@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.i18n import N_
+from bot.discord_app.permission_names import permission_names
 from bot.discord_app.replies import refuse
 from bot.echo import excerpt
 from bot.refusals import MemberRefusal
@@ -20,6 +21,7 @@ ONLY_WITH_PERMISSION = N_("Only members with **{permission}** can do that.")
 ONLY_IN_A_SERVER = N_("This command only works in a server.")
 NOT_HERE = N_("You can't use this command here.")
 SLOW_DOWN = N_("Slow down: try again in {seconds} s.")
+INVALID_VALUE = N_("{value} isn't a valid value there. Please pick or type it again.")
 SOMETHING_WENT_WRONG = N_("Something went wrong on my side. Nothing was charged; please try again.")
 
 
@@ -39,8 +41,8 @@ async def reply_to_error(interaction: discord.Interaction[Any], error: BaseExcep
         await refuse(interaction, "{refusal}", refusal=error.text)
         return
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(name.replace("_", " ").title() for name in error.missing_permissions)
-        await refuse(interaction, ONLY_WITH_PERMISSION, permission=needed.replace("Guild", "Server"))
+        needed = permission_names(error.missing_permissions)
+        await refuse(interaction, ONLY_WITH_PERMISSION, permission=needed)
         return
     if isinstance(error, app_commands.NoPrivateMessage):
         await refuse(interaction, ONLY_IN_A_SERVER)
@@ -50,10 +52,7 @@ async def reply_to_error(interaction: discord.Interaction[Any], error: BaseExcep
         return
     if isinstance(error, app_commands.TransformerError):
         # A value of the wrong kind or out of the declared range (Discord's client would not send it).
-        await refuse(
-            interaction,
-            f"{excerpt(str(error.value))} isn't a valid value there. Please pick or type it again.",
-        )
+        await refuse(interaction, INVALID_VALUE, value=excerpt(str(error.value)))
         return
     if isinstance(error, app_commands.CommandOnCooldown):
         await refuse(interaction, SLOW_DOWN, seconds=f"{error.retry_after:.0f}")

@@ -18,7 +18,22 @@ PERMISSION_NAMES = {
     "send_messages": N_("Send Messages"),
     "embed_links": N_("Embed Links"),
     "attach_files": N_("Attach Files"),
+    # What the moderator commands ask for (bot.discord_app.access.MODERATOR_PERMISSION).
+    "manage_guild": N_("Manage Server"),
 }
+
+
+def permission_names(names: Iterable[str]) -> Lines:
+    """Permission attribute names ("manage_guild") as Discord shows them, joined by commas. One the
+    table doesn't know reads as its attribute in title case ("Manage Guild" → "Manage Server"), as
+    the bot always wrote it."""
+    shown = [
+        Text(PERMISSION_NAMES[name])
+        if name in PERMISSION_NAMES
+        else name.replace("_", " ").title().replace("Guild", "Server")
+        for name in names
+    ]
+    return Lines(tuple(shown), separator=", ")
 
 
 def bold_names(labels: Iterable[str]) -> Lines:

@@ -29,7 +29,10 @@ async def test_a_refusal_is_written_in_the_members_language(
 
     translated = catalogs().lookup(locale, ONLY_MANAGERS)
     assert translated is not None
-    assert text == translated.format(permission="Manage Server")
+    # The permission by the name the member's Discord shows in its settings ("サーバー管理").
+    permission = catalogs().lookup(locale, "Manage Server")
+    assert permission is not None and permission != "Manage Server"
+    assert text == translated.format(permission=permission)
 
 
 async def test_english_is_the_fallback_for_a_language_without_a_catalog(
