@@ -289,7 +289,7 @@ class MembersCog(commands.Cog):
         from bot.discord_app.usage_chart import render_usage_chart
 
         # Drawing takes a few hundred milliseconds of CPU: off the event loop.
-        chart = await asyncio.to_thread(render_usage_chart, window)
+        chart = await asyncio.to_thread(render_usage_chart, window, locale=interaction.locale)
         files = [discord.File(io.BytesIO(chart), filename=CHART_FILENAME)]
         note = ""
         if csv:

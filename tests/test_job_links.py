@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from typing import Any, cast
 
 import discord
@@ -12,6 +13,7 @@ import discord
 from bot.discord_app.history_pages import HistoryQuery, history_page
 from bot.discord_app.job_links import MAX_DM_LOOKUPS, JobPlaces, message_link
 from bot.discord_app.launch import Home, home_of
+from bot.discord_app.messenger import moved_to_dm
 from bot.discord_app.modlog import Outcome, job_entry
 from bot.discord_app.usage_report import CSV_COLUMNS, usage_csv
 from bot.storage.base import Job, JobState
@@ -176,3 +178,28 @@ async def test_a_click_in_a_dm_finds_the_server_channel_of_the_jobs_line() -> No
     assert await home_of(store, cast(Any, _Click(GUILD, SERVER_CHANNEL)), again) is None
     orphan = job(4, channel_id=DMS[MEMBER], parent_job_id="gone")
     assert await home_of(store, in_dm, orphan) == Home(GUILD, DMS[MEMBER])
+
+
+async def test_a_result_sent_by_dm_moves_the_job_to_the_dm_and_keeps_its_server_channel() -> None:
+    # The messenger's DM fallback (its channel became unusable) records the DM message on the job.
+    asked = job(5)
+    dm_message = 7777
+    moved = replace(asked, **moved_to_dm(asked, DMS[MEMBER], dm_message))
+    assert (moved.channel_id, moved.message_id, moved.origin_channel_id) == (
+        DMS[MEMBER],
+        dm_message,
+        SERVER_CHANNEL,
+    )
+    # Every link to it opens the DM message, not the unusable server one.
+    links = await JobPlaces(cast(Any, FakeClient())).links([moved])
+    assert links == {moved.id: f"https://discord.com/channels/@me/{DMS[MEMBER]}/{dm_message}"}
+    # A button pressed on it (or on a job started from it) keeps the server channel's rules.
+    rerun = job(6, channel_id=DMS[MEMBER], parent_job_id=moved.id)
+    store = cast(Any, _Store([moved, rerun]))
+    in_dm = cast(Any, _Click(None, DMS[MEMBER]))
+    assert await home_of(store, in_dm, moved) == Home(GUILD, SERVER_CHANNEL)
+    assert await home_of(store, in_dm, rerun) == Home(GUILD, SERVER_CHANNEL)
+    # Sent by DM again (a retry after a restart): only the message changes, the server channel stays.
+    assert moved_to_dm(moved, DMS[MEMBER], dm_message + 1) == {"message_id": dm_message + 1}
+    # A job that already lived in the DM records only its new message.
+    assert moved_to_dm(rerun, DMS[MEMBER], 8888) == {"message_id": 8888}

@@ -527,6 +527,26 @@ async def test_update_job_sets_fields_without_touching_the_state(store: Store, c
     assert await store.update_job("missing", message_id=1) is None
 
 
+async def test_a_job_whose_message_moved_to_a_dm_keeps_the_channel_it_was_asked_in(store: Store) -> None:
+    # The messenger's DM fallback: the job now lives in the member's DM (channel and message), and
+    # the server channel it was asked in stays for the channel rules. Snowflakes use all 63 bits.
+    job_id = await admit(store)
+    asked = await store.get_job(job_id)
+    assert asked is not None and asked.origin_channel_id is None
+    dm_channel, dm_message = 2**63 - 7, 2**63 - 9
+    moved = await store.update_job(
+        job_id, channel_id=dm_channel, message_id=dm_message, origin_channel_id=asked.channel_id
+    )
+    assert moved is not None
+    assert (moved.channel_id, moved.message_id, moved.origin_channel_id) == (
+        dm_channel,
+        dm_message,
+        asked.channel_id,
+    )
+    assert moved.state is asked.state and await store.get_job(job_id) == moved
+    assert await store.history(asked.guild_id, member_id=asked.member_id) == [moved]
+
+
 async def test_release_happens_exactly_once_even_when_the_release_path_runs_twice(store: Store) -> None:
     job_id = await admit_in_state(store, JobState.RUNNING)
     other = await admit_in_state(store, JobState.RUNNING)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import os
+import warnings
 from datetime import date
 
+import pytest
 from PIL import Image
 
-from bot.discord_app.usage_chart import BACKGROUND, render_usage_chart
-from bot.discord_app.usage_report import CSV_COLUMNS, day_totals, usage_csv, usage_embed
+from bot.discord_app import chart_fonts, usage_chart
+from bot.discord_app.usage_chart import BACKGROUND, ChartTexts, chart_texts, render_usage_chart
+from bot.discord_app.usage_report import (
+    CSV_COLUMNS,
+    day_totals,
+    projection_text,
+    usage_csv,
+    usage_embed,
+)
 from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.models import LimitUnit
-from bot.quota.spending import DayTotal, project_month, spending_window
+from bot.quota.spending import DayTotal, SpendingWindow, project_month, spending_window
 from bot.storage.base import DayUsage, Job, JobState, UsageReport
 
 TODAY = date(2026, 11, 10)
@@ -142,3 +153,126 @@ def test_the_embed_shows_the_projection_and_the_chart() -> None:
     embed = usage_embed(report, days=7, projection="At this pace …", chart=True)
     assert "At this pace" in (embed.description or "")
     assert embed.image.url == "attachment://usage.png"
+
+
+# --- the chart in the member's language ---------------------------------------------------------
+
+
+def sample_window() -> SpendingWindow:
+    seeded = [DayUsage(f"2026-11-{n:02d}", n % 3, 1_200.5 * (n % 3)) for n in range(1, 11)]
+    return spending_window(
+        day_totals(seeded),
+        today=TODAY,
+        days=30,
+        unit=LimitUnit.CREDITS,
+        daily_limit=3_000,
+        monthly_limit=20_000,
+    )
+
+
+def require_cjk_font() -> None:
+    """The CJK charts need a font with Chinese and Japanese glyphs (Debian: fonts-droid-fallback,
+    installed by .ci/run and the Dockerfile). Under CI=true its absence fails instead of skipping."""
+    if chart_fonts.font_families("日本語の中文", "ja") is None:
+        reason = "no CJK font installed (apt-get install fonts-droid-fallback)"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but " + reason, pytrace=False)
+        pytest.skip(reason)
+
+
+def render_recording_warnings(window: SpendingWindow, locale: str | None) -> tuple[bytes, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = render_usage_chart(window, locale=locale)
+    return png, [str(warning.message) for warning in caught]
+
+
+def test_english_chart_texts_are_the_ones_it_always_had() -> None:
+    window = sample_window()
+    texts = chart_texts(window, [date(2026, 10, 14), date(2026, 11, 10)])
+    assert texts == ChartTexts(
+        daily_title="Spending: credits per day",
+        daily_axis="Credits per day",
+        day_labels=("14 Oct", "10 Nov"),
+        spent="Spent",
+        daily_limit="Daily limit",
+        pace="At this pace",
+        monthly_limit="Monthly limit",
+        month_axis="Day of November 2026",
+        monthly_axis="Credits this month",
+        projection=window.projection.sentence(LimitUnit.CREDITS),
+    )
+    videos = spending_window(
+        [], today=TODAY, days=7, unit=LimitUnit.VIDEOS, daily_limit=None, monthly_limit=None
+    )
+    english_videos = chart_texts(videos, [])
+    assert (english_videos.daily_title, english_videos.monthly_axis) == (
+        "Spending: videos per day",
+        "Videos this month",
+    )
+    # A language without a catalog (and no language at all) draws the very same English chart.
+    english = render_usage_chart(window)
+    assert render_usage_chart(window, locale="en-US") == english
+    assert render_usage_chart(window, locale="fr") == english
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("ja", ("利用量：1日あたりのクレジット", "11月10日", "2026年11月の日付", "月間上限")),
+        ("zh-CN", ("消耗：每日积分", "11月10日", "2026年11月的日期", "每月上限")),
+    ],
+)
+def test_the_chart_speaks_japanese_and_chinese_with_a_real_font(locale: str, words: tuple[str, ...]) -> None:
+    require_cjk_font()
+    window = sample_window()
+    texts = chart_texts(window, [date(2026, 11, 10)], locale)
+    drawn = texts.joined()
+    assert all(word in drawn for word in words), drawn
+    assert texts.projection == projection_text(window.projection, LimitUnit.CREDITS, locale)
+
+    png, messages = render_recording_warnings(window, locale)
+    # matplotlib warns "Glyph … missing from font(s) …" for every character it draws as a box.
+    assert not [m for m in messages if "missing from font" in m], messages
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+        assert image.format == "PNG" and image.size == (900, 600)
+    assert png != render_usage_chart(window)
+
+
+def test_without_a_cjk_font_the_chart_is_drawn_in_english_and_the_operator_told_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No font but matplotlib's own (whose Last Resort "glyphs" are boxes, never counted).
+    monkeypatch.setattr(chart_fonts, "installed_fonts", lambda: [])
+    monkeypatch.setattr(chart_fonts, "scan_system_fonts", lambda: 0)
+    monkeypatch.setattr(usage_chart, "_reported", set())
+    window = sample_window()
+    with caplog.at_level(logging.WARNING, logger=usage_chart.__name__):
+        png, messages = render_recording_warnings(window, "ja")
+        render_usage_chart(window, locale="ja")
+    assert not [m for m in messages if "missing from font" in m], messages
+    assert png == render_usage_chart(window)  # exactly the English chart, not boxes
+    warned = [r.getMessage() for r in caplog.records if "fonts-droid-fallback" in r.getMessage()]
+    assert len(warned) == 1 and "ja" in warned[0]
+
+
+def test_a_font_counts_only_when_it_has_every_glyph(monkeypatch: pytest.MonkeyPatch) -> None:
+    latin_only = chart_fonts.InstalledFont("Latin Only", "/nowhere/latin.ttf")
+    monkeypatch.setattr(chart_fonts, "installed_fonts", lambda: [latin_only])
+    monkeypatch.setattr(chart_fonts, "scan_system_fonts", lambda: 0)
+    assert chart_fonts.font_families("Spent 1,200") == [chart_fonts.DEFAULT_FAMILY]
+    assert chart_fonts.font_families("使用済み") is None  # an unreadable file covers nothing
+
+
+def test_the_font_report_names_the_font_of_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_cjk_font()
+    report = usage_chart.font_report(TODAY)
+    assert set(report) == {"ja", "zh-CN"}
+    assert all(
+        families and families[0] == chart_fonts.DEFAULT_FAMILY and len(families) == 2
+        for families in report.values()
+    )
+    monkeypatch.setattr(chart_fonts, "installed_fonts", lambda: [])
+    monkeypatch.setattr(chart_fonts, "scan_system_fonts", lambda: 0)
+    assert usage_chart.font_report(TODAY) == {"ja": None, "zh-CN": None}

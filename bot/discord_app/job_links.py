@@ -2,6 +2,9 @@
 
 A job started from a button on a result the bot sent by DM lives in that DM: `job.channel_id` is the
 member's DM channel with the bot, while `job.guild_id` stays the server whose rules and quota it used.
+So does a job whose result or failure the messenger had to send by DM because its server channel
+became unusable: the DM message is recorded as the job's channel and message (the server channel is
+kept in `origin_channel_id`), so its links open the DM message, not the unusable one.
 Discord opens a DM message only as `/channels/@me/<channel>/<message>`; the server form leads nowhere.
 
 The job row doesn't record which kind of channel it has (that would need a migration, and every

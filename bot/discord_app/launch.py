@@ -85,18 +85,22 @@ async def home_of(store: Store, interaction: discord.Interaction[Any], job: Job)
 
     A job started from a DM lives in that DM (`job.channel_id` is the DM), so the server channel
     whose rules apply is the one of the nearest job of its line (Rerun, Remix, Next shot, Extend)
-    that was made in the server, not the DM, which no server's channel list contains."""
+    that was made in the server, not the DM, which no server's channel list contains. A job made in
+    the server whose result had to be sent by DM lives in the DM too, and records the server channel
+    it was asked in (`origin_channel_id`)."""
     if interaction.guild_id is not None:
         return None
     source = job
     for _ in range(_MAX_HOME_HOPS):
+        if source.origin_channel_id is not None:
+            break  # made in the server, its result sent by DM: the server channel is recorded
         if source.channel_id != interaction.channel_id or source.parent_job_id is None:
             break
         parent = await store.get_job(source.parent_job_id)
         if parent is None:
             break
         source = parent
-    return Home(job.guild_id, source.channel_id)
+    return Home(job.guild_id, source.origin_channel_id or source.channel_id)
 
 
 async def roles_at_home(client: discord.Client, home: Home, member_id: int) -> frozenset[int]:

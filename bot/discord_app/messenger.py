@@ -6,7 +6,8 @@ once and the token is never used again. Past the hand-off a result either edits 
 when the channel's edit bucket is used up and its create bucket is not, is posted as a new message
 (the old one is deleted later, from a third bucket): a busy channel delivers from two buckets. When
 the message or channel is gone, the result goes to a new channel message that mentions the member,
-or to a DM. No Discord error is retried in a loop.
+or to a DM; a DM is recorded on the job (its channel and message), so every link to the job opens
+the DM message. No Discord error is retried in a loop.
 """
 
 from __future__ import annotations
@@ -377,6 +378,20 @@ class DiscordMessenger:
             log.info("job %s: cannot post in its channel (HTTP %s); trying a DM", job.id, exc.status)
         try:
             user = await self.client.fetch_user(job.member_id)
-            await user.send(content=content, embed=embed, files=files(), **extra)
+            message = await user.send(content=content, embed=embed, files=files(), **extra)
         except discord.HTTPException as exc:
             log.warning("job %s: could not reach the member at all (HTTP %s)", job.id, exc.status)
+            return
+        await self.store.update_job(job.id, **moved_to_dm(job, message.channel.id, message.id))
+
+
+def moved_to_dm(job: Job, dm_channel_id: int, message_id: int) -> dict[str, int]:
+    """The job's fields once its message is `message_id` in the member's DM: the job now lives there
+    (its links take the DM form, bot/discord_app/job_links.py), and the server channel it was asked
+    in is kept for the channel rules of buttons pressed on the DM message (launch.home_of)."""
+    fields = {"message_id": message_id}
+    if dm_channel_id != job.channel_id:
+        fields["channel_id"] = dm_channel_id
+        if job.origin_channel_id is None:
+            fields["origin_channel_id"] = job.channel_id
+    return fields

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import discord
 import httpx
@@ -109,9 +110,26 @@ def _report_budget(settings: Settings) -> None:
         print(f"⚠ {warning}")
 
 
+def _report_chart_fonts() -> None:
+    """Whether /usage charts can be drawn in each shipped language (a warning, never a failure)."""
+    from bot.discord_app.usage_chart import font_report  # matplotlib: only for this check
+
+    report = font_report(date.today())
+    missing = sorted(locale for locale, families in report.items() if families is None)
+    if missing:
+        print(f"⚠ chart fonts: no installed font has the glyphs of {', '.join(missing)}; /usage charts are")
+        print(
+            "  drawn in English for them. Install a CJK font (Debian: apt-get install fonts-droid-fallback)."
+        )
+        return
+    fonts = sorted({families[-1] for families in report.values() if families})
+    print(f"✓ chart fonts: /usage charts are drawn in {', '.join(sorted(report))} with {', '.join(fonts)}")
+
+
 async def run_checks(settings: Settings) -> int:
     print("✓ settings: all required variables are set")
     _report_budget(settings)
+    _report_chart_fonts()
     ok = True
     async with httpx.AsyncClient(timeout=15, follow_redirects=False) as http:
         try:

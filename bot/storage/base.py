@@ -117,6 +117,10 @@ class Job:
     parent_job_id: str | None = None
     #: See `NewJob.locale`.
     locale: str | None = None
+    #: The server channel the job was asked in, once its message moved to the member's DM because
+    #: that channel became unusable (`channel_id`/`message_id` are then the DM message's). None when
+    #: the job's message is where it was asked (migration 011).
+    origin_channel_id: int | None = None
 
 
 #: Fields `Store.transition` and `Store.update_job` may set besides `state`.
@@ -124,6 +128,7 @@ MUTABLE_JOB_FIELDS = frozenset(
     {
         "message_id",
         "channel_id",
+        "origin_channel_id",
         "task_id",
         "video_id",
         "video_url",

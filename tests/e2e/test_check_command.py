@@ -23,6 +23,8 @@ async def test_check_passes_and_prints_the_invite_url(
     assert f"client_id={fake_discord.application_id}" in output
     assert "applications.commands" in output and "permissions=" in output
     assert harness.database_path.exists()
+    # Whether the /usage chart can be drawn in each shipped language (a warning at most, never a failure).
+    assert "chart fonts: " in output and "ja" in output.split("chart fonts: ", 1)[1].splitlines()[0]
     assert fake_discord.bot_token not in output and fake_acedata.token not in output
 
 

@@ -1,6 +1,7 @@
-"""End to end: jobs started from a DM live in that DM. Their links (in /history, the mod-log and the
-/usage CSV) take Discord's `/channels/@me/…` form, and a button on such a job's result still obeys
-the server's channel list (the server channel of the job it came from)."""
+"""End to end: jobs started from a DM live in that DM, and so does a job whose result was sent by DM
+because its channel became unusable. Their links (in /history, the mod-log and the /usage CSV) take
+Discord's `/channels/@me/…` form, and a button on such a job's result still obeys the server's
+channel list (the server channel the job, or the job it came from, was asked in)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,13 @@ async def test_dm_jobs_link_to_the_dm_and_keep_the_servers_channel_rules(
     newest, middle, oldest = links  # newest first
     assert newest == ("@me", str(dm_channel), str(again_result["id"]))
     assert middle == ("@me", str(dm_channel), str(rerun_result["id"]))
-    assert oldest[:2] == (str(fake.guild.id), str(general.id))
+    # The job made in #general whose result went by DM links that DM message, not the unusable one.
+    assert oldest == ("@me", str(dm_channel), str(dm_message["id"]))
     assert "Open in DM" in embed_text(call.json)
+
+    # The mod-log's entry for the result sent by DM links the DM message.
+    first_link = f"https://discord.com/channels/@me/{dm_channel}/{dm_message['id']}"
+    await fake.wait_for(lambda c: any(first_link in t for t in modlog_texts(fake)), 10.0)
 
     # The mod-log's entry for a DM job links the DM.
     dm_link = f"https://discord.com/channels/@me/{dm_channel}/{again_result['id']}"
@@ -89,4 +95,7 @@ async def test_dm_jobs_link_to_the_dm_and_keep_the_servers_channel_rules(
     rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
     assert len(rows) == 3
     forms = [LINK.fullmatch(row["message_link"]) for row in rows]
-    assert sorted(str(form and form[1]) for form in forms) == sorted(["@me", "@me", str(fake.guild.id)])
+    assert [str(form and form[1]) for form in forms] == ["@me", "@me", "@me"]
+    assert f"https://discord.com/channels/@me/{dm_channel}/{dm_message['id']}" in [
+        row["message_link"] for row in rows
+    ]
