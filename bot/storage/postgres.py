@@ -71,6 +71,7 @@ from bot.storage.rows import (
     preferences_from_row,
     preferences_params,
     render_time_params,
+    usage_params,
     usage_report_from_rows,
     versioned_limits_from_rows,
     video_choice,
@@ -1124,31 +1125,16 @@ async def _usage(
     *,
     global_keys: tuple[str, str] | None = None,
 ) -> UsageSnapshot:
-    # An empty key matches no ledger row, so the global figures read as 0 when not asked for.
-    global_day, global_month = global_keys or ("", "")
-    params = {
-        "guild": guild_id,
-        "member": member_id,
-        "day": day_key,
-        "month": month_key,
-        "global_day": global_day,
-        "global_month": global_month,
-    }
+    params = usage_params(guild_id, member_id, (day_key, month_key), global_keys or ("", ""))
     (row,) = await _fetch(conn, _USAGE_SQL, params)
     return UsageSnapshot(**row)
 
 
 async def _usage_and_interaction(conn: Connection, new: NewJob) -> tuple[UsageSnapshot, bool]:
     """The usage snapshot admission decides on, and whether a job already has the interaction."""
-    params = {
-        "guild": new.guild_id,
-        "member": new.member_id,
-        "day": new.day_key,
-        "month": new.month_key,
-        "global_day": new.global_day_key,
-        "global_month": new.global_month_key,
-        "interaction": new.interaction_id,
-    }
+    keys, global_keys = (new.day_key, new.month_key), (new.global_day_key, new.global_month_key)
+    params = usage_params(new.guild_id, new.member_id, keys, global_keys)
+    params["interaction"] = new.interaction_id
     # fetchall, not _fetch: in pipeline mode a cursor has no description until its rows are fetched.
     (row,) = await (await conn.execute(_USAGE_AND_INTERACTION_SQL, params)).fetchall()
     taken = bool(row.pop("taken"))
