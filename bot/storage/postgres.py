@@ -68,6 +68,7 @@ from bot.storage.rows import (
     ledger_problems,
     limits_from_rows,
     limits_params,
+    new_job_row,
     preferences_from_row,
     preferences_params,
     render_time_params,
@@ -78,6 +79,7 @@ from bot.storage.rows import (
 )
 from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
 from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import ledger_figure as _ledger
 from bot.storage.rows import sql_states as _sql_states
 from bot.storage.sqlite import BUSY_TIMEOUT_MS, Migration, StorageUnavailable, bundled_migrations
 
@@ -181,13 +183,6 @@ SELECT EXISTS (
 # The same computation as SQLite's _USAGE_SQL (see bot/storage/sqlite.py for the rules): period
 # figures are primary-key lookups in the ledger (this backend's migration 008), what is in progress
 # is counted over the server's active jobs only.
-def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
-    return (
-        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
-        f"AND member_id = {member} AND period = {period}), 0)"
-    )
-
-
 _G, _M = "%(guild)s::bigint", "%(member)s::bigint"
 _USAGE_SQL = f"""
 WITH reset AS (
@@ -675,13 +670,7 @@ class PostgresStore:
 
     # --- jobs -----------------------------------------------------------------------------
     async def admit_job(self, new: NewJob, rule: AdmitRule, *, global_caps: bool = True) -> Admission:
-        values = {name: getattr(new, name) for name in _NEW_JOB_COLUMNS}
-        values |= {
-            "request": new.request.to_json(),
-            "state": JobState.QUEUED.value,
-            "updated_at": new.created_at,
-        }
-        columns = (*_NEW_JOB_COLUMNS, "state", "updated_at")
+        columns, values = new_job_row(new, _NEW_JOB_COLUMNS)
         # The operator's global caps span every server: admissions take one more lock (key 0, never
         # a server id) so the last credits go to exactly one of them. Without global caps that lock
         # would only queue every server's admissions behind each other (measured: two processes at
@@ -1125,6 +1114,7 @@ async def _usage(
     *,
     global_keys: tuple[str, str] | None = None,
 ) -> UsageSnapshot:
+    # An empty key matches no ledger row, so the global figures read as 0 when not asked for.
     params = usage_params(guild_id, member_id, (day_key, month_key), global_keys or ("", ""))
     (row,) = await _fetch(conn, _USAGE_SQL, params)
     return UsageSnapshot(**row)

@@ -170,6 +170,16 @@ def render_time_params(guild_id: int, model: Model, mode: Mode, duration: int, s
 # --- usage --------------------------------------------------------------------------------------
 
 
+def ledger_figure(scope: str, guild: str, member: str, period: str, column: str) -> str:
+    """SQL for one figure of the usage ledger, looked up by its primary key, 0 without a row. The
+    same text in both dialects: `guild`, `member` and `period` are each backend's placeholders (or
+    literals), `scope` and `column` our own names, never user input."""
+    return (
+        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
+        f"AND member_id = {member} AND period = {period}), 0)"
+    )
+
+
 def usage_params(
     guild_id: int, member_id: int, keys: tuple[str, str], global_keys: tuple[str, str]
 ) -> dict[str, Any]:

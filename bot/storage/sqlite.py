@@ -8,8 +8,10 @@ write. Across processes that database lock is what serialises writers. The reade
 and answers single statements (each sees one consistent WAL snapshot), so `/history` and friends do
 not queue behind a writer waiting for the lock.
 
-Every SQL statement of the bot lives in this module and in the numbered migration files beside it,
-so another backend can implement `bot.storage.base.Store` without touching callers.
+Every SQL statement of the bot lives in this module and in the numbered migration files beside it
+(bot/storage/rows.py holds what both backends share outside their SQL, and the one ledger lookup
+both dialects write alike), so another backend can implement `bot.storage.base.Store` without
+touching callers.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from bot.storage.rows import (
 )
 from bot.storage.rows import STATES_WITH_RENDER_TIME as _STATES_WITH_RENDER_TIME
 from bot.storage.rows import job_from_row as _job_from_row
+from bot.storage.rows import ledger_figure as _ledger
 from bot.storage.rows import sql_states as _sql_states
 
 log = logging.getLogger(__name__)
@@ -350,13 +353,6 @@ def _assignments(fields: Mapping[str, Any]) -> str:
 # names. Period figures are primary-key lookups in the ledger (migration 003), which triggers keep in
 # step with the job rows; what is in progress is counted over the server's active jobs only
 # (index on guild, state); the cooldown reads the member's newest job through their index.
-def _ledger(scope: str, guild: str, member: str, period: str, column: str) -> str:
-    return (
-        f"COALESCE((SELECT {column} FROM usage_ledger WHERE scope = '{scope}' AND guild_id = {guild} "
-        f"AND member_id = {member} AND period = {period}), 0)"
-    )
-
-
 _USAGE_SQL = f"""
 WITH reset AS (
     SELECT COALESCE(MAX(reset_at), 0.0) AS at
