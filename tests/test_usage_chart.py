@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 import warnings
 from datetime import date
 
@@ -25,6 +24,7 @@ from bot.kling.models import Action, Mode, Model, VideoRequest
 from bot.quota.models import LimitUnit
 from bot.quota.spending import DayTotal, SpendingWindow, project_month, spending_window
 from bot.storage.base import DayUsage, Job, JobState, UsageReport
+from tests.cjk_font import require_cjk_font
 
 TODAY = date(2026, 11, 10)
 
@@ -168,16 +168,6 @@ def sample_window() -> SpendingWindow:
         daily_limit=3_000,
         monthly_limit=20_000,
     )
-
-
-def require_cjk_font() -> None:
-    """The CJK charts need a font with Chinese and Japanese glyphs (Debian: fonts-droid-fallback,
-    installed by .ci/run and the Dockerfile). Under CI=true its absence fails instead of skipping."""
-    if chart_fonts.font_families("日本語の中文", "ja") is None:
-        reason = "no CJK font installed (apt-get install fonts-droid-fallback)"
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but " + reason, pytrace=False)
-        pytest.skip(reason)
 
 
 def render_recording_warnings(window: SpendingWindow, locale: str | None) -> tuple[bytes, list[str]]:

@@ -1,12 +1,16 @@
-"""End to end: /quota and /history answer a `ja` member in Japanese, and a refusal raised by the
-capability table (a length the model can't make) reaches a `zh-CN` member in Chinese, free."""
+"""End to end: /quota and /history answer a `ja` member in Japanese, a refusal raised by the
+capability table (a length the model can't make) reaches a `zh-CN` member in Chinese, free, and the
+/usage chart is drawn in the member's language."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image
 
+from tests.cjk_font import require_cjk_font
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import BotHarness
 from tests.e2e.scenario_helpers import (
@@ -75,3 +79,24 @@ async def test_an_unsupported_length_is_refused_in_chinese_and_costs_nothing(
     fields = {field["name"]: field["value"] for field in embed["fields"]}
     assert fields["你（今天）"].startswith("无上限（已用 0 个视频）")
     assert fields["下一个视频"] == "现在"
+
+
+async def test_the_usage_chart_is_drawn_in_the_members_language(
+    bot_harness: BotHarness, fake_discord: FakeDiscord
+) -> None:
+    # The Japanese chart needs a CJK font (tests/test_usage_chart.py checks the glyphs themselves);
+    # here: the command hands the member's language to the chart, and no font warning is logged.
+    require_cjk_font()
+    await bot_harness.start()
+    await delivered_upload(fake_discord, await run_video(fake_discord, {"prompt": "a kite"}))
+    charts = {}
+    for locale in ("en-US", "ja"):
+        sent = await fake_discord.send_slash_command(
+            "usage", {"days": 7}, user=fake_discord.owner, locale=locale
+        )
+        call = await sent.wait_for_call(lambda c: c.route == FOLLOWUP and c.status == 200, 15.0)
+        charts[locale] = {upload.filename: upload.data for upload in call.files}["usage.png"]
+    with Image.open(io.BytesIO(charts["ja"])) as chart:
+        assert chart.format == "PNG" and chart.size == (900, 600)
+    assert charts["ja"] != charts["en-US"]
+    assert "no installed font" not in bot_harness.log_path.read_text(encoding="utf-8")
