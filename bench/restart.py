@@ -139,10 +139,10 @@ async def run(
             await _wait_until(lambda: acedata.created_tasks >= jobs, 120 + jobs / rate, "every paid create")
             await asyncio.sleep(settle)  # every job shows "Rendering" through its interaction token
             load_at_restart = os.getloadavg()
-            mark = discord.mark()
             print("  killing and restarting the bot", file=sys.stderr, flush=True)
             assert harness.process is not None
             await harness.kill()
+            mark = discord.mark()  # from here on, only the new process talks to Discord
             started = time.time()
             process = await harness.start(expect_sync=False, timeout=120)
             assert process.pid is not None

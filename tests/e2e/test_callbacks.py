@@ -1,6 +1,6 @@
 """AceData's task callbacks: a hint to ask about the task at once, never trusted, never required.
 
-The bot runs with polls 30 s apart, so a delivery within seconds of the task ending can only come
+The bot runs with polls ten minutes apart, so a delivery within seconds of the task ending can only come
 from the callback; a forged or unknown callback is refused and changes nothing."""
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from tests.fakes.acedata import FakeAceData
 
 pytestmark = pytest.mark.e2e
 
-SLOW_POLLS = {"POLL_INTERVAL_SECONDS": "30", "POLL_MAX_INTERVAL_SECONDS": "30", "JOB_DEADLINE_SECONDS": "600"}
+# Polls on a 600 s grid: a new job's first scheduled poll lands anywhere within 600 s of its create, so
+# the few seconds each test watches are almost never crossed by one (on a 30 s grid they were, about
+# one run in ten, which made the "asks nothing" check flaky).
+SLOW_POLLS = {
+    "POLL_INTERVAL_SECONDS": "600",
+    "POLL_MAX_INTERVAL_SECONDS": "600",
+    "JOB_DEADLINE_SECONDS": "3600",
+}
 
 
 def _free_port() -> int:
@@ -64,7 +71,7 @@ async def test_a_callback_makes_the_bot_ask_at_once_and_deliver(
         prefix, job_id, token = url.rsplit("/", 2)
         assert prefix == public and len(job_id) == 32 and len(token) == 32  # a per-job token
         # A first hint while the task still renders: the bot asks at once (and sees it running), so
-        # its next scheduled poll is 15-30 s away and cannot be what delivers the result below.
+        # its next scheduled poll is minutes away and cannot be what delivers the result below.
         async with httpx.AsyncClient(timeout=5) as http:
             assert (await http.post(url, json={"task_id": task.task_id})).status_code == 204
         await eventually(lambda: _queries_for(fake_acedata, task.task_id) >= 1, "the hinted query")
@@ -72,7 +79,7 @@ async def test_a_callback_makes_the_bot_ask_at_once_and_deliver(
         before = _queries_for(fake_acedata, task.task_id)
 
         fake_acedata.finish(task.task_id)  # the fake POSTs the callback
-        upload = await delivered_upload(fake_discord, sent, within=6.0)  # far sooner than the 30 s polls
+        upload = await delivered_upload(fake_discord, sent, within=6.0)  # far sooner than the 600 s polls
         assert upload.files
         assert fake_acedata.callbacks_sent == [(url, 204)]
         assert _queries_for(fake_acedata, task.task_id) == before + 1  # asked once, because of the hint
@@ -93,6 +100,11 @@ async def test_forged_and_unknown_callbacks_are_refused_and_a_lying_body_is_not_
         [task] = fake_acedata.tasks.values()
         url = str(task.request.get("callback_url"))
         prefix, job_id, token = url.rsplit("/", 2)
+        # A genuine hint first: the bot asks at once, and its next scheduled poll is then minutes away,
+        # so no regular poll can fall inside the windows checked below.
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.post(url, json={"task_id": task.task_id})).status_code == 204
+        await eventually(lambda: _queries_for(fake_acedata, task.task_id) >= 1, "the first hinted query")
         await asyncio.sleep(1.0)
         before = _queries_for(fake_acedata, task.task_id)
         lie = {
