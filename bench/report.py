@@ -151,12 +151,14 @@ def results_section(command: str, settings: Mapping[str, str], summaries: Sequen
     )
 
 
-def write_results(path: Path, content: str, *, section: str = "results") -> None:
-    """Replace the text between the section's markers (appending the markers if they are missing)."""
+def write_results(path: Path, content: str, *, section: str = "results", title: str | None = None) -> None:
+    """Replace the text between the section's markers; when they are missing, append them (under a
+    `## title` heading when one is given)."""
     start, end = markers(section)
     text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
     if start not in text or end not in text:
-        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+        heading = f"## {title}\n\n" if title else ""
+        text = text.rstrip("\n") + f"\n\n{heading}{start}\n{end}\n"
     before, rest = text.split(start, 1)
     _, after = rest.split(end, 1)
-    path.write_text(f"{before}{start}\n{content}\n{end}{after}", encoding="utf-8")
+    path.write_text(f"{before}{start}\n{content.rstrip(chr(10))}\n{end}{after}", encoding="utf-8")

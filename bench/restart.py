@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import CHANNEL_MESSAGE, WEBHOOK_MESSAGE, most_within, percentile
-from bench.report import current_commit, reproduce
+from bench.report import current_commit, reproduce, write_results
 from bench.run import DEFAULT_OUTPUT, BenchSettings, ResourceSampler, allow_every_job_at_once, inject
-from bench.storage_latency import write_section
 from tests.e2e.fake_discord import FakeDiscord, GatewaySession, RateLimits, RestCall, SentInteraction
 from tests.e2e.harness import BotHarness
 from tests.fakes.acedata import FakeAceData
@@ -265,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = table(result, command)
     print(body)
     if not args.no_write:
-        write_section(args.output, "restart", body, title="A restart with 1,000 running jobs")
+        write_results(args.output, body, section="restart", title="A restart with 1,000 running jobs")
     return 0 if result.refreshed == result.jobs and result.rate_limited == 0 else 1
 
 

@@ -46,9 +46,8 @@ from pathlib import Path
 import psycopg
 
 from bench.measure import Injected, Summary, build_traces, prompt_for, result_edit_of, summarize
-from bench.report import current_commit, reproduce
+from bench.report import current_commit, reproduce, write_results
 from bench.run import HISTORY_SQL, ResourceSampler, VariedRenderAceData, history_rows, inject
-from bench.storage_latency import write_section
 from bot.quota.models import GuildLimits
 from bot.storage import open_store
 from tests.e2e.fake_discord import FakeDiscord, FakeGuild, FakeUser, RateLimits, SentInteraction
@@ -508,7 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = table(results, _command(args))
     print(body)
     if not args.no_write:
-        write_section(args.output, "scale", body, title="One process on SQLite against two on PostgreSQL")
+        title = "One process on SQLite against two on PostgreSQL"
+        write_results(args.output, body, section="scale", title=title)
     return 0 if all(r.summary.delivered == r.jobs for r in results) else 1
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from bench.report import markers
+from bench.report import write_results
 from tests.postgres_cluster import PostgresCluster, find_server_bin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,20 +227,6 @@ def table(
     return "\n".join(lines) + "\n"
 
 
-def write_section(
-    output: Path, section: str, body: str, *, title: str = "Storage latency: SQLite and PostgreSQL"
-) -> None:
-    """Replace the marked section of `output` (or append it under `title`)."""
-    start, end = markers(section)
-    text = output.read_text(encoding="utf-8")
-    block = f"{start}\n{body}{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + f"\n\n## {title}\n\n{block}\n"
-    output.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.storage_latency", description=(__doc__ or "").split("\n")[0]
@@ -260,7 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = table(results, args, (first, last))
     print(body)
     if not args.no_write:
-        write_section(args.output, "storage-latency", body)
+        write_results(
+            args.output, body, section="storage-latency", title="Storage latency: SQLite and PostgreSQL"
+        )
     return 0
 
 

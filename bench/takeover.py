@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.storage_latency import write_section
+from bench.report import write_results
 from bot.quota.models import GuildLimits
 from bot.storage.postgres import PostgresStore
 from tests.e2e.fake_discord import FakeDiscord
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = table(result, args.poll_interval, args.poll_max_interval)
     print(body)
     if not args.no_write:
-        write_section(args.output, "takeover", body, title="Two processes on PostgreSQL, one killed")
+        write_results(args.output, body, section="takeover", title="Two processes on PostgreSQL, one killed")
     return 0
 
 
