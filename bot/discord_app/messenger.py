@@ -315,19 +315,9 @@ class DiscordMessenger:
             if old_message is None:
                 fresh = await self.store.get_job(job.id)
                 old_message = fresh.message_id if fresh else None
-            mentions = discord.AllowedMentions(
-                users=[discord.Object(job.member_id)], everyone=False, roles=False
-            )
-            extra: dict[str, Any] = {"view": view} if view is not None else {}
             try:
-                channel = self.client.get_partial_messageable(job.channel_id)
-                message = await channel.send(
-                    content=content,
-                    embed=embed,
-                    files=files(),
-                    allowed_mentions=mentions,
-                    nonce=message_nonce(job.id, purpose),
-                    **extra,
+                message = await self._send_in_channel(
+                    job, content=content, embed=embed, view=view, files=files, purpose=purpose
                 )
             except discord.HTTPException as exc:
                 log.info("job %s: posting its result anew failed (HTTP %s)", job.id, exc.status)
@@ -351,6 +341,30 @@ class DiscordMessenger:
         except discord.HTTPException as exc:
             log.info("job %s: its replaced progress message stays (HTTP %s)", job.id, exc.status)
 
+    async def _send_in_channel(
+        self,
+        job: Job,
+        *,
+        content: str,
+        embed: discord.Embed,
+        view: discord.ui.View | None,
+        files: Callable[[], list[discord.File]],
+        purpose: str,
+    ) -> discord.Message:
+        """A new message in the job's channel that mentions the member (only them), with the job's
+        nonce for `purpose`, so a retry never posts twice."""
+        channel = self.client.get_partial_messageable(job.channel_id)
+        return await channel.send(
+            content=content,
+            embed=embed,
+            files=files(),
+            allowed_mentions=discord.AllowedMentions(
+                users=[discord.Object(job.member_id)], everyone=False, roles=False
+            ),
+            nonce=message_nonce(job.id, purpose),
+            **_with(view),
+        )
+
     async def _post_elsewhere(
         self,
         job: Job,
@@ -363,13 +377,9 @@ class DiscordMessenger:
     ) -> None:
         """The progress message is gone: a new channel message mentioning the member, else a DM.
         Both carry the job's nonce for `purpose`, so a retry after a restart never posts twice."""
-        mentions = discord.AllowedMentions(users=[discord.Object(job.member_id)], everyone=False, roles=False)
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
-        extra["nonce"] = message_nonce(job.id, purpose)
         try:
-            channel = self.client.get_partial_messageable(job.channel_id)
-            message = await channel.send(
-                content=content, embed=embed, files=files(), allowed_mentions=mentions, **extra
+            message = await self._send_in_channel(
+                job, content=content, embed=embed, view=view, files=files, purpose=purpose
             )
             await self.store.update_job(job.id, message_id=message.id)
             self._gone.discard(job.id)
@@ -378,11 +388,22 @@ class DiscordMessenger:
             log.info("job %s: cannot post in its channel (HTTP %s); trying a DM", job.id, exc.status)
         try:
             user = await self.client.fetch_user(job.member_id)
-            message = await user.send(content=content, embed=embed, files=files(), **extra)
+            message = await user.send(
+                content=content,
+                embed=embed,
+                files=files(),
+                nonce=message_nonce(job.id, purpose),
+                **_with(view),
+            )
         except discord.HTTPException as exc:
             log.warning("job %s: could not reach the member at all (HTTP %s)", job.id, exc.status)
             return
         await self.store.update_job(job.id, **moved_to_dm(job, message.channel.id, message.id))
+
+
+def _with(view: discord.ui.View | None) -> dict[str, Any]:
+    # `view` is passed only when there are buttons (as every send here did before this helper).
+    return {"view": view} if view is not None else {}
 
 
 def moved_to_dm(job: Job, dm_channel_id: int, message_id: int) -> dict[str, int]:
